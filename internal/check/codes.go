@@ -1,0 +1,136 @@
+package check
+
+import "sort"
+
+// Code is a stable diagnostic code such as "PL101". Codes never change meaning; a
+// retired code is never reused.
+type Code string
+
+// The codes. Ranges: PL0xx YAML and file level, PL1xx keys and types, PL2xx values,
+// PL3xx cross-task rules, PL4xx task Go code.
+const (
+	CodeSyntax         Code = "PL001"
+	CodeDuplicateKey   Code = "PL002"
+	CodeMultiDoc       Code = "PL003"
+	CodeTabIndent      Code = "PL004"
+	CodeEmptyFile      Code = "PL005"
+	CodeTooLarge       Code = "PL006"
+	CodeNotMapping     Code = "PL007"
+	CodeNoWorkflow     Code = "PL008"
+	CodeBadEncoding    Code = "PL009"
+	CodeUnknownKey     Code = "PL101"
+	CodeMissingKey     Code = "PL102"
+	CodeWrongType      Code = "PL103"
+	CodeDeprecatedKey  Code = "PL104"
+	CodeUnusedKey      Code = "PL105"
+	CodeEmptyValue     Code = "PL106"
+	CodeUnknownType    Code = "PL201"
+	CodeCodeMissing    Code = "PL202"
+	CodeCodeEscapes    Code = "PL203"
+	CodeBadComponent   Code = "PL204"
+	CodeDupComponent   Code = "PL205"
+	CodeBadVersion     Code = "PL206"
+	CodeBadSubject     Code = "PL207"
+	CodeWildcardDest   Code = "PL208"
+	CodeBadTargets     Code = "PL209"
+	CodeBadPort        Code = "PL210"
+	CodeBadInstances   Code = "PL211"
+	CodeBadBucket      Code = "PL212"
+	CodeBadConfig      Code = "PL213"
+	CodeBadCodeKind    Code = "PL214"
+	CodeUppercaseComp  Code = "PL215"
+	CodeSelfLoop       Code = "PL301"
+	CodeCycle          Code = "PL302"
+	CodeExternalSource Code = "PL303"
+	CodeExternalDest   Code = "PL304"
+	CodePortClash      Code = "PL305"
+	CodeDupTaskName    Code = "PL306"
+	CodeGoSyntax       Code = "PL401"
+	CodeGoType         Code = "PL402"
+	CodeNotMain        Code = "PL403"
+	CodeNoExecTask     Code = "PL404"
+	CodeBadSignature   Code = "PL405"
+	CodeExecTaskForm   Code = "PL406"
+	CodeUserMain       Code = "PL407"
+	CodeWasmImport     Code = "PL408"
+	CodeUnresolvedImp  Code = "PL409"
+	CodeTaskHasErrors  Code = "PL410"
+	CodeTaskUnreadable Code = "PL411"
+)
+
+// CodeInfo documents one code: what it means, an example that triggers it and the fix.
+type CodeInfo struct {
+	Code     Code
+	Severity Severity // the usual severity; a rule may choose another
+	Title    string
+	Example  string // a snippet that triggers it
+	Fix      string // what to do
+}
+
+// Catalogue returns every code with its documentation, ordered by code.
+func Catalogue() []CodeInfo {
+	out := make([]CodeInfo, len(catalogue))
+	copy(out, catalogue)
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out
+}
+
+// Lookup returns the documentation of code.
+func Lookup(code Code) (CodeInfo, bool) {
+	for _, c := range catalogue {
+		if c.Code == code {
+			return c, true
+		}
+	}
+	return CodeInfo{}, false
+}
+
+var catalogue = []CodeInfo{
+	{CodeSyntax, Error, "YAML syntax error", "tasks:\n  - name: [unclosed", "Fix the YAML at the reported position; the message says what the parser expected."},
+	{CodeDuplicateKey, Error, "Duplicate key in a mapping", "version: 1.0.0\nversion: 1.0.1", "Keep one of the keys; YAML mappings cannot repeat a key."},
+	{CodeMultiDoc, Error, "Several YAML documents in workflow.yaml", "project_name: a\n---\nproject_name: b", "Keep one document: remove the `---` separator and merge the content."},
+	{CodeTabIndent, Error, "Tab used for indentation", "tasks:\n\t- name: x", "Indent with spaces; YAML forbids tabs in indentation."},
+	{CodeEmptyFile, Error, "workflow.yaml is empty", "", "Add `project_name:` and a `tasks:` list, or run `pelato init` in an empty folder."},
+	{CodeTooLarge, Error, "Workflow too large or too deeply nested to check", "a: &a [*b, *b, *b]  # alias bomb", "Simplify the file: pelato refuses alias expansions, nesting and sizes far beyond any real workflow."},
+	{CodeNotMapping, Error, "Top level of workflow.yaml is not a mapping", "- just\n- a list", "The file must be a mapping with `project_name` and `tasks`."},
+	{CodeNoWorkflow, Error, "No workflow.yaml in the project folder", "(missing file)", "Create workflow.yaml, or run `pelato init`."},
+	{CodeBadEncoding, Error, "workflow.yaml is not valid UTF-8", "name: \\xff", "Save the file as UTF-8."},
+	{CodeUnknownKey, Error, "Unknown key", "  taregts: [edge]", "Use one of the keys the message lists; the quick fix applies the closest one."},
+	{CodeMissingKey, Error, "Required key is missing", "  - name: t  # no type, code, ...", "Add the key; the quick fix inserts it with a placeholder value."},
+	{CodeWrongType, Error, "Value has the wrong type", "  targets: edge  # must be a list", "Write the value with the type the message names."},
+	{CodeDeprecatedKey, Warning, "Deprecated key spelling", "  target: edge", "Use `targets:` with a list; the quick fix rewrites it."},
+	{CodeUnusedKey, Hint, "Key is not used by this task's template", "  type: nats_to_nats-kv\n  dest_topic: out", "Remove the key, or pick a template that uses it."},
+	{CodeEmptyValue, Error, "Value is empty", "project_name: \"\"", "Give the key a non-empty value."},
+	{CodeUnknownType, Error, "Unknown template type", "  type: procesor_nats", "Use one of the templates the message lists (`pelato templates` prints them)."},
+	{CodeCodeMissing, Error, "Task code file or folder does not exist", "  code: convert.go  # no tasks/convert.go", "Create the file under tasks/ (the quick fix writes a stub with the right signature) or fix the name."},
+	{CodeCodeEscapes, Error, "Task code path leaves tasks/", "  code: ../secret.go", "Keep task code inside tasks/: no `..`, no absolute path, no symbolic link out."},
+	{CodeBadComponent, Error, "Invalid component_name", "  component_name: My Component", "Use lowercase letters and digits separated by single `.`, `_` or `-`: it becomes an OCI repository and a wadm name."},
+	{CodeDupComponent, Error, "Duplicate component_name", "two tasks with component_name: filter", "Give every task its own component_name."},
+	{CodeBadVersion, Error, "Invalid version", "  version: latest", "Use a semantic version x.y.z (a pre-release like 1.0.0-rc.1 is allowed); never `latest`."},
+	{CodeBadSubject, Error, "Invalid NATS subject", "  source_topic: living room", "Use dot-separated tokens without spaces; `*` and `>` only as whole tokens, `>` last."},
+	{CodeWildcardDest, Error, "Wildcard in dest_topic", "  dest_topic: out.*", "A task publishes to one concrete subject: remove the wildcard."},
+	{CodeBadTargets, Error, "Invalid targets", "  targets: []", "List one or more distinct host-type labels, e.g. `[edge]`."},
+	{CodeBadPort, Error, "Invalid http_port", "  http_port: 70000", "Use a port from 1 to 65535."},
+	{CodeBadInstances, Error, "Invalid instances", "  instances: 0", "Use a whole number of at least 1."},
+	{CodeBadBucket, Error, "Invalid bucket name", "  bucket: my bucket", "Use letters, digits, `-` and `_` only (a NATS KV bucket name)."},
+	{CodeBadConfig, Error, "Invalid config map", "  config: [a, b]", "Use a mapping of names to string values."},
+	{CodeBadCodeKind, Error, "Task code is not a Go file or a folder of Go files", "  code: convert.py", "Point `code` at a `.go` file or at a folder under tasks/ holding `.go` files."},
+	{CodeUppercaseComp, Error, "component_name has uppercase letters", "  component_name: TempFilter", "Lowercase it; the quick fix does."},
+	{CodeSelfLoop, Error, "Task consumes its own output", "  source_topic: t\n  dest_topic: t", "Publish to a different subject than the one the task consumes, or it triggers itself forever."},
+	{CodeCycle, Warning, "Tasks form a cycle", "a: x→y, b: y→x", "Check that messages cannot circulate forever; break the cycle if it is not intended."},
+	{CodeExternalSource, Hint, "source_topic is not produced by any task", "  source_topic: sensors.raw", "Nothing to fix when the subject is fed from outside the workflow."},
+	{CodeExternalDest, Hint, "dest_topic is not consumed by any task", "  dest_topic: results", "Nothing to fix when the subject is read outside the workflow."},
+	{CodePortClash, Error, "Two HTTP producers listen on the same port on the same target", "two http_producer_nats tasks on edge, both port 8000", "Give one of them another `http_port`."},
+	{CodeDupTaskName, Warning, "Duplicate task name", "two tasks named `Filter`", "Give tasks distinct names: they appear in logs and in wadm descriptions."},
+	{CodeGoSyntax, Error, "Go syntax error in a task file", "func exec_task(arg string) string {", "Fix the Go syntax at the reported position."},
+	{CodeGoType, Error, "Go type error in a task file", "return 42 // in a func returning string", "Fix the Go code at the reported position."},
+	{CodeNotMain, Error, "Task file is not package main", "package convert", "Use `package main`: the template compiles the task into its program."},
+	{CodeNoExecTask, Error, "Task has no exec_task function", "func run(arg string) string", "Define `exec_task` with the signature the template calls."},
+	{CodeBadSignature, Error, "exec_task has the wrong signature for its template", "func exec_task(arg []byte) string", "Use the signature the message names; the quick fix rewrites the declaration."},
+	{CodeExecTaskForm, Error, "exec_task is not a plain function", "var exec_task = func(string) string {...}", "Declare `exec_task` as a top-level, non-generic function (not a method or variable)."},
+	{CodeUserMain, Error, "Task declares func main", "func main() {}", "Remove `main`: the generated harness provides it."},
+	{CodeWasmImport, Warning, "Import cannot work in a wasip2 component", "import \"os/exec\"", "Remove the import; TinyGo's wasip2 target has no processes, plugins or raw sockets."},
+	{CodeUnresolvedImp, Warning, "Third-party import not resolved locally", "import \"github.com/x/y\"", "It is resolved by `go mod tidy` at build time; to pin it, add a go.mod at the project root and run `go get`."},
+	{CodeTaskHasErrors, Error, "Task code has errors", "  code: convert.go  # convert.go has a type error", "Open the task file and fix the errors reported there."},
+	{CodeTaskUnreadable, Error, "Task code cannot be read", "tasks/convert.go is not readable", "Check the file's permissions and encoding (UTF-8)."},
+}

@@ -1,0 +1,808 @@
+package check
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pelato-dev/pelato/internal/span"
+	"github.com/pelato-dev/pelato/internal/workflow"
+	"github.com/pelato-dev/pelato/templates"
+)
+
+// WorkflowOptions configures the workflow rules.
+type WorkflowOptions struct {
+	// Root is the project folder; task code paths are resolved under Root/tasks.
+	Root string
+	// Registry is the template registry; nil means the embedded one.
+	Registry *templates.Registry
+}
+
+// Workflow runs every rule of workflow.yaml on w and returns the diagnostics, unsorted
+// and unsuppressed (Project does both).
+func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
+	if opts.Registry == nil {
+		opts.Registry = templates.Default()
+	}
+	c := &wfChecker{w: w, f: w.File, opts: opts, reg: opts.Registry}
+	c.problems()
+	root := w.File.Root
+	if root == nil || root.Kind != workflow.Mapping {
+		return c.out
+	}
+	c.project(root)
+	for _, t := range w.Tasks {
+		c.task(t)
+	}
+	c.crossTask()
+	return c.out
+}
+
+type wfChecker struct {
+	w    *workflow.Workflow
+	f    *workflow.File
+	opts WorkflowOptions
+	reg  *templates.Registry
+	out  []Diagnostic
+}
+
+func (c *wfChecker) add(sev Severity, code Code, r span.Range, msg string, fixes ...Fix) *Diagnostic {
+	c.out = append(c.out, Diagnostic{File: c.f.Path, Range: r, Severity: sev, Code: code, Message: msg, Fixes: fixes})
+	return &c.out[len(c.out)-1]
+}
+
+func (c *wfChecker) edit(title string, r span.Range, text string) Fix {
+	return Fix{Title: title, Edits: []TextEdit{{File: c.f.Path, Range: r, NewText: text}}}
+}
+
+var problemCodes = map[workflow.ProblemKind]Code{
+	workflow.ProblemSyntax: CodeSyntax, workflow.ProblemDuplicateKey: CodeDuplicateKey,
+	workflow.ProblemMultiDoc: CodeMultiDoc, workflow.ProblemTab: CodeTabIndent,
+	workflow.ProblemEmpty: CodeEmptyFile, workflow.ProblemTooLarge: CodeTooLarge,
+	workflow.ProblemNotMapping: CodeNotMapping, workflow.ProblemEncoding: CodeBadEncoding,
+	workflow.ProblemKeyType: CodeWrongType,
+}
+
+func (c *wfChecker) problems() {
+	for _, p := range c.f.Problems {
+		d := c.add(Error, problemCodes[p.Kind], p.Range, p.Message)
+		if !p.Related.IsZero() {
+			d.Related = []Related{{File: c.f.Path, Range: p.Related, Message: "first set here"}}
+		}
+		if p.Kind == workflow.ProblemDuplicateKey {
+			d.Fixes = []Fix{c.edit("Remove this duplicate line", c.lineRange(p.Range.Start), "")}
+		}
+		if p.Kind == workflow.ProblemTab {
+			d.Fixes = []Fix{c.edit("Replace the tab with two spaces", p.Range, "  ")}
+		}
+	}
+}
+
+// lineRange covers the whole line holding off, its line break included.
+func (c *wfChecker) lineRange(off int) span.Range {
+	l := c.f.Mapper.LineOf(off)
+	return span.Range{Start: c.f.Mapper.LineStart(l), End: c.f.Mapper.LineStart(l + 1)}
+}
+
+func (c *wfChecker) project(root *workflow.Node) {
+	for _, f := range root.Fields {
+		if _, ok := workflow.LookupKey(f.Key, false); !ok {
+			c.unknownKey(f, projectKeyNames(), "at the top of workflow.yaml")
+		}
+	}
+	pn := root.Field("project_name")
+	switch {
+	case pn == nil:
+		c.add(Error, CodeMissingKey, c.firstKeyRange(root), "missing required key `project_name` (the project's display name)",
+			c.insertKey(root, "project_name", "My project"))
+	default:
+		c.stringValue(pn)
+	}
+	tasks := root.Field("tasks")
+	switch {
+	case tasks == nil:
+		c.add(Error, CodeMissingKey, c.firstKeyRange(root), "missing required key `tasks` (the list of tasks)")
+	case tasks.Value.IsNull() || (tasks.Value.Kind == workflow.Sequence && len(tasks.Value.Items) == 0):
+		c.add(Error, CodeEmptyValue, tasks.At(), "`tasks` is empty; list at least one task")
+	case tasks.Value.Kind != workflow.Sequence:
+		c.add(Error, CodeWrongType, tasks.Value.At(), fmt.Sprintf("`tasks` must be a list of tasks (each starting with `- name:`), found %s", tasks.Value.Kind))
+	}
+}
+
+func projectKeyNames() []string {
+	var out []string
+	for _, k := range workflow.Keys() {
+		if k.Scope == workflow.Project {
+			out = append(out, k.Key)
+		}
+	}
+	return out
+}
+
+func (c *wfChecker) firstKeyRange(n *workflow.Node) span.Range {
+	if len(n.Fields) > 0 {
+		return n.Fields[0].At()
+	}
+	return span.Range{Start: n.Range.Start, End: n.Range.Start + 1}
+}
+
+func (c *wfChecker) unknownKey(f *workflow.Field, candidates []string, where string) {
+	msg := fmt.Sprintf("unknown key `%s` %s", f.Key, where)
+	var fixes []Fix
+	if best, ok := closest(f.Key, candidates); ok {
+		msg += fmt.Sprintf("; did you mean `%s`?", best)
+		if f.Via.IsZero() {
+			fixes = append(fixes, c.edit("Change to `"+best+"`", f.KeyRange, best))
+		}
+	} else {
+		msg += "; expected one of " + list(candidates)
+	}
+	c.add(Error, CodeUnknownKey, f.At(), msg, fixes...)
+}
+
+func list(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = "`" + s + "`"
+	}
+	return strings.Join(q, ", ")
+}
+
+// stringValue checks that f holds a non-empty scalar and returns it.
+func (c *wfChecker) stringValue(f *workflow.Field) (string, bool) {
+	v := f.Value
+	switch {
+	case v.IsNull():
+		c.add(Error, CodeEmptyValue, f.At(), fmt.Sprintf("`%s` has no value; expected a string", f.Key))
+		return "", false
+	case v.Kind != workflow.Scalar:
+		c.add(Error, CodeWrongType, v.At(), fmt.Sprintf("`%s` must be a string, found %s", f.Key, v.Kind))
+		return "", false
+	case strings.TrimSpace(v.Value) == "":
+		c.add(Error, CodeEmptyValue, v.At(), fmt.Sprintf("`%s` is empty; expected a non-empty string", f.Key))
+		return "", false
+	}
+	return v.Value, true
+}
+
+func (c *wfChecker) task(t *workflow.Task) {
+	n := t.Node
+	if n.Kind != workflow.Mapping {
+		c.add(Error, CodeWrongType, n.At(), fmt.Sprintf("task %d must be a mapping of keys (`name:`, `type:`, ...), found %s", t.Index+1, n.Kind))
+		return
+	}
+	tpl := c.template(t)
+	c.keys(t, tpl)
+	c.required(t, tpl)
+	for _, f := range n.Fields {
+		c.value(t, tpl, f)
+	}
+}
+
+// template validates `type:` and returns the task's template, or nil.
+func (c *wfChecker) template(t *workflow.Task) *templates.Template {
+	f := t.Field("type")
+	if f == nil {
+		return nil
+	}
+	name, ok := c.stringValue(f)
+	if !ok {
+		return nil
+	}
+	if tpl, ok := c.reg.Lookup(name); ok {
+		return tpl
+	}
+	msg := fmt.Sprintf("unknown template `%s`; expected one of %s", name, list(c.reg.Names()))
+	var fixes []Fix
+	if best, ok := closest(name, c.reg.Names()); ok {
+		msg = fmt.Sprintf("unknown template `%s`; did you mean `%s`? (templates: %s)", name, best, list(c.reg.Names()))
+		if f.Value.Via.IsZero() {
+			fixes = append(fixes, c.edit("Change to `"+best+"`", f.Value.Range, best))
+		}
+	}
+	c.add(Error, CodeUnknownType, f.Value.At(), msg, fixes...)
+	return nil
+}
+
+func taskKeyNames(tpl *templates.Template) []string {
+	var out []string
+	for _, k := range workflow.Keys() {
+		if k.Scope == workflow.Common && k.Replacement == "" {
+			out = append(out, k.Key)
+		}
+		if k.Scope == workflow.TemplateKey && (tpl == nil || tpl.KeyRole(k.Key) != "") {
+			out = append(out, k.Key)
+		}
+	}
+	return out
+}
+
+// keys reports unknown, deprecated and unused keys of a task.
+func (c *wfChecker) keys(t *workflow.Task, tpl *templates.Template) {
+	for _, f := range t.Node.Fields {
+		spec, ok := workflow.LookupKey(f.Key, true)
+		switch {
+		case !ok:
+			c.unknownKey(f, taskKeyNames(tpl), "in task "+t.Label())
+		case spec.Replacement != "":
+			c.deprecated(t, f, spec)
+		case spec.Scope == workflow.TemplateKey && tpl != nil:
+			switch tpl.KeyRole(f.Key) {
+			case "":
+				d := c.add(Hint, CodeUnusedKey, f.At(), fmt.Sprintf("`%s` is not used by template `%s`; it has no effect here", f.Key, tpl.Name), c.removeField(f))
+				d.Unnecessary = true
+			case "unused":
+				d := c.add(Hint, CodeUnusedKey, f.At(), fmt.Sprintf("`%s` is accepted but not used by template `%s` (it does not publish); it has no effect", f.Key, tpl.Name), c.removeField(f))
+				d.Unnecessary = true
+			}
+		}
+	}
+}
+
+func (c *wfChecker) removeField(f *workflow.Field) Fix {
+	if !f.Via.IsZero() {
+		return Fix{}
+	}
+	return c.edit("Remove `"+f.Key+"`", c.linesOf(f.Whole()), "")
+}
+
+// linesOf widens r to whole lines, line breaks included.
+func (c *wfChecker) linesOf(r span.Range) span.Range {
+	m := c.f.Mapper
+	end := r.End
+	if end > r.Start {
+		end--
+	}
+	return span.Range{Start: m.LineStart(m.LineOf(r.Start)), End: m.LineStart(m.LineOf(end) + 1)}
+}
+
+func (c *wfChecker) deprecated(t *workflow.Task, f *workflow.Field, spec workflow.KeySpec) {
+	msg := fmt.Sprintf("`%s` is the original PELATO's spelling; use `%s:` with a list", f.Key, spec.Replacement)
+	var fixes []Fix
+	if t.Field(spec.Replacement) != nil {
+		msg = fmt.Sprintf("`%s` is deprecated and `%s` is also set; remove `%s`", f.Key, spec.Replacement, f.Key)
+		fixes = append(fixes, c.removeField(f))
+	} else if f.Via.IsZero() && f.Value.Via.IsZero() {
+		switch v := f.Value; {
+		case v.Kind == workflow.Scalar && !v.IsNull():
+			val := "[" + c.f.Mapper.Text(v.Range) + "]"
+			fixes = append(fixes, Fix{Title: "Change to `" + spec.Replacement + ": " + val + "`", Edits: []TextEdit{
+				{File: c.f.Path, Range: span.Range{Start: f.KeyRange.Start, End: v.Range.End}, NewText: spec.Replacement + ": " + val}}})
+		case v.Kind == workflow.Sequence:
+			fixes = append(fixes, c.edit("Rename to `"+spec.Replacement+"`", f.KeyRange, spec.Replacement))
+		}
+	}
+	d := c.add(Warning, CodeDeprecatedKey, f.At(), msg, fixes...)
+	d.Deprecated = true
+}
+
+// required reports missing required keys of a task.
+func (c *wfChecker) required(t *workflow.Task, tpl *templates.Template) {
+	var missing []string
+	for _, k := range workflow.Keys() {
+		if k.Scope != workflow.Common || !k.Required || t.Field(k.Key) != nil {
+			continue
+		}
+		if k.Key == "targets" && t.Field("target") != nil {
+			continue
+		}
+		missing = append(missing, k.Key)
+	}
+	if tpl != nil {
+		for _, k := range tpl.Keys.Required {
+			if t.Field(k) == nil {
+				missing = append(missing, k)
+			}
+		}
+	}
+	for _, k := range missing {
+		spec, _ := workflow.LookupKey(k, true)
+		why := ""
+		if spec.Scope == workflow.TemplateKey {
+			why = fmt.Sprintf(" (template `%s` needs it)", tpl.Name)
+		}
+		c.add(Error, CodeMissingKey, c.firstKeyRange(t.Node),
+			fmt.Sprintf("task %s is missing required key `%s`%s: %s", t.Label(), k, why, firstSentence(spec.Description)),
+			c.insertKey(t.Node, k, placeholder(t, k)))
+	}
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+// placeholder proposes a value for a missing key, as YAML text.
+func placeholder(t *workflow.Task, key string) string {
+	comp := t.Str("component_name")
+	if comp == "" {
+		comp = "my_task"
+	}
+	switch key {
+	case "name":
+		return strconv.Quote(comp)
+	case "type":
+		return "processor_nats"
+	case "code":
+		return comp + ".go"
+	case "targets":
+		return "[edge]"
+	case "source_topic":
+		return comp + ".in"
+	case "dest_topic":
+		return comp + ".out"
+	case "component_name":
+		return suggestComponent(t.Str("name"))
+	case "version":
+		return "1.0.0"
+	case "bucket":
+		return comp
+	}
+	spec, _ := workflow.LookupKey(key, true)
+	return spec.Example
+}
+
+// suggestComponent turns a display name into a valid component_name.
+func suggestComponent(name string) string {
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if sep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r)
+			sep = false
+		} else {
+			sep = true
+		}
+	}
+	if b.Len() == 0 {
+		return "my_task"
+	}
+	return b.String()
+}
+
+// insertKey proposes inserting `key: value` as the last entry of block mapping n.
+func (c *wfChecker) insertKey(n *workflow.Node, key, value string) Fix {
+	if n.Kind != workflow.Mapping || len(n.Fields) == 0 || !n.Via.IsZero() {
+		return Fix{}
+	}
+	m := c.f.Mapper
+	first := n.Fields[0].KeyRange.Start
+	if c.f.Content[n.Range.Start] == '{' {
+		return Fix{}
+	}
+	line := m.LineOf(first)
+	indent := strings.Repeat(" ", first-m.LineStart(line))
+	last := m.LineOf(max(n.Range.End-1, first))
+	at := m.LineEnd(last)
+	nl := "\n"
+	if at < len(c.f.Content) && c.f.Content[at] == '\r' {
+		nl = "\r\n"
+	}
+	return c.edit("Add `"+key+": "+value+"`", span.Range{Start: at, End: at}, nl+indent+key+": "+value)
+}
+
+// value checks the value of one task key.
+func (c *wfChecker) value(t *workflow.Task, tpl *templates.Template, f *workflow.Field) {
+	spec, ok := workflow.LookupKey(f.Key, true)
+	if !ok || spec.Key == "type" || (spec.Scope == workflow.TemplateKey && tpl != nil && tpl.KeyRole(f.Key) == "") {
+		return
+	}
+	switch spec.Type {
+	case workflow.String:
+		s, ok := c.stringValue(f)
+		if !ok {
+			return
+		}
+		c.stringRule(t, tpl, f, s)
+	case workflow.StringList:
+		c.targets(f)
+	case workflow.Int:
+		c.intValue(f, spec)
+	case workflow.StringMap:
+		c.config(f)
+	}
+}
+
+func (c *wfChecker) stringRule(t *workflow.Task, tpl *templates.Template, f *workflow.Field, s string) {
+	at := f.Value.At()
+	switch f.Key {
+	case "code":
+		c.code(t, tpl, f, s)
+	case "component_name":
+		if componentRE.MatchString(s) {
+			return
+		}
+		if low := strings.ToLower(s); componentRE.MatchString(low) {
+			c.add(Error, CodeUppercaseComp, at, fmt.Sprintf("component_name `%s` has uppercase letters; OCI repository names are lowercase: use `%s`", s, low),
+				c.valueEdit(f, "Lowercase to `"+low+"`", low))
+			return
+		}
+		sug := suggestComponent(s)
+		c.add(Error, CodeBadComponent, at, fmt.Sprintf("component_name `%s` is not valid: use lowercase letters and digits separated by single `.`, `_` or `-` (e.g. `%s`)", s, sug),
+			c.valueEdit(f, "Change to `"+sug+"`", sug))
+	case "version":
+		switch {
+		case strings.EqualFold(s, "latest"):
+			c.add(Error, CodeBadVersion, at, "version must not be `latest`: wadm needs a unique version per deploy and pelato never pushes `latest`; use x.y.z, e.g. 1.0.0")
+		case !versionRE.MatchString(s):
+			c.add(Error, CodeBadVersion, at, fmt.Sprintf("version `%s` is not a semantic version x.y.z (e.g. 1.0.0, 2.1.0-rc.1)", s))
+		}
+	case "source_topic":
+		if p := subjectProblem(s, true); p != "" {
+			c.add(Error, CodeBadSubject, at, fmt.Sprintf("source_topic `%s` is not a valid NATS subject: %s", s, p))
+		}
+	case "dest_topic":
+		if p := subjectProblem(s, true); p != "" {
+			c.add(Error, CodeBadSubject, at, fmt.Sprintf("dest_topic `%s` is not a valid NATS subject: %s", s, p))
+		} else if p := subjectProblem(s, false); p != "" {
+			c.add(Error, CodeWildcardDest, at, fmt.Sprintf("dest_topic `%s`: %s", s, p))
+		}
+	case "bucket":
+		if !bucketRE.MatchString(s) {
+			c.add(Error, CodeBadBucket, at, fmt.Sprintf("bucket `%s` is not a valid NATS KV bucket name: use letters, digits, `-` and `_`", s))
+		}
+	case "target":
+		if !labelRE.MatchString(s) {
+			c.add(Error, CodeBadTargets, at, fmt.Sprintf("target label `%s` is not valid: use letters, digits, `.`, `_` and `-`", s))
+		}
+	}
+}
+
+func (c *wfChecker) valueEdit(f *workflow.Field, title, text string) Fix {
+	if !f.Value.Via.IsZero() {
+		return Fix{}
+	}
+	return c.edit(title, f.Value.Range, text)
+}
+
+func (c *wfChecker) targets(f *workflow.Field) {
+	v := f.Value
+	switch {
+	case v.IsNull():
+		c.add(Error, CodeBadTargets, f.At(), "`targets` has no value; list at least one host-type label, e.g. `[edge]`")
+		return
+	case v.Kind == workflow.Scalar:
+		c.add(Error, CodeWrongType, v.At(), fmt.Sprintf("`targets` must be a list; write `[%s]`", v.Value),
+			c.valueEdit(f, "Change to `["+v.Value+"]`", "["+c.f.Mapper.Text(v.Range)+"]"))
+		return
+	case v.Kind != workflow.Sequence:
+		c.add(Error, CodeWrongType, v.At(), "`targets` must be a list of host-type labels, found "+v.Kind.String())
+		return
+	case len(v.Items) == 0:
+		c.add(Error, CodeBadTargets, v.At(), "`targets` is empty; list at least one host-type label, e.g. `[edge]`")
+		return
+	}
+	seen := map[string]*workflow.Node{}
+	for _, it := range v.Items {
+		if it.Kind != workflow.Scalar || it.IsNull() {
+			c.add(Error, CodeWrongType, it.At(), "each target must be a label string, found "+it.Kind.String())
+			continue
+		}
+		if !labelRE.MatchString(it.Value) {
+			c.add(Error, CodeBadTargets, it.At(), fmt.Sprintf("target label `%s` is not valid: use letters, digits, `.`, `_` and `-`", it.Value))
+		}
+		if first, dup := seen[it.Value]; dup {
+			d := c.add(Error, CodeBadTargets, it.At(), fmt.Sprintf("target `%s` is listed twice; targets must be distinct", it.Value))
+			d.Related = []Related{{File: c.f.Path, Range: first.At(), Message: "first listed here"}}
+			continue
+		}
+		seen[it.Value] = it
+	}
+}
+
+func (c *wfChecker) intValue(f *workflow.Field, spec workflow.KeySpec) {
+	v := f.Value
+	code := CodeBadInstances
+	if f.Key == "http_port" {
+		code = CodeBadPort
+	}
+	if v.IsNull() {
+		c.add(Error, CodeEmptyValue, f.At(), fmt.Sprintf("`%s` has no value; expected %s (default %s)", f.Key, spec.Type, spec.Default))
+		return
+	}
+	if v.Kind != workflow.Scalar || v.Tag != "!!int" {
+		c.add(Error, CodeWrongType, v.At(), fmt.Sprintf("`%s` must be %s from %d to %d", f.Key, spec.Type, spec.Minimum, spec.Maximum))
+		return
+	}
+	n, err := strconv.ParseInt(v.Value, 0, 64)
+	if err != nil || n < int64(spec.Minimum) || n > int64(spec.Maximum) {
+		c.add(Error, code, v.At(), fmt.Sprintf("`%s` is %s; expected a whole number from %d to %d", f.Key, v.Value, spec.Minimum, spec.Maximum))
+	}
+}
+
+func (c *wfChecker) config(f *workflow.Field) {
+	v := f.Value
+	if v.IsNull() {
+		return
+	}
+	if v.Kind != workflow.Mapping {
+		c.add(Error, CodeBadConfig, v.At(), "`config` must be a mapping of names to string values, found "+v.Kind.String())
+		return
+	}
+	for _, e := range v.Fields {
+		if e.Value.Kind != workflow.Scalar {
+			c.add(Error, CodeBadConfig, e.Value.At(), fmt.Sprintf("config value `%s` must be a string, found %s", e.Key, e.Value.Kind))
+		}
+		if e.Key == "dest_topic" {
+			c.add(Error, CodeBadConfig, e.At(), "config key `dest_topic` is reserved: set the task's `dest_topic` instead")
+		}
+	}
+}
+
+// code checks the `code:` path: inside tasks/, existing, a .go file or a folder of them.
+func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.Field, s string) {
+	at := f.Value.At()
+	clean := path.Clean(filepath.ToSlash(s))
+	if filepath.IsAbs(s) || path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(s, "\\") || (len(s) > 1 && s[1] == ':') {
+		c.add(Error, CodeCodeEscapes, at, fmt.Sprintf("code `%s` must be a path inside tasks/ (no `..`, no absolute path)", s))
+		return
+	}
+	if c.opts.Root == "" {
+		return
+	}
+	tasksDir := filepath.Join(c.opts.Root, workflow.TasksDir)
+	full := filepath.Join(tasksDir, filepath.FromSlash(clean))
+	st, err := os.Stat(full)
+	if err != nil {
+		kind := templates.KindString
+		if tpl != nil {
+			kind = tpl.Kind
+		}
+		msg := fmt.Sprintf("task code `tasks/%s` does not exist", clean)
+		if near := nearbyFiles(tasksDir, clean); near != "" {
+			msg += "; did you mean `" + near + "`?"
+		}
+		var fixes []Fix
+		if strings.HasSuffix(clean, ".go") {
+			fixes = append(fixes, Fix{Title: "Create tasks/" + clean + " with an exec_task stub",
+				Create: &CreateFile{File: workflow.TasksDir + "/" + clean, Content: TaskStub(kind, t.Str("name"))}})
+		}
+		if near := nearbyFiles(tasksDir, clean); near != "" && f.Value.Via.IsZero() {
+			fixes = append(fixes, c.edit("Change to `"+near+"`", f.Value.Range, near))
+		}
+		c.add(Error, CodeCodeMissing, at, msg, fixes...)
+		return
+	}
+	if real, err := filepath.EvalSymlinks(full); err == nil {
+		realTasks, err2 := filepath.EvalSymlinks(tasksDir)
+		if err2 == nil && real != realTasks && !strings.HasPrefix(real, realTasks+string(filepath.Separator)) {
+			c.add(Error, CodeCodeEscapes, at, fmt.Sprintf("code `%s` is a symbolic link that leads out of tasks/; copy the code into tasks/", s))
+			return
+		}
+	}
+	if st.IsDir() {
+		goFiles, _ := filepath.Glob(filepath.Join(full, "*.go"))
+		if len(goFiles) == 0 {
+			c.add(Error, CodeBadCodeKind, at, fmt.Sprintf("task folder `tasks/%s` holds no .go files", clean))
+		}
+		return
+	}
+	if !strings.HasSuffix(clean, ".go") {
+		c.add(Error, CodeBadCodeKind, at, fmt.Sprintf("code `%s` is not a .go file; point it at a Go file or a folder of Go files under tasks/", s))
+	}
+}
+
+// nearbyFiles returns the existing task file or folder nearest to name, if any is near.
+func nearbyFiles(tasksDir, name string) string {
+	entries, err := os.ReadDir(tasksDir)
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() || strings.HasSuffix(e.Name(), ".go") {
+			names = append(names, e.Name())
+		}
+	}
+	best, ok := closest(name, names)
+	if !ok || best == name {
+		return ""
+	}
+	return best
+}
+
+// TaskStub returns the source of a new task file whose exec_task has the signature of
+// kind, documented with the task's display name.
+func TaskStub(kind templates.Kind, name string) string {
+	doc := "exec_task is called with each message's body; its result is published."
+	if name != "" {
+		doc = "exec_task runs the task " + strconv.Quote(name) + ": it is called with each message's body and its result is published."
+	}
+	if kind == templates.KindKV {
+		return "package main\n\n// exec_task runs the task: it is called with each message's key and data and returns\n// the key and value to store.\nfunc exec_task(key string, data string) (string, string) {\n\treturn key, data\n}\n"
+	}
+	return "package main\n\n// " + doc + "\nfunc exec_task(arg string) string {\n\treturn arg\n}\n"
+}
+
+// crossTask runs the rules that involve several tasks.
+func (c *wfChecker) crossTask() {
+	tasks := c.w.Tasks
+	comps := map[string]*workflow.Field{}
+	names := map[string]*workflow.Field{}
+	type listener struct {
+		task *workflow.Task
+		port int
+		at   span.Range
+	}
+	ports := map[string]listener{}
+	for _, t := range tasks {
+		if t.Node.Kind != workflow.Mapping {
+			continue
+		}
+		if f := t.Field("component_name"); f != nil && f.Value.Kind == workflow.Scalar && f.Value.Value != "" {
+			key := strings.ToLower(f.Value.Value)
+			if first, dup := comps[key]; dup {
+				d := c.add(Error, CodeDupComponent, f.Value.At(), fmt.Sprintf("component_name `%s` is already used by another task; component names must be unique (they name the OCI repository and the wadm application)", f.Value.Value))
+				d.Related = []Related{{File: c.f.Path, Range: first.Value.At(), Message: "first used here"}}
+			} else {
+				comps[key] = f
+			}
+		}
+		if f := t.Field("name"); f != nil && f.Value.Kind == workflow.Scalar && f.Value.Value != "" {
+			if first, dup := names[f.Value.Value]; dup {
+				d := c.add(Warning, CodeDupTaskName, f.Value.At(), fmt.Sprintf("task name %q is already used by another task; names appear in logs and wadm descriptions", f.Value.Value))
+				d.Related = []Related{{File: c.f.Path, Range: first.Value.At(), Message: "first used here"}}
+			} else {
+				names[f.Value.Value] = f
+			}
+		}
+		tpl, ok := c.reg.Lookup(t.Str("type"))
+		if !ok || !tpl.HTTP {
+			continue
+		}
+		port, at := workflow.DefaultHTTPPort, t.Field("type").Value.At()
+		if f := t.Field("http_port"); f != nil {
+			p, ok := t.Int("http_port")
+			if !ok {
+				continue
+			}
+			port, at = p, f.Value.At()
+		}
+		for _, target := range t.Targets() {
+			key := target + ":" + strconv.Itoa(port)
+			if first, clash := ports[key]; clash && first.task != t {
+				d := c.add(Error, CodePortClash, at, fmt.Sprintf("HTTP producers %s and %s both listen on port %d on target `%s`: on a host they would both bind it; set another `http_port` on one of them", first.task.Label(), t.Label(), port, target))
+				d.Related = []Related{{File: c.f.Path, Range: first.at, Message: "the other listener"}}
+			} else if !clash {
+				ports[key] = listener{t, port, at}
+			}
+		}
+	}
+	c.graph()
+}
+
+type edgeTask struct {
+	t        *workflow.Task
+	src, dst *workflow.Field
+}
+
+// graph checks the topic graph: self loops, cycles and dangling ends.
+func (c *wfChecker) graph() {
+	var nodes []edgeTask
+	for _, t := range c.w.Tasks {
+		if t.Node.Kind != workflow.Mapping {
+			continue
+		}
+		e := edgeTask{t: t}
+		if f := t.Field("source_topic"); f != nil && f.Value.Kind == workflow.Scalar && subjectProblem(f.Value.Value, true) == "" {
+			e.src = f
+		}
+		tpl, ok := c.reg.Lookup(t.Str("type"))
+		if f := t.Field("dest_topic"); f != nil && f.Value.Kind == workflow.Scalar && subjectProblem(f.Value.Value, false) == "" && (!ok || tpl.Publishes) {
+			e.dst = f
+		}
+		nodes = append(nodes, e)
+	}
+	adj := make([][]int, len(nodes))
+	for i, a := range nodes {
+		if a.dst == nil {
+			continue
+		}
+		consumed := false
+		for j, b := range nodes {
+			if b.src == nil || !subjectMatches(b.src.Value.Value, a.dst.Value.Value) {
+				continue
+			}
+			consumed = true
+			if i == j {
+				c.add(Error, CodeSelfLoop, a.dst.Value.At(), fmt.Sprintf("task %s publishes to `%s`, which its own source_topic `%s` consumes: every result would trigger it again, forever; publish to another subject", a.t.Label(), a.dst.Value.Value, a.src.Value.Value)).Related =
+					[]Related{{File: c.f.Path, Range: a.src.Value.At(), Message: "consumed here"}}
+				continue
+			}
+			adj[i] = append(adj[i], j)
+		}
+		if !consumed {
+			c.add(Hint, CodeExternalDest, a.dst.Value.At(), fmt.Sprintf("no task consumes `%s`: it is an output of the workflow, read outside it", a.dst.Value.Value))
+		}
+	}
+	for j, b := range nodes {
+		if b.src == nil {
+			continue
+		}
+		produced := false
+		for _, a := range nodes {
+			if a.dst != nil && subjectMatches(b.src.Value.Value, a.dst.Value.Value) {
+				produced = true
+				break
+			}
+		}
+		_ = j
+		if !produced {
+			c.add(Hint, CodeExternalSource, b.src.Value.At(), fmt.Sprintf("no task produces `%s`: it is an input of the workflow, fed from outside it", b.src.Value.Value))
+		}
+	}
+	for _, comp := range sccs(adj) {
+		if len(comp) < 2 {
+			continue
+		}
+		sort.Ints(comp)
+		var labels []string
+		for _, i := range comp {
+			labels = append(labels, nodes[i].t.Label())
+		}
+		for _, i := range comp {
+			n := nodes[i]
+			d := c.add(Warning, CodeCycle, n.dst.Value.At(), fmt.Sprintf("tasks %s form a cycle through their topics: messages may circulate forever", strings.Join(labels, " → ")))
+			for _, k := range comp {
+				if k != i {
+					d.Related = append(d.Related, Related{File: c.f.Path, Range: nodes[k].dst.Value.At(), Message: "part of the cycle"})
+				}
+			}
+		}
+	}
+}
+
+// sccs returns the strongly connected components of a graph (Tarjan's algorithm).
+func sccs(adj [][]int) [][]int {
+	index, low := make([]int, len(adj)), make([]int, len(adj))
+	on := make([]bool, len(adj))
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int
+	var out [][]int
+	next := 0
+	var visit func(v int)
+	visit = func(v int) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		on[v] = true
+		for _, w := range adj[v] {
+			if index[w] < 0 {
+				visit(w)
+				low[v] = min(low[v], low[w])
+			} else if on[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			var comp []int
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				on[w] = false
+				comp = append(comp, w)
+				if w == v {
+					break
+				}
+			}
+			out = append(out, comp)
+		}
+	}
+	for v := range adj {
+		if index[v] < 0 {
+			visit(v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,240 @@
+// Package config loads pelato's settings from, in order of precedence, command-line
+// flags, the environment, and the project's .env file. The names are the original
+// PELATO's (REGISTRY_URL, PARALLEL_BUILD, NATS_HOST, ...) plus pelato's own.
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Setting describes one setting.
+type Setting struct {
+	Name        string // the environment / .env name
+	Default     string
+	Secret      bool // never printed
+	Description string
+}
+
+// settings lists every setting pelato reads, in documentation order.
+var settings = []Setting{
+	{Name: "REGISTRY_URL", Description: "OCI registry (host[:port][/path]) that components are pushed to and pulled from"},
+	{Name: "REGISTRY_USER", Description: "registry user name (the Docker credential store is used first)"},
+	{Name: "REGISTRY_PASSWORD", Secret: true, Description: "registry password or token"},
+	{Name: "PARALLEL_BUILD", Default: "True", Description: "build components in parallel (True/False)"},
+	{Name: "NATS_HOST", Default: "localhost", Description: "NATS server host for deploys"},
+	{Name: "NATS_PORT", Default: "4222", Description: "NATS server port for deploys"},
+	{Name: "ENABLE_METRICS", Default: "False", Description: "append timings of each run to metrics.yaml (True/False)"},
+	{Name: "NATS_URL", Description: "NATS server URL(s), comma-separated; overrides NATS_HOST/NATS_PORT"},
+	{Name: "NATS_CREDS", Description: "NATS credentials file"},
+	{Name: "NATS_TLS_CA", Description: "CA certificate file for NATS over TLS"},
+	{Name: "LATTICE", Default: "default", Description: "wasmCloud lattice name"},
+	{Name: "BUILDER_IMAGE", Description: "Docker image to build components with (default: pelato's builder, built on demand)"},
+	{Name: "JOBS", Description: "maximum parallel builds (default: number of CPUs)"},
+}
+
+// All returns the settings pelato reads.
+func All() []Setting { return append([]Setting(nil), settings...) }
+
+// Source says where a value came from.
+type Source string
+
+// The sources, by precedence.
+const (
+	FromFlag    Source = "flag"
+	FromEnv     Source = "environment"
+	FromDotEnv  Source = ".env"
+	FromDefault Source = "default"
+)
+
+// Value is a setting's resolved value.
+type Value struct {
+	Value  string
+	Source Source
+}
+
+// Config holds resolved settings.
+type Config struct {
+	values map[string]Value
+}
+
+// Loader gathers the inputs of Load.
+type Loader struct {
+	// Dir is the project folder whose .env is read (absent is fine).
+	Dir string
+	// Flags are values given on the command line, by setting name.
+	Flags map[string]string
+	// Getenv looks a name up in the environment; nil means os.LookupEnv.
+	Getenv func(string) (string, bool)
+}
+
+// Load resolves every setting. A malformed .env is an error naming file and line.
+func (l Loader) Load() (*Config, error) {
+	getenv := l.Getenv
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	dotenv := map[string]string{}
+	if l.Dir != "" {
+		path := filepath.Join(l.Dir, ".env")
+		data, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		default:
+			if dotenv, err = ParseDotEnv(path, data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	c := &Config{values: map[string]Value{}}
+	for _, s := range settings {
+		if v, ok := l.Flags[s.Name]; ok {
+			c.values[s.Name] = Value{v, FromFlag}
+		} else if v, ok := getenv(s.Name); ok && v != "" {
+			c.values[s.Name] = Value{v, FromEnv}
+		} else if v, ok := dotenv[s.Name]; ok && v != "" {
+			c.values[s.Name] = Value{v, FromDotEnv}
+		} else {
+			c.values[s.Name] = Value{s.Default, FromDefault}
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) validate() error {
+	for _, name := range []string{"PARALLEL_BUILD", "ENABLE_METRICS"} {
+		if _, err := parseBool(c.values[name].Value); err != nil {
+			return fmt.Errorf("%s (from %s): %w", name, c.values[name].Source, err)
+		}
+	}
+	if v := c.values["NATS_PORT"]; v.Value != "" {
+		if p, err := strconv.Atoi(v.Value); err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("NATS_PORT (from %s) is %q; expected a port from 1 to 65535", v.Source, v.Value)
+		}
+	}
+	if v := c.values["JOBS"]; v.Value != "" {
+		if n, err := strconv.Atoi(v.Value); err != nil || n < 1 {
+			return fmt.Errorf("JOBS (from %s) is %q; expected a whole number of at least 1", v.Source, v.Value)
+		}
+	}
+	return nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not True or False", s)
+}
+
+// Get returns a setting's value ("" when unset).
+func (c *Config) Get(name string) string { return c.values[name].Value }
+
+// Lookup returns a setting's value and source.
+func (c *Config) Lookup(name string) Value { return c.values[name] }
+
+// Bool returns a boolean setting (validated by Load).
+func (c *Config) Bool(name string) bool {
+	b, _ := parseBool(c.values[name].Value)
+	return b
+}
+
+// Jobs returns how many builds may run at once: 1 when PARALLEL_BUILD is False, JOBS
+// when set, else the number of CPUs.
+func (c *Config) Jobs() int {
+	if !c.Bool("PARALLEL_BUILD") {
+		return 1
+	}
+	if n, err := strconv.Atoi(c.Get("JOBS")); err == nil && n > 0 {
+		return n
+	}
+	return runtime.NumCPU()
+}
+
+// NATSURL returns the NATS URL: NATS_URL, else nats://NATS_HOST:NATS_PORT.
+func (c *Config) NATSURL() string {
+	if u := c.Get("NATS_URL"); u != "" {
+		return u
+	}
+	return "nats://" + c.Get("NATS_HOST") + ":" + c.Get("NATS_PORT")
+}
+
+// Describe lists settings as `NAME=value (source)` lines, secrets masked.
+func (c *Config) Describe() []string {
+	var out []string
+	for _, s := range settings {
+		v := c.values[s.Name]
+		shown := v.Value
+		if s.Secret && shown != "" {
+			shown = "********"
+		}
+		out = append(out, fmt.Sprintf("%s=%s (%s)", s.Name, shown, v.Source))
+	}
+	return out
+}
+
+// ParseDotEnv parses a .env file: `NAME=value` lines, `export ` prefixes, `#` comments,
+// single- or double-quoted values. A line it cannot read is an error naming it.
+func ParseDotEnv(path string, data []byte) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		name, value, ok := strings.Cut(line, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\"'") {
+			return nil, fmt.Errorf("%s:%d:1: expected NAME=value, found %q", path, n, line)
+		}
+		value = strings.TrimSpace(value)
+		switch {
+		case len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"':
+			uq, err := strconv.Unquote(value)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d:%d: bad double-quoted value: %v", path, n, len(name)+2, err)
+			}
+			value = uq
+		case len(value) >= 2 && value[0] == '\'' && value[len(value)-1] == '\'':
+			value = value[1 : len(value)-1]
+		default:
+			if i := strings.Index(value, " #"); i >= 0 {
+				value = strings.TrimSpace(value[:i])
+			}
+		}
+		out[name] = value
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// Template returns the content of a .env.template listing every setting.
+func Template() string {
+	var b strings.Builder
+	b.WriteString("# pelato settings: copy to .env and fill in. Flags and the environment take precedence.\n")
+	for _, s := range settings {
+		fmt.Fprintf(&b, "# %s\n%s=%s\n", s.Description, s.Name, s.Default)
+	}
+	return b.String()
+}
