@@ -56,6 +56,7 @@ const (
 	CodeUnresolvedImp  Code = "PL409"
 	CodeTaskHasErrors  Code = "PL410"
 	CodeTaskUnreadable Code = "PL411"
+	CodeTaskImport     Code = "PL412"
 )
 
 // CodeInfo documents one code: what it means, an example that triggers it and the fix.
@@ -133,4 +134,5 @@ var catalogue = []CodeInfo{
 	{CodeUnresolvedImp, Warning, "Third-party import not resolved locally", "import \"github.com/x/y\"", "It is resolved by `go mod tidy` at build time; to pin it, add a go.mod at the project root and run `go get`."},
 	{CodeTaskHasErrors, Error, "Task code has errors", "  code: convert.go  # convert.go has a type error", "Open the task file and fix the errors reported there."},
 	{CodeTaskUnreadable, Error, "Task code cannot be read", "tasks/convert.go is not readable", "Check the file's permissions and encoding (UTF-8)."},
+	{CodeTaskImport, Error, "Task imports another task or a relative path", "import \"example.com/proj/tasks/filter\"", "Each task is its own program and cannot be imported: move shared code to a package outside tasks/ (with a go.mod at the project root) and import it by its module path."},
 }

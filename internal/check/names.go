@@ -43,17 +43,21 @@ func subjectProblem(s string, wildcards bool) string {
 }
 
 // subjectMatches reports whether the concrete subject s matches pattern p (NATS rules).
+// It walks both token by token without allocating: the topic graph calls it n² times.
 func subjectMatches(p, s string) bool {
-	pt, st := strings.Split(p, "."), strings.Split(s, ".")
-	for i, t := range pt {
-		if t == ">" {
-			return len(st) > i
-		}
-		if i >= len(st) || (t != "*" && t != st[i]) {
+	for {
+		pt, prest, pmore := strings.Cut(p, ".")
+		st, srest, smore := strings.Cut(s, ".")
+		switch {
+		case pt == ">":
+			return st != ""
+		case pt != "*" && pt != st:
 			return false
+		case !pmore || !smore:
+			return pmore == smore
 		}
+		p, s = prest, srest
 	}
-	return len(pt) == len(st)
 }
 
 // closest returns the candidate nearest to s by edit distance, if it is near enough to

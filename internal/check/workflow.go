@@ -43,11 +43,12 @@ func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
 }
 
 type wfChecker struct {
-	w    *workflow.Workflow
-	f    *workflow.File
-	opts WorkflowOptions
-	reg  *templates.Registry
-	out  []Diagnostic
+	realTasks string // tasks/ with symbolic links resolved, computed once
+	w         *workflow.Workflow
+	f         *workflow.File
+	opts      WorkflowOptions
+	reg       *templates.Registry
+	out       []Diagnostic
 }
 
 func (c *wfChecker) add(sev Severity, code Code, r span.Range, msg string, fixes ...Fix) *Diagnostic {
@@ -96,6 +97,7 @@ func (c *wfChecker) project(root *workflow.Node) {
 	}
 	pn := root.Field("project_name")
 	switch {
+	case pn == nil && misspelled(root, "project_name"):
 	case pn == nil:
 		c.add(Error, CodeMissingKey, c.firstKeyRange(root), "missing required key `project_name` (the project's display name)",
 			c.insertKey(root, "project_name", "My project"))
@@ -104,6 +106,7 @@ func (c *wfChecker) project(root *workflow.Node) {
 	}
 	tasks := root.Field("tasks")
 	switch {
+	case tasks == nil && misspelled(root, "tasks"):
 	case tasks == nil:
 		c.add(Error, CodeMissingKey, c.firstKeyRange(root), "missing required key `tasks` (the list of tasks)")
 	case tasks.Value.IsNull() || (tasks.Value.Kind == workflow.Sequence && len(tasks.Value.Items) == 0):
@@ -300,6 +303,9 @@ func (c *wfChecker) required(t *workflow.Task, tpl *templates.Template) {
 		}
 	}
 	for _, k := range missing {
+		if misspelled(t.Node, k) {
+			continue // the unknown-key diagnostic already proposes the rename
+		}
 		spec, _ := workflow.LookupKey(k, true)
 		why := ""
 		if spec.Scope == workflow.TemplateKey {
@@ -309,6 +315,22 @@ func (c *wfChecker) required(t *workflow.Task, tpl *templates.Template) {
 			fmt.Sprintf("task %s is missing required key `%s`%s: %s", t.Label(), k, why, firstSentence(spec.Description)),
 			c.insertKey(t.Node, k, placeholder(t, k)))
 	}
+}
+
+// misspelled reports whether mapping n has an unknown key whose nearest known key is key.
+func misspelled(n *workflow.Node, key string) bool {
+	for _, f := range n.Fields {
+		if _, known := workflow.LookupKey(f.Key, true); known {
+			continue
+		}
+		if _, known := workflow.LookupKey(f.Key, false); known {
+			continue
+		}
+		if best, ok := closest(f.Key, []string{key}); ok && best == key {
+			return true
+		}
+	}
+	return false
 }
 
 func firstSentence(s string) string {
@@ -348,6 +370,24 @@ func placeholder(t *workflow.Task, key string) string {
 	return spec.Example
 }
 
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // suggestComponent turns a display name into a valid component_name.
 func suggestComponent(name string) string {
 	var b strings.Builder
@@ -380,6 +420,9 @@ func (c *wfChecker) insertKey(n *workflow.Node, key, value string) Fix {
 		return Fix{}
 	}
 	line := m.LineOf(first)
+	if first < m.LineStart(line) || !isBlank(c.f.Content[m.LineStart(line):first]) {
+		return Fix{} // the first key does not start its line (`- name:`): indent by columns
+	}
 	indent := strings.Repeat(" ", first-m.LineStart(line))
 	last := m.LineOf(max(n.Range.End-1, first))
 	at := m.LineEnd(last)
@@ -426,9 +469,13 @@ func (c *wfChecker) stringRule(t *workflow.Task, tpl *templates.Template, f *wor
 				c.valueEdit(f, "Lowercase to `"+low+"`", low))
 			return
 		}
+		msg := fmt.Sprintf("component_name `%s` is not valid: use lowercase ASCII letters and digits separated by single `.`, `_` or `-`", s)
+		if !isASCII(s) {
+			c.add(Error, CodeBadComponent, at, msg)
+			return
+		}
 		sug := suggestComponent(s)
-		c.add(Error, CodeBadComponent, at, fmt.Sprintf("component_name `%s` is not valid: use lowercase letters and digits separated by single `.`, `_` or `-` (e.g. `%s`)", s, sug),
-			c.valueEdit(f, "Change to `"+sug+"`", sug))
+		c.add(Error, CodeBadComponent, at, msg+fmt.Sprintf(" (e.g. `%s`)", sug), c.valueEdit(f, "Change to `"+sug+"`", sug))
 	case "version":
 		switch {
 		case strings.EqualFold(s, "latest"):
@@ -572,9 +619,12 @@ func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.
 		c.add(Error, CodeCodeMissing, at, msg, fixes...)
 		return
 	}
-	if real, err := filepath.EvalSymlinks(full); err == nil {
-		realTasks, err2 := filepath.EvalSymlinks(tasksDir)
-		if err2 == nil && real != realTasks && !strings.HasPrefix(real, realTasks+string(filepath.Separator)) {
+	if c.linked(full, clean) {
+		if c.realTasks == "" {
+			c.realTasks, _ = filepath.EvalSymlinks(tasksDir)
+		}
+		real, err := filepath.EvalSymlinks(full)
+		if err == nil && c.realTasks != "" && real != c.realTasks && !strings.HasPrefix(real, c.realTasks+string(filepath.Separator)) {
 			c.add(Error, CodeCodeEscapes, at, fmt.Sprintf("code `%s` is a symbolic link that leads out of tasks/; copy the code into tasks/", s))
 			return
 		}
@@ -589,6 +639,16 @@ func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.
 	if !strings.HasSuffix(clean, ".go") {
 		c.add(Error, CodeBadCodeKind, at, fmt.Sprintf("code `%s` is not a .go file; point it at a Go file or a folder of Go files under tasks/", s))
 	}
+}
+
+// linked reports whether the code path may pass through a symbolic link below tasks/:
+// the file itself is one, or the path has folders (checked by EvalSymlinks).
+func (c *wfChecker) linked(full, clean string) bool {
+	if strings.Contains(clean, "/") {
+		return true
+	}
+	st, err := os.Lstat(full)
+	return err == nil && st.Mode()&os.ModeSymlink != 0
 }
 
 // nearbyFiles returns the existing task file or folder nearest to name, if any is near.
@@ -702,42 +762,62 @@ func (c *wfChecker) graph() {
 		}
 		nodes = append(nodes, e)
 	}
+	// Index subjects: exact ones by value, wildcard patterns in a short list, so the
+	// graph costs O(n + wildcards·n) rather than O(n²).
+	exactSrc, exactDst := map[string][]int{}, map[string]bool{}
+	var wildSrc []int
+	for i, n := range nodes {
+		if n.src != nil {
+			if s := n.src.Value.Value; strings.ContainsAny(s, "*>") {
+				wildSrc = append(wildSrc, i)
+			} else {
+				exactSrc[s] = append(exactSrc[s], i)
+			}
+		}
+		if n.dst != nil {
+			exactDst[n.dst.Value.Value] = true
+		}
+	}
 	adj := make([][]int, len(nodes))
 	for i, a := range nodes {
 		if a.dst == nil {
 			continue
 		}
-		consumed := false
-		for j, b := range nodes {
-			if b.src == nil || !subjectMatches(b.src.Value.Value, a.dst.Value.Value) {
-				continue
+		subject := a.dst.Value.Value
+		consumers := exactSrc[subject]
+		for _, j := range wildSrc {
+			if subjectMatches(nodes[j].src.Value.Value, subject) {
+				consumers = append(consumers[:len(consumers):len(consumers)], j)
 			}
-			consumed = true
+		}
+		for _, j := range consumers {
 			if i == j {
-				c.add(Error, CodeSelfLoop, a.dst.Value.At(), fmt.Sprintf("task %s publishes to `%s`, which its own source_topic `%s` consumes: every result would trigger it again, forever; publish to another subject", a.t.Label(), a.dst.Value.Value, a.src.Value.Value)).Related =
+				c.add(Error, CodeSelfLoop, a.dst.Value.At(), fmt.Sprintf("task %s publishes to `%s`, which its own source_topic `%s` consumes: every result would trigger it again, forever; publish to another subject", a.t.Label(), subject, a.src.Value.Value)).Related =
 					[]Related{{File: c.f.Path, Range: a.src.Value.At(), Message: "consumed here"}}
 				continue
 			}
 			adj[i] = append(adj[i], j)
 		}
-		if !consumed {
-			c.add(Hint, CodeExternalDest, a.dst.Value.At(), fmt.Sprintf("no task consumes `%s`: it is an output of the workflow, read outside it", a.dst.Value.Value))
+		if len(consumers) == 0 {
+			c.add(Hint, CodeExternalDest, a.dst.Value.At(), fmt.Sprintf("no task consumes `%s`: it is an output of the workflow, read outside it", subject))
 		}
 	}
-	for j, b := range nodes {
+	for _, b := range nodes {
 		if b.src == nil {
 			continue
 		}
-		produced := false
-		for _, a := range nodes {
-			if a.dst != nil && subjectMatches(b.src.Value.Value, a.dst.Value.Value) {
-				produced = true
-				break
+		pattern := b.src.Value.Value
+		produced := exactDst[pattern]
+		if !produced && strings.ContainsAny(pattern, "*>") {
+			for d := range exactDst {
+				if subjectMatches(pattern, d) {
+					produced = true
+					break
+				}
 			}
 		}
-		_ = j
 		if !produced {
-			c.add(Hint, CodeExternalSource, b.src.Value.At(), fmt.Sprintf("no task produces `%s`: it is an input of the workflow, fed from outside it", b.src.Value.Value))
+			c.add(Hint, CodeExternalSource, b.src.Value.At(), fmt.Sprintf("no task produces `%s`: it is an input of the workflow, fed from outside it", pattern))
 		}
 	}
 	for _, comp := range sccs(adj) {

@@ -48,15 +48,7 @@ func Generate(reg *templates.Registry) ([]byte, error) {
 		if len(t.Keys.Required) > 0 {
 			then["required"] = t.Keys.Required
 		}
-		var forbidden []any
-		for _, k := range workflow.Keys() {
-			if k.Scope == workflow.TemplateKey && t.KeyRole(k.Key) == "" {
-				forbidden = append(forbidden, object{"required": []string{k.Key}})
-			}
-		}
-		if len(forbidden) > 0 {
-			then["not"] = object{"anyOf": forbidden}
-		}
+		// Keys a template does not use are hints for the checker, so the schema accepts them.
 		conditions = append(conditions, object{
 			"if":   object{"properties": object{"type": object{"const": t.Name}}, "required": []string{"type"}},
 			"then": then,

@@ -47,8 +47,8 @@ const (
 )
 
 // Mapper converts between byte offsets and line/column forms for one immutable content.
-// It treats "\n" as the line break; a "\r" before it belongs to the line's end and is
-// never counted as a column a caller can point into.
+// Line breaks are "\n", "\r\n" and a lone "\r", as in LSP and YAML; a break is never a
+// column a caller can point into.
 type Mapper struct {
 	content []byte
 	lines   []int // byte offset of the start of each line (0-based line index)
@@ -58,7 +58,7 @@ type Mapper struct {
 func NewMapper(content []byte) *Mapper {
 	lines := make([]int, 1, 1+len(content)/32)
 	for i, b := range content {
-		if b == '\n' {
+		if b == '\n' || (b == '\r' && (i+1 == len(content) || content[i+1] != '\n')) {
 			lines = append(lines, i+1)
 		}
 	}
@@ -82,7 +82,7 @@ func (m *Mapper) LineStart(line int) int {
 	return m.lines[line]
 }
 
-// LineEnd returns the byte offset of the end of 0-based line's text, before any "\r\n" or "\n".
+// LineEnd returns the byte offset of the end of 0-based line's text, before its line break.
 func (m *Mapper) LineEnd(line int) int {
 	if line < 0 {
 		line = 0
@@ -90,8 +90,8 @@ func (m *Mapper) LineEnd(line int) int {
 	if line+1 >= len(m.lines) {
 		return len(m.content)
 	}
-	end := m.lines[line+1] - 1
-	if end > m.lines[line] && m.content[end-1] == '\r' {
+	end := m.lines[line+1] - 1 // the "\n" or lone "\r"
+	if m.content[end] == '\n' && end > m.lines[line] && m.content[end-1] == '\r' {
 		end--
 	}
 	return end

@@ -64,6 +64,21 @@ func TestMapperClamps(t *testing.T) {
 	}
 }
 
+func TestMapperLoneCR(t *testing.T) {
+	m := NewMapper([]byte("a\rbc\r\nd\n"))
+	if m.LineCount() != 4 {
+		t.Fatalf("LineCount = %d, want 4", m.LineCount())
+	}
+	for off, want := range map[int]Point{0: {1, 1}, 2: {2, 1}, 3: {2, 2}, 6: {3, 1}} {
+		if got := m.Point(off); got != want {
+			t.Errorf("Point(%d) = %v, want %v", off, got, want)
+		}
+	}
+	if got := m.LineEnd(1); got != 4 {
+		t.Errorf("LineEnd(1) = %d, want 4", got)
+	}
+}
+
 func FuzzMapper(f *testing.F) {
 	f.Add([]byte("a\r\nb🌡\n\xffc"), 3, 1)
 	f.Fuzz(func(t *testing.T, content []byte, line, col int) {

@@ -63,7 +63,10 @@ type File struct {
 	Problems []Problem
 }
 
-var lineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	lineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	anchorRE = regexp.MustCompile(`unknown anchor '([^']*)' referenced`)
+)
 
 // Parse parses content as a workflow.yaml. It never fails: every defect becomes a
 // Problem, and whatever could be read is in Root.
@@ -99,8 +102,11 @@ func Parse(path string, content []byte) *File {
 	switch err := dec.Decode(&next); {
 	case err == nil:
 		r := p.lineRange(next.Line)
-		if next.Line > 1 {
-			r = p.lineRange(next.Line - 1) // the `---` separator
+		for l := next.Line; l >= 1; l-- { // the `---` separator, when there is one
+			if lr := p.lineRange(l); strings.HasPrefix(p.f.Mapper.Text(lr), "---") {
+				r = lr
+				break
+			}
 		}
 		f.problem(ProblemMultiDoc, r, "workflow.yaml holds several YAML documents; pelato reads only the first: remove the `---` separator and merge them")
 	case errors.Is(err, io.EOF):
@@ -190,11 +196,18 @@ func (p *parser) lineRange(line int) span.Range {
 func (p *parser) syntax(err error) {
 	msg := err.Error()
 	r := span.Range{}
+	if len(p.tabbed) > 0 && strings.Contains(msg, "tab") {
+		return // already reported, precisely, as a tab in indentation
+	}
+	if m := anchorRE.FindStringSubmatch(msg); m != nil {
+		if i := bytes.Index(p.body.Content(), []byte("*"+m[1])); i >= 0 {
+			r = p.abs(span.Range{Start: i, End: i + 1 + len(m[1])})
+		}
+		p.f.problem(ProblemSyntax, r, fmt.Sprintf("alias *%s refers to no anchor; define it first with &%s", m[1], m[1]))
+		return
+	}
 	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		if p.tabbed[line] {
-			return // already reported as a tab
-		}
 		r = p.lineRange(line)
 		msg = m[2]
 	} else {
