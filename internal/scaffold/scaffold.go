@@ -35,10 +35,10 @@ func Files(name string) map[string]string {
 		"// exec_task is called with each message's body; its result is published to dest_topic.\n" +
 		"func exec_task(arg string) string {\n\treturn strings.ToUpper(arg)\n}\n"
 	return map[string]string{
-		workflow.FileName:                     wf,
+		workflow.FileName:                      wf,
 		workflow.TasksDir + "/" + comp + ".go": task,
-		".gitignore":                          "# written by pelato\ngen/\nmetrics.yaml\n.env\n",
-		".env.template":                       config.Template(),
+		".gitignore":                           "# written by pelato\ngen/\nmetrics.yaml\n.env\n",
+		".env.template":                        config.Template(),
 	}
 }
 

@@ -7,7 +7,7 @@ func TestMapperRoundTrip(t *testing.T) {
 	content := []byte("a: b\r\nname: é🌡x\ne\u0301z: 1\n")
 	m := NewMapper(content)
 	tests := []struct {
-		off              int
+		off                int
 		line, c16, c8, c32 int
 	}{
 		{0, 0, 0, 0, 0},
