@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pelato-dev/pelato/internal/span"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -20,6 +21,11 @@ type Options struct {
 	Registry *templates.Registry
 	// Overlay returns unsaved editor text for an absolute path, or false to read the disk.
 	Overlay func(path string) ([]byte, bool)
+	// Tasks type-checks task code; nil creates one for this call. Keep one for the life
+	// of a process (a language server) so imports are loaded once.
+	Tasks *TaskChecker
+	// SkipTasks leaves out the Go checks of task code (workflow rules only).
+	SkipTasks bool
 }
 
 // Result is the outcome of checking a project.
@@ -31,6 +37,11 @@ type Result struct {
 	// Files holds the content of every file a diagnostic names, by its relative path, so
 	// front ends can turn byte ranges into lines and columns.
 	Files map[string][]byte
+	// Tasks are the task-check results, by task index (nil for a task not checked).
+	Tasks []*TaskResult
+	// Err is set when checking stopped early (ctx ended, the go command failed): the
+	// diagnostics are then incomplete.
+	Err error
 }
 
 // ErrNoWorkflow is returned when the project folder has no workflow.yaml.
@@ -70,7 +81,92 @@ func Project(ctx context.Context, opts Options) (*Result, error) {
 	}
 	w := workflow.New(workflow.Parse(workflow.FileName, content))
 	ds := Workflow(w, WorkflowOptions{Root: opts.Root, Registry: opts.Registry})
+	res := &Result{Workflow: w, Files: map[string][]byte{workflow.FileName: content}}
+	if !opts.SkipTasks {
+		ds = append(ds, taskDiagnostics(ctx, opts, w, ds, res)...)
+	}
 	ds = Suppress(ds, workflow.FileName, content, "#")
 	Sort(ds)
-	return &Result{Workflow: w, Diagnostics: ds, Files: map[string][]byte{workflow.FileName: content}}, nil
+	res.Diagnostics = dedupe(ds)
+	return res, nil
+}
+
+// taskDiagnostics type-checks the code of every task whose `code:` is sound, and adds a
+// summary diagnostic on the `code:` value of each task whose code has errors.
+func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf []Diagnostic, res *Result) []Diagnostic {
+	bad := map[int]bool{} // start offsets of `code:` values with their own problems
+	for _, d := range wf {
+		switch d.Code {
+		case CodeCodeMissing, CodeCodeEscapes, CodeBadCodeKind, CodeEmptyValue, CodeWrongType:
+			bad[d.Range.Start] = true
+		}
+	}
+	var reqs []TaskRequest
+	var tasks []*workflow.Task
+	for _, t := range w.Tasks {
+		f := t.Field("code")
+		tpl, ok := opts.Registry.Lookup(t.Str("type"))
+		if f == nil || f.Value.Kind != workflow.Scalar || f.Value.Value == "" || bad[f.Value.At().Start] || !ok {
+			continue
+		}
+		reqs = append(reqs, TaskRequest{Root: opts.Root, Code: f.Value.Value, Template: tpl.Name, Signature: tpl.Signature, Kind: tpl.Kind, Overlay: opts.Overlay})
+		tasks = append(tasks, t)
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	checker := opts.Tasks
+	if checker == nil {
+		checker = NewTaskChecker(TaskCheckerOptions{})
+	}
+	res.Tasks = make([]*TaskResult, len(w.Tasks))
+	var out []Diagnostic
+	for i, r := range checker.CheckAll(ctx, reqs) {
+		r := r
+		t := tasks[i]
+		res.Tasks[t.Index] = &r
+		if r.Err != nil && res.Err == nil {
+			res.Err = r.Err
+		}
+		for file, content := range r.Contents {
+			res.Files[file] = content
+		}
+		out = append(out, r.Diagnostics...)
+		var first *Diagnostic
+		n := 0
+		for j := range r.Diagnostics {
+			if d := &r.Diagnostics[j]; d.Severity == Error {
+				if n++; first == nil {
+					first = d
+				}
+			}
+		}
+		if first == nil {
+			continue
+		}
+		p := span.NewMapper(r.Contents[first.File]).Point(first.Range.Start)
+		code := t.Field("code").Value
+		msg := fmt.Sprintf("the code of task %s has %d error(s); first: %s:%d:%d: %s", t.Label(), n, first.File, p.Line, p.Col, first.Message)
+		if n == 1 {
+			msg = fmt.Sprintf("the code of task %s has an error: %s:%d:%d: %s", t.Label(), first.File, p.Line, p.Col, first.Message)
+		}
+		out = append(out, Diagnostic{File: workflow.FileName, Range: code.At(), Severity: Error, Code: CodeTaskHasErrors, Message: msg,
+			Related: []Related{{File: first.File, Range: first.Range, Message: first.Message}}})
+	}
+	return out
+}
+
+// dedupe drops exact repeats (a file shared by tasks with one template is reported once).
+func dedupe(ds []Diagnostic) []Diagnostic {
+	out := ds[:0]
+	for i, d := range ds {
+		if i > 0 {
+			p := ds[i-1]
+			if p.File == d.File && p.Range == d.Range && p.Code == d.Code && p.Message == d.Message {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }

@@ -29,6 +29,11 @@ func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
 		opts.Registry = templates.Default()
 	}
 	c := &wfChecker{w: w, f: w.File, opts: opts, reg: opts.Registry}
+	for _, k := range workflow.Keys() {
+		if k.Scope == workflow.Common && k.Required {
+			c.required = append(c.required, k.Key)
+		}
+	}
 	c.problems()
 	root := w.File.Root
 	if root == nil || root.Kind != workflow.Mapping {
@@ -43,7 +48,8 @@ func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
 }
 
 type wfChecker struct {
-	realTasks string // tasks/ with symbolic links resolved, computed once
+	realTasks string   // tasks/ with symbolic links resolved, computed once
+	required  []string // the keys every task must have
 	w         *workflow.Workflow
 	f         *workflow.File
 	opts      WorkflowOptions
@@ -180,7 +186,7 @@ func (c *wfChecker) task(t *workflow.Task) {
 	}
 	tpl := c.template(t)
 	c.keys(t, tpl)
-	c.required(t, tpl)
+	c.missingKeys(t, tpl)
 	for _, f := range n.Fields {
 		c.value(t, tpl, f)
 	}
@@ -283,17 +289,14 @@ func (c *wfChecker) deprecated(t *workflow.Task, f *workflow.Field, spec workflo
 	d.Deprecated = true
 }
 
-// required reports missing required keys of a task.
-func (c *wfChecker) required(t *workflow.Task, tpl *templates.Template) {
+// missingKeys reports missing required keys of a task.
+func (c *wfChecker) missingKeys(t *workflow.Task, tpl *templates.Template) {
 	var missing []string
-	for _, k := range workflow.Keys() {
-		if k.Scope != workflow.Common || !k.Required || t.Field(k.Key) != nil {
+	for _, k := range c.required {
+		if t.Field(k) != nil || (k == "targets" && t.Field("target") != nil) {
 			continue
 		}
-		if k.Key == "targets" && t.Field("target") != nil {
-			continue
-		}
-		missing = append(missing, k.Key)
+		missing = append(missing, k)
 	}
 	if tpl != nil {
 		for _, k := range tpl.Keys.Required {

@@ -1,0 +1,534 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/build/constraint"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/pelato-dev/pelato/internal/goimporter"
+	"github.com/pelato-dev/pelato/internal/span"
+	"github.com/pelato-dev/pelato/templates"
+)
+
+// TaskCheckerOptions configure a TaskChecker.
+type TaskCheckerOptions struct {
+	// Imports is the import cache to use; nil means a new one built from
+	// ImporterOptions. Share one cache between checkers of the same process.
+	Imports *goimporter.Cache
+	// ImporterOptions configure the cache made when Imports is nil.
+	ImporterOptions goimporter.Options
+	// MaxFileSize is the largest task file checked, in bytes; 0 means 16 MiB.
+	MaxFileSize int64
+	// MemoSize bounds the memo of results; 0 means 512 entries, negative disables it.
+	MemoSize int
+}
+
+// TaskChecker type-checks task Go code. It is safe for concurrent use; it holds the
+// import cache and a memo of recent results, keyed by the files' contents, the
+// template's signature and the resolution of the imports.
+type TaskChecker struct {
+	imports *goimporter.Cache
+	maxSize int64
+
+	mu       sync.Mutex // guards memo, memoKeys and sigs
+	memoSize int
+	memo     map[string]*taskMemo
+	memoKeys []string // insertion order, for eviction
+	sigs     map[string]*expectedSig
+}
+
+// NewTaskChecker returns a TaskChecker.
+func NewTaskChecker(opts TaskCheckerOptions) *TaskChecker {
+	c := &TaskChecker{imports: opts.Imports, maxSize: opts.MaxFileSize, memoSize: opts.MemoSize}
+	if c.imports == nil {
+		c.imports = goimporter.New(opts.ImporterOptions)
+	}
+	if c.maxSize <= 0 {
+		c.maxSize = 16 << 20
+	}
+	if c.memoSize == 0 {
+		c.memoSize = 512
+	}
+	c.memo = map[string]*taskMemo{}
+	c.sigs = map[string]*expectedSig{}
+	return c
+}
+
+// Imports returns the checker's import cache.
+func (c *TaskChecker) Imports() *goimporter.Cache { return c.imports }
+
+// TaskRequest names one task to check.
+type TaskRequest struct {
+	// Root is the absolute project root.
+	Root string
+	// Code is the task's `code:` value: a .go file or a folder, relative to tasks/.
+	Code string
+	// Template is the template's name, used in messages ("" for none).
+	Template string
+	// Signature is the exec_task declaration the template calls, as Go source such as
+	// `func exec_task(arg string) string`; "" skips the signature rules.
+	Signature string
+	// Kind is the template's exec_task shape.
+	Kind templates.Kind
+	// Overlay returns unsaved editor text for an absolute path, or false to read the
+	// disk; nil reads the disk only. A folder task's file list comes from the disk.
+	Overlay func(path string) ([]byte, bool)
+}
+
+// Location is a place in a project file.
+type Location struct {
+	// File is relative to the project root, with forward slashes.
+	File string `json:"file"`
+	// Range is a byte range in File's content.
+	Range span.Range `json:"range"`
+}
+
+// TaskResult is the outcome of checking one task.
+type TaskResult struct {
+	// Diagnostics are sorted, with `// pelato:ignore` comments applied. They may be
+	// shared with other results: treat them as read-only.
+	Diagnostics []Diagnostic
+	// Files are the files checked, relative to the root, with forward slashes.
+	Files []string
+	// Contents holds the content of each checked file as it was read, by its relative
+	// path, so ranges can be mapped to lines and columns.
+	Contents map[string][]byte
+	// ExecTask is where exec_task is declared, or nil.
+	ExecTask *Location
+	// Key identifies the check's inputs (the files' contents, the signature and the
+	// import resolution): two requests with the same Key get the same diagnostics,
+	// except for the template name in PL405 messages. "" when the task was not read.
+	Key string
+	// Err is set when the check stopped early: ctx ended, or the go command could not
+	// run. The diagnostics are then incomplete.
+	Err error
+}
+
+// taskFile is one file of a task.
+type taskFile struct {
+	rel     string // relative to the root, forward slashes
+	abs     string
+	content []byte
+	mapper  *span.Mapper
+	tok     *token.File
+	ast     *ast.File
+	empty   bool // only white space
+	badUTF8 int  // offset of the first invalid byte, or -1
+	syntax  int  // number of syntax errors found
+}
+
+// taskJob is a task read from disk, before type checking.
+type taskJob struct {
+	req     TaskRequest
+	rel     string // the task's path relative to the root (file or folder)
+	isDir   bool
+	files   []*taskFile
+	diags   []Diagnostic
+	imports []string // import paths to resolve
+	err     error
+}
+
+type taskMemo struct {
+	diags    []Diagnostic
+	execTask *Location
+}
+
+// Check checks one task. It never panics; problems with the task are diagnostics.
+func (c *TaskChecker) Check(ctx context.Context, req TaskRequest) TaskResult {
+	if err := ctx.Err(); err != nil {
+		return TaskResult{Err: err}
+	}
+	job := c.prepare(req)
+	return c.finish(ctx, job)
+}
+
+// CheckAll checks several tasks, loading the union of their imports with one go
+// command run per project root before checking them concurrently. Results are in the
+// order of reqs.
+func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskResult {
+	jobs := make([]*taskJob, len(reqs))
+	byRoot := map[string][]string{}
+	for i, r := range reqs {
+		jobs[i] = c.prepare(r)
+		byRoot[r.Root] = append(byRoot[r.Root], jobs[i].imports...)
+	}
+	// One load per root for the union; each check then resolves its own subset from
+	// the cache. A failure here is reported by the checks themselves.
+	for root, paths := range byRoot {
+		_, _ = c.imports.Resolve(ctx, root, paths)
+	}
+	out := make([]TaskResult, len(reqs))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out[i] = c.finish(ctx, jobs[i])
+		}(i)
+	}
+	wg.Wait()
+	return out
+}
+
+// prepare reads the task's files and learns their imports cheaply.
+func (c *TaskChecker) prepare(req TaskRequest) *taskJob {
+	job := &taskJob{req: req}
+	code := strings.TrimSpace(filepath.ToSlash(req.Code))
+	clean := path.Clean("/" + code)
+	if code == "" || clean == "/" || strings.HasPrefix(code, "/") || strings.Contains("/"+code+"/", "/../") {
+		job.err = fmt.Errorf("task code %q is not a path under tasks/", req.Code)
+		return job
+	}
+	job.rel = "tasks" + clean
+	abs := filepath.Join(req.Root, filepath.FromSlash(job.rel))
+
+	if req.Overlay != nil {
+		if b, ok := req.Overlay(abs); ok {
+			job.addFile(job.rel, abs, b)
+			job.learnImports()
+			return job
+		}
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		job.unreadable(job.rel, err)
+		return job
+	}
+	if !st.IsDir() {
+		if st.Size() > c.maxSize {
+			job.tooLarge(job.rel, st.Size(), c.maxSize)
+			return job
+		}
+		b, err := os.ReadFile(abs)
+		if err != nil {
+			job.unreadable(job.rel, err)
+			return job
+		}
+		job.addFile(job.rel, abs, b)
+		job.learnImports()
+		return job
+	}
+
+	job.isDir = true
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		job.unreadable(job.rel, err)
+		return job
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") ||
+			strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+			continue
+		}
+		fabs := filepath.Join(abs, name)
+		frel := job.rel + "/" + name
+		var b []byte
+		var ok bool
+		if req.Overlay != nil {
+			b, ok = req.Overlay(fabs)
+		}
+		if !ok {
+			if info, err := e.Info(); err == nil && info.Size() > c.maxSize {
+				job.tooLarge(frel, info.Size(), c.maxSize)
+				continue
+			}
+			if b, err = os.ReadFile(fabs); err != nil {
+				job.unreadable(frel, err)
+				continue
+			}
+		}
+		if excludedByConstraint(b) {
+			continue
+		}
+		job.addFile(frel, fabs, b)
+	}
+	if len(job.files) == 0 && len(job.diags) == 0 {
+		d := Diagnostic{File: job.rel, Severity: Error, Code: CodeNoExecTask,
+			Message: fmt.Sprintf("task folder %s has no Go files (test files and files excluded by build constraints do not count); add one that declares package main and exec_task", job.rel)}
+		if stub := stubFile(req.Signature); stub != "" {
+			d.Fixes = []Fix{{Title: "Create " + job.rel + "/task.go with exec_task", Create: &CreateFile{File: job.rel + "/task.go", Content: stub}}}
+		}
+		job.diags = append(job.diags, d)
+	}
+	job.learnImports()
+	return job
+}
+
+func (job *taskJob) addFile(rel, abs string, b []byte) {
+	f := &taskFile{rel: rel, abs: abs, content: b, badUTF8: -1}
+	f.empty = len(bytes.TrimSpace(b)) == 0
+	if !utf8.Valid(b) {
+		f.badUTF8 = firstInvalidUTF8(b)
+	}
+	job.files = append(job.files, f)
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+func (job *taskJob) unreadable(rel string, err error) {
+	var reason string
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		reason = "it does not exist (deleted or renamed?)"
+	case errors.Is(err, fs.ErrPermission):
+		reason = "permission denied"
+	default:
+		reason = err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err.Error()
+		}
+	}
+	job.diags = append(job.diags, Diagnostic{File: rel, Severity: Error, Code: CodeTaskUnreadable,
+		Message: fmt.Sprintf("cannot read %s: %s", rel, reason)})
+}
+
+func (job *taskJob) tooLarge(rel string, size, max int64) {
+	job.diags = append(job.diags, Diagnostic{File: rel, Severity: Error, Code: CodeTaskUnreadable,
+		Message: fmt.Sprintf("%s is too large to check (%d bytes; the limit is %d): a task file this size is almost certainly generated by mistake", rel, size, max)})
+}
+
+// learnImports parses the files' import declarations only.
+func (job *taskJob) learnImports() {
+	fset := token.NewFileSet()
+	for _, f := range job.files {
+		if f.empty {
+			continue
+		}
+		af, _ := parser.ParseFile(fset, f.abs, f.content, parser.ImportsOnly|parser.SkipObjectResolution)
+		if af == nil {
+			continue
+		}
+		for _, spec := range af.Imports {
+			if p, err := strconv.Unquote(spec.Path.Value); err == nil && p != "C" && !isRelativeImport(p) {
+				job.imports = append(job.imports, p)
+			}
+		}
+	}
+}
+
+func isRelativeImport(p string) bool {
+	return p == "." || p == ".." || strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../") || strings.HasPrefix(p, "/")
+}
+
+// taskImportOf reports whether import path p names a folder under the module's tasks/
+// folder, and which.
+func taskImportOf(p, module string) (string, bool) {
+	if module == "" {
+		return "", false
+	}
+	if rest, ok := strings.CutPrefix(p, module+"/"); ok && (rest == "tasks" || strings.HasPrefix(rest, "tasks/")) {
+		return rest, true
+	}
+	return "", false
+}
+
+// excludedByConstraint reports whether a file's //go:build line excludes it from a
+// TinyGo wasip2 build. `//go:build ignore` does not exclude (gopls users add it), nor
+// does anything pelato cannot judge.
+func excludedByConstraint(content []byte) bool {
+	for len(content) > 0 {
+		line := content
+		if i := bytes.IndexByte(content, '\n'); i >= 0 {
+			line, content = content[:i], content[i+1:]
+		} else {
+			content = nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if !bytes.HasPrefix(line, []byte("//")) {
+			return false // past the header comments
+		}
+		if !constraint.IsGoBuild(string(line)) {
+			continue
+		}
+		expr, err := constraint.Parse(string(line))
+		if err != nil {
+			return false
+		}
+		return !expr.Eval(func(tag string) bool {
+			switch tag {
+			case "ignore", "tinygo", "wasip2", "wasm", "purego", "wasm_unknown", "math_big_pure_go":
+				return true
+			}
+			return strings.HasPrefix(tag, "go1.")
+		})
+	}
+	return false
+}
+
+// memoKey hashes everything a check's outcome depends on.
+func memoKey(job *taskJob, resolution string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "sig %q\nkind %q\nres %q\n", job.req.Signature, job.req.Kind, resolution)
+	for _, f := range job.files {
+		fmt.Fprintf(h, "file %q %d\n", f.rel, len(f.content))
+		h.Write(f.content)
+	}
+	for _, d := range job.diags {
+		fmt.Fprintf(h, "diag %s %s %q\n", d.File, d.Code, d.Message)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+const templatePlaceholder = "\x00template\x00"
+
+// finish resolves the imports, consults the memo and type-checks.
+func (c *TaskChecker) finish(ctx context.Context, job *taskJob) TaskResult {
+	res := TaskResult{Contents: map[string][]byte{}}
+	for _, f := range job.files {
+		res.Files = append(res.Files, f.rel)
+		res.Contents[f.rel] = f.content
+	}
+	if job.err != nil {
+		res.Err = job.err
+		return res
+	}
+	if len(job.files) == 0 {
+		res.Diagnostics = append([]Diagnostic(nil), job.diags...)
+		Sort(res.Diagnostics)
+		return res
+	}
+	im, err := c.imports.Resolve(ctx, job.req.Root, job.imports)
+	if err != nil {
+		res.Err = fmt.Errorf("load the imports of %s: %w", job.rel, err)
+		return res
+	}
+	res.Key = memoKey(job, im.Key())
+	if m, ok := c.memoGet(res.Key); ok {
+		res.Diagnostics, res.ExecTask = c.render(m.diags, job.req.Template), m.execTask
+		return res
+	}
+	if err := ctx.Err(); err != nil {
+		res.Err = err
+		return res
+	}
+	tc := &taskCheck{c: c, job: job, im: im, diags: append([]Diagnostic(nil), job.diags...)}
+	tc.run()
+	for _, f := range job.files {
+		tc.diags = SuppressGo(tc.diags, f.rel, f.content)
+	}
+	Sort(tc.diags)
+	c.memoPut(res.Key, &taskMemo{diags: tc.diags, execTask: tc.execTask})
+	res.Diagnostics, res.ExecTask = c.render(tc.diags, job.req.Template), tc.execTask
+	return res
+}
+
+// render fills in the template name of PL405 messages.
+func (c *TaskChecker) render(ds []Diagnostic, template string) []Diagnostic {
+	name := "the template"
+	if template != "" {
+		name = "template " + template
+	}
+	var out []Diagnostic
+	for i, d := range ds {
+		if strings.Contains(d.Message, templatePlaceholder) {
+			if out == nil {
+				out = append([]Diagnostic(nil), ds...)
+			}
+			out[i].Message = strings.ReplaceAll(d.Message, templatePlaceholder, name)
+		}
+	}
+	if out == nil {
+		return ds
+	}
+	return out
+}
+
+func (c *TaskChecker) memoGet(key string) (*taskMemo, bool) {
+	if c.memoSize < 0 {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.memo[key]
+	return m, ok
+}
+
+func (c *TaskChecker) memoPut(key string, m *taskMemo) {
+	if c.memoSize < 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.memo[key]; ok {
+		return
+	}
+	for len(c.memoKeys) >= c.memoSize {
+		delete(c.memo, c.memoKeys[0])
+		c.memoKeys = c.memoKeys[1:]
+	}
+	c.memo[key] = m
+	c.memoKeys = append(c.memoKeys, key)
+}
+
+// tokenEnd returns the end of the Go token starting at byte offset off of src, or off
+// when no token starts there.
+func tokenEnd(src []byte, off int) int {
+	if off < 0 || off >= len(src) {
+		return off
+	}
+	end := min(len(src), off+512)
+	fset := token.NewFileSet()
+	file := fset.AddFile("", -1, end-off)
+	var s scanner.Scanner
+	s.Init(file, src[off:end], func(token.Position, string) {}, scanner.ScanComments)
+	pos, tok, lit := s.Scan()
+	if tok == token.EOF || !pos.IsValid() || (tok == token.SEMICOLON && lit != ";") {
+		return off
+	}
+	start := off + file.Offset(pos)
+	if start != off {
+		return off
+	}
+	n := len(lit)
+	if n == 0 {
+		n = len(tok.String())
+	}
+	if tok == token.ILLEGAL && n == 0 {
+		_, n = utf8.DecodeRune(src[off:])
+	}
+	return min(start+n, end)
+}
+
+// SuppressGo removes from ds the diagnostics of the Go file `file` (relative path) that
+// its suppression comments silence: `// pelato:ignore CODE[,CODE...]` alone on the line
+// above a diagnostic's first line (or trailing that line), and
+// `// pelato:ignore-file CODE[,CODE...]` anywhere in the file. The word `all` matches
+// every code; text after the codes is a free reason. Diagnostics of other files pass
+// through. It shares its rules with Suppress, which serves workflow.yaml ("#").
+func SuppressGo(ds []Diagnostic, file string, content []byte) []Diagnostic {
+	return Suppress(ds, file, content, "//")
+}

@@ -1,0 +1,5 @@
+package main
+
+const exec_task = "nope"
+
+type helper int

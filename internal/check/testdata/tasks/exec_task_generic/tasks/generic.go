@@ -1,0 +1,3 @@
+package main
+
+func exec_task[S ~string](arg S) S { return arg }

@@ -1,0 +1,7 @@
+package main
+
+import "strings"
+
+var exec_task = func(arg string) string {
+	return strings.ToUpper(arg)
+}

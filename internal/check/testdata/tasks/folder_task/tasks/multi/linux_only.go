@@ -1,0 +1,5 @@
+//go:build linux && !wasm
+
+package main
+
+func helper(s string) string { return s }

@@ -1,0 +1,3 @@
+package helpers
+
+func helper(s string) string { return s }

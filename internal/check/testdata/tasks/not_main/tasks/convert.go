@@ -1,0 +1,3 @@
+package convert
+
+func exec_task(arg string) string { return arg }

@@ -1,0 +1,15 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+)
+
+// exec_task converts a Celsius reading to Kelvin.
+func exec_task(arg string) string {
+	c, err := strconv.ParseFloat(strings.TrimSpace(arg), 64)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return strconv.FormatFloat(c+273.15, 'f', 2, 64)
+}

@@ -1,0 +1,5 @@
+package main
+
+import "../shared"
+
+func exec_task(arg string) string { return shared.Do(arg) }

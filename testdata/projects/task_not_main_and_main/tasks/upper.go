@@ -1,0 +1,5 @@
+package upper
+
+func main() {}
+
+func exec_task(arg string) string { return arg }

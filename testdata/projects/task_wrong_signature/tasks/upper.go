@@ -1,0 +1,5 @@
+package main
+
+func exec_task(arg []byte) string {
+	return string(arg)
+}
