@@ -126,12 +126,10 @@ type taskFile struct {
 	rel     string // relative to the root, forward slashes
 	abs     string
 	content []byte
-	mapper  *span.Mapper
 	tok     *token.File
 	ast     *ast.File
 	empty   bool // only white space
 	badUTF8 int  // offset of the first invalid byte, or -1
-	syntax  int  // number of syntax errors found
 }
 
 // taskJob is a task read from disk, before type checking.

@@ -247,12 +247,8 @@ func (c *Cache) Resolve(ctx context.Context, root string, imports []string) (*Im
 		return nil, err
 	}
 	paths := dedupe(imports)
-	for {
-		res, missing := mc.collect(paths)
-		if len(missing) == 0 {
-			res.key = mc.id + "\x00" + strings.Join(sortedKeys(res.unresolved), "\x00")
-			return res, nil
-		}
+	res, missing := mc.collect(paths)
+	if len(missing) > 0 {
 		f := c.startLoad(ctx, mc, missing)
 		select {
 		case <-f.done:
@@ -272,9 +268,12 @@ func (c *Cache) Resolve(ctx context.Context, root string, imports []string) (*Im
 			}
 			res.unresolved[p] = Unresolved{Path: p, Reason: reason, ThirdParty: isThirdParty(p), Transient: true}
 		}
-		res.key = mc.id + "\x00" + strings.Join(sortedKeys(res.unresolved), "\x00") + "\x00transient"
-		return res, nil
 	}
+	res.key = mc.id + "\x00" + strings.Join(sortedKeys(res.unresolved), "\x00")
+	if len(missing) > 0 {
+		res.key += "\x00transient"
+	}
+	return res, nil
 }
 
 // Module returns what the go.mod at root declares (cached like Resolve).
@@ -453,7 +452,8 @@ func readExport(file string, fset *token.FileSet, pkgs map[string]*types.Package
 	defer f.Close()
 	// go list -export names the compiler's archive (up to Go 1.27): NewReader finds the
 	// export data inside it, and passes cmd/export's plain files through.
-	r, err := gcexportdata.NewReader(bufio.NewReader(f)) //nolint:staticcheck // still the way to read archives
+	//lint:ignore SA1019 go list -export still names compiler archives in Go 1.26; Read alone cannot parse them.
+	r, err := gcexportdata.NewReader(bufio.NewReader(f))
 	if err != nil {
 		return nil, fmt.Errorf("find export data of %s: %w", path, err)
 	}
