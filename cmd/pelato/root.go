@@ -43,7 +43,7 @@ wasmCloud — and runs the whole workflow locally with no cluster.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(checkCmd(), initCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
+	root.AddCommand(checkCmd(), initCmd(), genCmd(), invokeCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
 	return root
 }
 

@@ -23,6 +23,9 @@ func subjectProblem(s string, wildcards bool) string {
 	if strings.ContainsAny(s, " \t\r\n") {
 		return "it contains white space"
 	}
+	if strings.ContainsAny(s, ",|") {
+		return "it contains `,` or `|`, which separate subscriptions and queue groups in the messaging provider's configuration"
+	}
 	tokens := strings.Split(s, ".")
 	for i, t := range tokens {
 		switch {

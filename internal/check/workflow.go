@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pelato-dev/pelato/internal/span"
+	"github.com/pelato-dev/pelato/internal/wadm"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -582,8 +583,10 @@ func (c *wfChecker) config(f *workflow.Field) {
 		if e.Value.Kind != workflow.Scalar {
 			c.add(Error, CodeBadConfig, e.Value.At(), fmt.Sprintf("config value `%s` must be a string, found %s", e.Key, e.Value.Kind))
 		}
-		if e.Key == "dest_topic" {
-			c.add(Error, CodeBadConfig, e.At(), "config key `dest_topic` is reserved: set the task's `dest_topic` instead")
+		for _, reserved := range wadm.ReservedConfigKeys() {
+			if e.Key == reserved {
+				c.add(Error, CodeBadConfig, e.At(), fmt.Sprintf("config key `%s` is reserved: set the task's `%s` instead", e.Key, e.Key))
+			}
 		}
 	}
 }
@@ -702,9 +705,14 @@ func (c *wfChecker) crossTask() {
 			continue
 		}
 		if f := t.Field("component_name"); f != nil && f.Value.Kind == workflow.Scalar && f.Value.Value != "" {
-			key := strings.ToLower(f.Value.Value)
+			// Names are compared as wadm application names, where `.` becomes `_`.
+			key := wadm.AppName(strings.ToLower(f.Value.Value))
 			if first, dup := comps[key]; dup {
-				d := c.add(Error, CodeDupComponent, f.Value.At(), fmt.Sprintf("component_name `%s` is already used by another task; component names must be unique (they name the OCI repository and the wadm application)", f.Value.Value))
+				msg := fmt.Sprintf("component_name `%s` is already used by another task; component names must be unique (they name the OCI repository and the wadm application)", f.Value.Value)
+				if first.Value.Value != f.Value.Value {
+					msg = fmt.Sprintf("component_name `%s` gives the same wadm application name (`%s`) as `%s`; make them differ in more than `.`/`_` or case", f.Value.Value, key, first.Value.Value)
+				}
+				d := c.add(Error, CodeDupComponent, f.Value.At(), msg)
 				d.Related = []Related{{File: c.f.Path, Range: first.Value.At(), Message: "first used here"}}
 			} else {
 				comps[key] = f

@@ -104,9 +104,9 @@ func property(k workflow.KeySpec) object {
 		case "version":
 			p["not"] = object{"const": "latest"}
 		case "source_topic":
-			p["pattern"] = `^((\*|[^\s.*>]+)(\.(\*|[^\s.*>]+))*(\.>)?|>)$`
+			p["pattern"] = `^((\*|[^\s.*>,|]+)(\.(\*|[^\s.*>,|]+))*(\.>)?|>)$`
 		case "dest_topic":
-			p["pattern"] = `^[^\s.*>]+(\.[^\s.*>]+)*$`
+			p["pattern"] = `^[^\s.*>,|]+(\.[^\s.*>,|]+)*$`
 		}
 	case workflow.StringList:
 		p["type"] = "array"

@@ -88,7 +88,7 @@ func Parse(path string, content []byte) *File {
 	body := content[bom:]
 	p := &parser{f: f, body: span.NewMapper(body), shift: bom, anchors: map[*yaml.Node]bool{}}
 	p.tabs(body)
-	if len(bytes.TrimSpace(stripComments(body))) == 0 {
+	if !hasContent(body) {
 		f.problem(ProblemEmpty, span.Range{}, "workflow.yaml is empty; expected `project_name:` and a `tasks:` list (pelato init writes a starter)")
 		return f
 	}
@@ -144,16 +144,16 @@ func firstInvalid(b []byte) int {
 	return len(b)
 }
 
-// stripComments blanks `#` comments at line starts so comment-only files count as empty.
-func stripComments(b []byte) []byte {
-	var out []byte
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		t := bytes.TrimSpace(line)
-		if len(t) > 0 && t[0] != '#' {
-			out = append(out, t...)
+// hasContent reports whether b holds anything but white space and `#` comment lines.
+func hasContent(b []byte) bool {
+	for len(b) > 0 {
+		line, rest, _ := bytes.Cut(b, []byte("\n"))
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			return true
 		}
+		b = rest
 	}
-	return out
+	return false
 }
 
 type parser struct {
@@ -169,14 +169,18 @@ type parser struct {
 // line-based scan can tell.
 func (p *parser) tabs(body []byte) {
 	p.tabbed = map[int]bool{}
-	for i, line := range bytes.Split(body, []byte("\n")) {
-		indent := line[:len(line)-len(bytes.TrimLeft(line, " \t"))]
-		rest := bytes.TrimSpace(line[len(indent):])
-		if j := bytes.IndexByte(indent, '\t'); j >= 0 && len(rest) > 0 {
-			start := p.body.LineStart(i) + j
+	if bytes.IndexByte(body, '\t') < 0 {
+		return
+	}
+	for i, start := 0, 0; start < len(body); i++ {
+		line, _, _ := bytes.Cut(body[start:], []byte("\n"))
+		rest := bytes.TrimLeft(line, " \t")
+		indent := line[:len(line)-len(rest)]
+		if j := bytes.IndexByte(indent, '\t'); j >= 0 && len(bytes.TrimSpace(rest)) > 0 {
 			p.tabbed[i+1] = true
-			p.f.problem(ProblemTab, p.abs(span.Range{Start: start, End: start + 1}), "tab used for indentation; YAML requires spaces")
+			p.f.problem(ProblemTab, p.abs(span.Range{Start: start + j, End: start + j + 1}), "tab used for indentation; YAML requires spaces")
 		}
+		start += len(line) + 1
 	}
 }
 

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/config"
+	"github.com/pelato-dev/pelato/internal/metrics"
+	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/report"
+	"github.com/spf13/cobra"
+)
+
+// loadConfig resolves settings for the project in dir, with flags that were set.
+func loadConfig(cmd *cobra.Command, dir string, flags map[string]string) (*config.Config, error) {
+	given := map[string]string{}
+	for name, setting := range flags {
+		if cmd.Flags().Changed(name) {
+			f := cmd.Flags().Lookup(name)
+			given[setting] = f.Value.String()
+		}
+	}
+	cfg, err := config.Loader{Dir: dir, Flags: given}.Load()
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return cfg, nil
+}
+
+// printCheckFailure prints the diagnostics that stopped a pipeline command.
+func printCheckFailure(cmd *cobra.Command, dir string, err error) error {
+	var cf *pipeline.CheckFailedError
+	if !errors.As(err, &cf) {
+		return err
+	}
+	var errs []check.Diagnostic
+	for _, d := range cf.Result.Diagnostics {
+		if d.Severity == check.Error {
+			errs = append(errs, d)
+		}
+	}
+	cwd, _ := os.Getwd()
+	_ = report.Write(cmd.ErrOrStderr(), "text", report.Input{Root: dir, Base: cwd, Diagnostics: errs, Files: cf.Result.Files})
+	return &exitError{code: exitProblems, err: err}
+}
+
+func genCmd() *cobra.Command {
+	var tasks []string
+	var format, registry string
+	cmd := &cobra.Command{
+		Use:   "gen [dir]",
+		Short: "Generate gen/<component_name>/ for each task (after a check)",
+		Long: `gen checks the project and, when it has no errors, writes one Go project per task
+into gen/<component_name>/: the harness of its template, the task's code, wit/,
+wasmcloud.toml, wadm.yaml and a record of what generated it. Each component is
+written atomically; unchanged components are not rewritten; a gen/ folder pelato did
+not create is never touched. --task selects tasks by component_name or name.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			dir, err := projectDir(args)
+			if err != nil {
+				return err
+			}
+			cfg, err := loadConfig(cmd, dir, map[string]string{"registry": "REGISTRY_URL"})
+			if err != nil {
+				return err
+			}
+			var rep pipeline.Reporter = &pipeline.TextReporter{W: cmd.ErrOrStderr()}
+			if format == "json" {
+				rep = pipeline.Discard
+			}
+			start := time.Now()
+			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep})
+			if err != nil {
+				var cf *pipeline.CheckFailedError
+				if errors.As(err, &cf) {
+					return printCheckFailure(cmd, dir, err)
+				}
+				return usageError(err)
+			}
+			if cfg.Bool("ENABLE_METRICS") {
+				changed := 0
+				for _, c := range res.Components {
+					if c.Changed {
+						changed++
+					}
+				}
+				run := metrics.Run{Command: "gen", Start: start, NTask: len(res.Components), GenTime: res.Duration, Total: time.Since(start),
+					Detail: map[string]any{"changed": changed, "failed": res.Failed()}}
+				if err := metrics.Append(dir, run); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", err)
+				}
+			}
+			if format == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(res); err != nil {
+					return err
+				}
+			}
+			if res.Failed() > 0 {
+				return &exitError{code: exitProblems, err: fmt.Errorf("%d component(s) failed", res.Failed())}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&tasks, "task", nil, "generate only this task (component_name or name); repeatable")
+	cmd.Flags().StringVar(&registry, "registry", "", "OCI registry for image references (REGISTRY_URL)")
+	formatFlag(cmd, &format, "text", "json")
+	return cmd
+}

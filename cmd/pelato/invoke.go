@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/wasmrun"
+	"github.com/spf13/cobra"
+)
+
+func invokeCmd() *cobra.Command {
+	var format, key, cacheDir string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "invoke [dir] TASK [INPUT|-]",
+		Short: "Run one task once, locally, and print its result",
+		Long: `invoke compiles a task with your Go toolchain to WebAssembly (WASI), runs it in an
+embedded runtime and prints its result: no cluster, registry or Docker needed. TASK is a
+component_name or a task name; INPUT is the message body ("-" reads standard input;
+absent means empty). For a nats_to_nats-kv task INPUT is the template's JSON message
+{"key": ..., "data": ...}, or give --key and the data; it prints the key and the value.
+Compiled modules are cached by the hash of their inputs.`,
+		Args: cobra.RangeArgs(1, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			dirArg, task, input, err := invokeArgs(args)
+			if err != nil {
+				return usageError(err)
+			}
+			dir, err := projectDir(dirArg)
+			if err != nil {
+				return err
+			}
+			if input == "-" {
+				b, err := io.ReadAll(cmd.InOrStdin())
+				if err != nil {
+					return usageError(fmt.Errorf("read input: %w", err))
+				}
+				input = string(b)
+			}
+			opts := pipeline.InvokeOptions{Root: dir, Task: task, Input: input, CacheDir: cacheDir, TaskOutput: cmd.ErrOrStderr()}
+			if cmd.Flags().Changed("key") {
+				opts.Key = &key
+			}
+			if verbose {
+				opts.Reporter = &pipeline.TextReporter{W: cmd.ErrOrStderr(), Verbose: true}
+			}
+			res, err := pipeline.Invoke(cmd.Context(), opts)
+			if err != nil {
+				return invokeFailure(cmd, dir, err)
+			}
+			out := cmd.OutOrStdout()
+			switch {
+			case format == "json":
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			case res.Kind == "kv":
+				fmt.Fprintf(out, "key: %s\nvalue: %s\n", res.Key, res.Value)
+			default:
+				fmt.Fprint(out, res.Output)
+				if !strings.HasSuffix(res.Output, "\n") {
+					fmt.Fprintln(out)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&key, "key", "", "the key, for a nats_to_nats-kv task (INPUT is then the data)")
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "cache of compiled modules (default: the user cache folder)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show compile and call timings")
+	formatFlag(cmd, &format, "text", "json")
+	return cmd
+}
+
+// invokeArgs splits [dir] TASK [INPUT]: with three arguments the first is the folder;
+// with two, the first is the folder when it holds a workflow.yaml.
+func invokeArgs(args []string) (dir []string, task, input string, err error) {
+	switch len(args) {
+	case 3:
+		return args[:1], args[1], args[2], nil
+	case 2:
+		if st, err := os.Stat(args[0] + "/workflow.yaml"); err == nil && !st.IsDir() {
+			return args[:1], args[1], "", nil
+		}
+		return nil, args[0], args[1], nil
+	case 1:
+		return nil, args[0], "", nil
+	}
+	return nil, "", "", errors.New("usage: pelato invoke [dir] TASK [INPUT|-]")
+}
+
+// invokeFailure turns an Invoke error into output and an exit code: the task's own
+// errors (diagnostics, compile errors, a panic with its stack) exit 1.
+func invokeFailure(cmd *cobra.Command, dir string, err error) error {
+	var cf *pipeline.CheckFailedError
+	var pe *wasmrun.PanicError
+	var be *wasmrun.BuildError
+	switch {
+	case errors.As(err, &cf):
+		return printCheckFailure(cmd, dir, err)
+	case errors.As(err, &pe):
+		fmt.Fprintf(cmd.ErrOrStderr(), "panic: %s\n\n%s\n", pe.Value, strings.TrimRight(pe.Stack, "\n"))
+		return &exitError{code: exitProblems, err: errors.New("the task panicked")}
+	case errors.As(err, &be):
+		return &exitError{code: exitProblems, err: err}
+	case strings.HasPrefix(err.Error(), "no task "):
+		return usageError(err)
+	}
+	return &exitError{code: exitProblems, err: err}
+}

@@ -1,0 +1,475 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/workflow"
+	"github.com/pelato-dev/pelato/templates"
+)
+
+// GenDir is the folder, under a project, that pelato generates into.
+const GenDir = "gen"
+
+// MarkerFile marks a gen/ folder as pelato's; pelato never touches a gen/ without it.
+const MarkerFile = ".pelato-gen"
+
+// RecordFile, inside each component folder, records what generated it.
+const RecordFile = ".pelato-record.json"
+
+// genWorkers bounds how many components are generated at once.
+const genWorkers = 8
+
+// DefaultRegistry is used for image references when REGISTRY_URL is not set.
+const DefaultRegistry = "localhost:5000"
+
+// GenOptions configures Gen.
+type GenOptions struct {
+	// Root is the project folder.
+	Root string
+	// Tasks selects tasks by component_name or name; empty means every task.
+	Tasks []string
+	// Registry is REGISTRY_URL; empty means DefaultRegistry.
+	Registry string
+	// Templates is the template registry; nil means the embedded one.
+	Templates *templates.Registry
+	// Overlay supplies unsaved editor text (see check.Options).
+	Overlay func(path string) ([]byte, bool)
+	// Reporter receives progress; nil means Discard.
+	Reporter Reporter
+
+	// writeFile writes one new file; nil means writeFileSync. Tests inject failures.
+	writeFile func(path string, data []byte) error
+}
+
+// Record is the machine-readable record of what generated a component folder.
+type Record struct {
+	Generator       string   `json:"generator"`
+	Template        string   `json:"template"`
+	TemplateVersion int      `json:"template_version"`
+	InputHash       string   `json:"input_hash"`
+	Files           []string `json:"files"`
+}
+
+// Component is the outcome of generating one task.
+type Component struct {
+	ComponentName string `json:"component_name"`
+	Task          string `json:"task"`
+	Dir           string `json:"dir"`
+	// Changed is false when the folder already held identical output (nothing written).
+	Changed bool   `json:"changed"`
+	Files   int    `json:"files"`
+	Hash    string `json:"input_hash"`
+	Err     string `json:"error,omitempty"`
+}
+
+// GenResult is the outcome of Gen.
+type GenResult struct {
+	Components []Component   `json:"components"`
+	Duration   time.Duration `json:"duration_ns"`
+	// Stale lists component folders under gen/ that no task of the workflow names.
+	Stale []string `json:"stale,omitempty"`
+}
+
+// Failed counts the components that could not be generated.
+func (r *GenResult) Failed() int {
+	n := 0
+	for _, c := range r.Components {
+		if c.Err != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// CheckFailedError is returned when the project has errors: nothing was generated.
+type CheckFailedError struct {
+	Result *check.Result
+}
+
+func (e *CheckFailedError) Error() string {
+	return fmt.Sprintf("the project has %d errors; fix them first (pelato check lists them)", check.Count(e.Result.Diagnostics)[check.Error])
+}
+
+// Gen checks the project and, when it has no errors, writes gen/<component_name>/ for
+// each selected task. Each component is written atomically; unchanged output is not
+// rewritten; a gen/ folder pelato did not create is never touched.
+func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
+	start := time.Now()
+	rep := opts.Reporter
+	if rep == nil {
+		rep = Discard
+	}
+	if opts.Templates == nil {
+		opts.Templates = templates.Default()
+	}
+	if opts.Registry == "" {
+		opts.Registry = DefaultRegistry
+	}
+	res, err := check.Project(ctx, check.Options{Root: opts.Root, Registry: opts.Templates, Overlay: opts.Overlay})
+	if err != nil {
+		return nil, err
+	}
+	if check.HasErrors(res.Diagnostics) {
+		return nil, &CheckFailedError{Result: res}
+	}
+	tasks, err := selectTasks(res.Workflow, opts.Tasks)
+	if err != nil {
+		return nil, err
+	}
+	genDir := filepath.Join(opts.Root, GenDir)
+	if err := claimGenDir(genDir); err != nil {
+		return nil, err
+	}
+	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Generating %d component(s) into %s", len(tasks), genDir), Total: len(tasks)})
+	// Components are independent: render and write them on a bounded pool. Writing is
+	// mostly file-system calls, which overlap well even on few cores.
+	out := &GenResult{Components: make([]Component, len(tasks))}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for range min(len(tasks), genWorkers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				c := genOne(opts, genDir, res.Workflow, tasks[i])
+				out.Components[i] = c
+				msg := "generated"
+				switch {
+				case c.Err != "":
+					msg = "failed: " + c.Err
+					rep.Event(Event{Kind: Log, Level: "error", Task: c.ComponentName, Message: c.Err})
+				case !c.Changed:
+					msg = "unchanged"
+				}
+				mu.Lock()
+				done++
+				rep.Event(Event{Kind: Step, Task: c.ComponentName, Done: done, Total: len(tasks), Message: msg})
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range tasks {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out.Stale = staleComponents(genDir, res.Workflow)
+	for _, s := range out.Stale {
+		rep.Event(Event{Kind: Log, Level: "warning", Task: s, Message: "gen/" + s + " belongs to no task of workflow.yaml any more; delete it if it is not needed"})
+	}
+	out.Duration = time.Since(start)
+	var endErr error
+	if n := out.Failed(); n > 0 {
+		endErr = fmt.Errorf("%d of %d components failed", n, len(tasks))
+	}
+	rep.Event(Event{Kind: End, Message: fmt.Sprintf("generated %d component(s) in %s", len(tasks)-out.Failed(), out.Duration.Round(time.Millisecond)), Err: endErr})
+	return out, nil
+}
+
+// selectTasks returns the tasks named by keys (component or task names), or all.
+func selectTasks(w *workflow.Workflow, keys []string) ([]*workflow.Task, error) {
+	if len(keys) == 0 {
+		return w.Tasks, nil
+	}
+	var out []*workflow.Task
+	seen := map[*workflow.Task]bool{}
+	for _, k := range keys {
+		t, ok := w.Find(k)
+		if !ok {
+			var names []string
+			for _, t := range w.Tasks {
+				names = append(names, t.Str("component_name"))
+			}
+			return nil, fmt.Errorf("no task %q in workflow.yaml; tasks: %s", k, strings.Join(names, ", "))
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// claimGenDir creates gen/ with its marker, or checks that an existing gen/ has it.
+func claimGenDir(genDir string) error {
+	marker := filepath.Join(genDir, MarkerFile)
+	st, err := os.Stat(genDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(genDir, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", genDir, err)
+		}
+		return os.WriteFile(marker, []byte("This folder is written by `pelato gen`. Files here are replaced on every run.\n"), 0o644)
+	case err != nil:
+		return fmt.Errorf("gen: %w", err)
+	case !st.IsDir():
+		return fmt.Errorf("gen: %s exists and is not a folder; move it away so pelato can generate there", genDir)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		return fmt.Errorf("gen: %s was not created by pelato (no %s marker); pelato will not write into it or delete it: move it away, or create %s if it is pelato's", genDir, MarkerFile, marker)
+	}
+	return nil
+}
+
+// genOne renders one task into gen/<component_name>/; errors are recorded in the result.
+func genOne(opts GenOptions, genDir string, w *workflow.Workflow, t *workflow.Task) Component {
+	spec := t.Spec()
+	c := Component{ComponentName: spec.ComponentName, Task: spec.Name, Dir: filepath.Join(genDir, spec.ComponentName)}
+	files, rec, err := renderTask(opts, w, spec)
+	if err == nil {
+		c.Hash, c.Files = rec.InputHash, len(files)
+		write := opts.writeFile
+		if write == nil {
+			write = writeFileSync
+		}
+		c.Changed, err = writeComponent(c.Dir, files, write)
+	}
+	if err != nil {
+		c.Err = err.Error()
+	}
+	return c
+}
+
+// TaskFiles reads the Go files of a task's code (a file or a folder's non-test .go
+// files) through the overlay, keyed by base name, with a leading build-ignore
+// constraint blanked (the line stays, empty, so line numbers do not move).
+func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[string][]byte, error) {
+	read := func(p string) ([]byte, error) {
+		if overlay != nil {
+			if b, ok := overlay(p); ok {
+				return b, nil
+			}
+		}
+		return os.ReadFile(p)
+	}
+	full := filepath.Join(root, workflow.TasksDir, filepath.FromSlash(code))
+	st, err := os.Stat(full)
+	if err != nil {
+		return nil, fmt.Errorf("read task code: %w", err)
+	}
+	var paths []string
+	if st.IsDir() {
+		entries, err := os.ReadDir(full)
+		if err != nil {
+			return nil, fmt.Errorf("read task code: %w", err)
+		}
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") {
+				paths = append(paths, filepath.Join(full, e.Name()))
+			}
+		}
+	} else {
+		paths = []string{full}
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		b, err := read(p)
+		if err != nil {
+			return nil, fmt.Errorf("read task code: %w", err)
+		}
+		out[filepath.Base(p)] = DropBuildIgnore(b)
+	}
+	return out, nil
+}
+
+// DropBuildIgnore blanks a `//go:build ignore` (or `// +build ignore`) line that comes
+// before the package clause, keeping every other byte and the line count.
+func DropBuildIgnore(src []byte) []byte {
+	rest := src
+	off := 0
+	for len(rest) > 0 {
+		line, next, _ := bytes.Cut(rest, []byte("\n"))
+		t := bytes.TrimSpace(line)
+		switch {
+		case bytes.Equal(t, []byte("//go:build ignore")) || bytes.Equal(t, []byte("// +build ignore")):
+			out := append([]byte{}, src[:off]...)
+			if bytes.HasSuffix(line, []byte("\r")) {
+				out = append(out, '\r')
+			}
+			return append(out, src[off+len(line):]...)
+		case bytes.HasPrefix(t, []byte("package ")):
+			return src
+		}
+		off += len(line) + 1
+		rest = next
+	}
+	return src
+}
+
+// renderTask renders a task's component files and its record.
+func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[string][]byte, Record, error) {
+	tpl, ok := opts.Templates.Lookup(spec.Type)
+	if !ok {
+		return nil, Record{}, fmt.Errorf("unknown template %q", spec.Type)
+	}
+	data := templates.Data{
+		ProjectName: w.ProjectName(), Name: spec.Name, ComponentName: spec.ComponentName, Version: spec.Version,
+		SourceTopic: spec.SourceTopic, DestTopic: spec.DestTopic, Bucket: spec.Bucket, Targets: spec.Targets,
+		Instances: spec.Instances, HTTPPort: spec.HTTPPort, Config: spec.Config, Registry: strings.TrimSuffix(opts.Registry, "/"),
+	}
+	files, err := templates.Render(tpl, data)
+	if err != nil {
+		return nil, Record{}, err
+	}
+	code, err := TaskFiles(opts.Root, spec.Code, opts.Overlay)
+	if err != nil {
+		return nil, Record{}, err
+	}
+	for name, b := range code {
+		dst := name
+		if _, clash := files[dst]; clash {
+			dst = "task_" + name
+		}
+		files[dst] = b
+	}
+	h := sha256.New()
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
+		h.Write(files[n])
+	}
+	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names}
+	recJSON, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, Record{}, err
+	}
+	files[RecordFile] = append(recJSON, '\n')
+	return files, rec, nil
+}
+
+// writeComponent replaces dir with files atomically: it writes a sibling temporary
+// folder and renames it into place. It reports false when dir already held exactly
+// this output (nothing is written). It refuses to replace a folder it did not create.
+func writeComponent(dir string, files map[string][]byte, write func(string, []byte) error) (bool, error) {
+	if old, err := os.ReadFile(filepath.Join(dir, RecordFile)); err == nil {
+		if bytes.Equal(old, files[RecordFile]) && sameFiles(dir, files) {
+			return false, nil
+		}
+	} else if _, statErr := os.Stat(dir); statErr == nil {
+		return false, fmt.Errorf("%s exists but was not generated by pelato (no %s); move it away", dir, RecordFile)
+	}
+	parent := filepath.Dir(dir)
+	tmp, err := os.MkdirTemp(parent, ".tmp-"+filepath.Base(dir)+"-")
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", dir, err)
+	}
+	defer os.RemoveAll(tmp) // after a successful rename this is a no-op
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := filepath.Join(tmp, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return false, fmt.Errorf("write %s: %w", dir, err)
+		}
+		if err := write(p, files[n]); err != nil {
+			return false, fmt.Errorf("write %s: %w", path.Join(filepath.Base(dir), n), err)
+		}
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return false, err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		old := tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return false, fmt.Errorf("replace %s: %w", dir, err)
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			_ = os.Rename(old, dir) // put the previous output back
+			return false, fmt.Errorf("replace %s: %w", dir, err)
+		}
+		return true, os.RemoveAll(old)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return false, fmt.Errorf("write %s: %w", dir, err)
+	}
+	return true, nil
+}
+
+func writeFileSync(p string, b []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// sameFiles reports whether dir holds exactly files.
+func sameFiles(dir string, files map[string][]byte) bool {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		want, ok := files[filepath.ToSlash(rel)]
+		if !ok {
+			return errors.New("extra file")
+		}
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, want) {
+			return errors.New("differs")
+		}
+		n++
+		return nil
+	})
+	return err == nil && n == len(files)
+}
+
+// staleComponents lists gen/ component folders (with a record) that no task names.
+func staleComponents(genDir string, w *workflow.Workflow) []string {
+	entries, err := os.ReadDir(genDir)
+	if err != nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, t := range w.Tasks {
+		names[t.Str("component_name")] = true
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() || names[e.Name()] || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(genDir, e.Name(), RecordFile)); err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}

@@ -1,0 +1,342 @@
+package wasmrun
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// ErrClosed is returned when calling into a closed Module or Instance.
+var ErrClosed = errors.New("wasmrun: module or instance is closed")
+
+// PanicError is returned when exec_task panics. The guest recovers the
+// panic, so the instance stays usable.
+type PanicError struct {
+	// Value is the panic value formatted with fmt.Sprint.
+	Value string
+	// Stack is the guest goroutine stack from the panicking frame down;
+	// task frames name the user's source files.
+	Stack string
+}
+
+// Error implements error; it gives the panic message (print Stack for the
+// trace).
+func (e *PanicError) Error() string { return "task panicked: " + e.Value }
+
+// ExitError is returned when the guest terminated instead of returning,
+// e.g. os.Exit in the task or a fatal Go runtime error such as a stack
+// overflow or out of memory. The instance is discarded.
+type ExitError struct {
+	// Code is the guest's exit code.
+	Code uint32
+	// Output is the beginning of what the guest wrote to stderr during the
+	// call (the Go runtime's fatal error report).
+	Output string
+}
+
+// Error implements error.
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("task exited with code %d", e.Code)
+	if line := fatalLine(e.Output); line != "" {
+		return msg + ": " + line
+	}
+	return msg
+}
+
+// fatalLine returns the first Go runtime fatal report line in stderr output.
+func fatalLine(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "panic:") ||
+			strings.HasPrefix(line, "runtime: ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
+
+// Module is a compiled task. Call and CallKV are safe for concurrent use:
+// they borrow instances from a bounded pool (Options.MaxInstances).
+type Module struct {
+	rt       *Runtime
+	compiled wazero.CompiledModule
+	kind     Kind
+	wasmPath string
+	cached   bool
+
+	idle   chan *Instance // idle instances, cap MaxInstances
+	slots  chan struct{}  // one token per live pooled instance
+	mu     sync.Mutex     // guards closed
+	closed bool           // set once by Close
+}
+
+// Kind returns the task's signature kind.
+func (m *Module) Kind() Kind { return m.kind }
+
+// WasmPath returns the path of the cached .wasm file.
+func (m *Module) WasmPath() string { return m.wasmPath }
+
+// FromCache reports whether the .wasm came from the cache (no go build).
+func (m *Module) FromCache() bool { return m.cached }
+
+// Call runs a kind "string" task with input, using a pooled instance.
+func (m *Module) Call(ctx context.Context, input string) (string, error) {
+	inst, err := m.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	out, err := inst.Call(ctx, input)
+	m.release(inst)
+	return out, err
+}
+
+// CallKV runs a kind "kv" task with key and data, using a pooled instance.
+func (m *Module) CallKV(ctx context.Context, key, data string) (string, string, error) {
+	inst, err := m.acquire(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	k, d, err := inst.CallKV(ctx, key, data)
+	m.release(inst)
+	return k, d, err
+}
+
+// acquire takes an idle instance, creates one if the pool has room, or
+// waits for one to be released.
+func (m *Module) acquire(ctx context.Context) (*Instance, error) {
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	select {
+	case inst := <-m.idle:
+		return inst, nil
+	default:
+	}
+	select {
+	case inst := <-m.idle:
+		return inst, nil
+	case m.slots <- struct{}{}:
+		inst, err := m.NewInstance(ctx)
+		if err != nil {
+			<-m.slots
+			return nil, err
+		}
+		return inst, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wasmrun: waiting for a free instance: %w", ctx.Err())
+	}
+}
+
+// release returns a healthy instance to the pool and discards others.
+func (m *Module) release(inst *Instance) {
+	m.mu.Lock()
+	if !m.closed && !inst.dead {
+		m.idle <- inst // never blocks: live instances <= cap(idle)
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
+	_ = inst.Close(context.Background())
+	<-m.slots
+}
+
+// Close closes idle instances and the compiled module; instances that are
+// in use are closed when their call returns. Instances made with
+// NewInstance must be closed by their owner.
+func (m *Module) Close(ctx context.Context) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	m.mu.Unlock()
+	var errs []error
+	for {
+		select {
+		case inst := <-m.idle:
+			errs = append(errs, inst.Close(ctx))
+			<-m.slots
+			continue
+		default:
+		}
+		break
+	}
+	errs = append(errs, m.compiled.Close(ctx))
+	return errors.Join(errs...)
+}
+
+// Instance is one instantiated task module. It is not safe for concurrent
+// use; use Module.Call/CallKV from many goroutines instead.
+type Instance struct {
+	mod    api.Module
+	alloc  api.Function
+	exec   api.Function
+	mem    api.Memory
+	kind   Kind
+	stack  [4]uint64
+	stderr *headBuffer
+	dead   bool
+}
+
+// NewInstance instantiates the module (running the Go runtime's
+// _initialize) for exclusive use by the caller, who must Close it.
+func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
+	head := &headBuffer{max: 64 << 10}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithArgs("task").
+		WithStartFunctions("_initialize").
+		WithStdout(m.rt.stdout).
+		WithStderr(io.MultiWriter(m.rt.stderr, head)).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(crand.Reader)
+	mod, err := m.rt.wz.InstantiateModule(ctx, m.compiled, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("wasmrun: instantiating task: %w", ctx.Err())
+		}
+		var exit *sys.ExitError
+		if errors.As(err, &exit) {
+			return nil, fmt.Errorf("wasmrun: initializing task: %w", &ExitError{Code: exit.ExitCode(), Output: string(head.buf)})
+		}
+		return nil, fmt.Errorf("wasmrun: instantiating task: %w", err)
+	}
+	execName := exportExec
+	if m.kind == KindKV {
+		execName = exportExecKV
+	}
+	inst := &Instance{
+		mod:    mod,
+		alloc:  mod.ExportedFunction(exportAlloc),
+		exec:   mod.ExportedFunction(execName),
+		mem:    mod.Memory(),
+		kind:   m.kind,
+		stderr: head,
+	}
+	if inst.alloc == nil || inst.exec == nil || inst.mem == nil {
+		_ = mod.Close(ctx)
+		return nil, fmt.Errorf("wasmrun: task module lacks %s, %s or memory exports", exportAlloc, execName)
+	}
+	return inst, nil
+}
+
+// Call runs a kind "string" task's exec_task(input).
+func (i *Instance) Call(ctx context.Context, input string) (string, error) {
+	if i.kind != KindString {
+		return "", fmt.Errorf("wasmrun: Call on a %q task; use CallKV", i.kind)
+	}
+	out, _, err := i.call(ctx, input, "")
+	return out, err
+}
+
+// CallKV runs a kind "kv" task's exec_task(key, data).
+func (i *Instance) CallKV(ctx context.Context, key, data string) (string, string, error) {
+	if i.kind != KindKV {
+		return "", "", fmt.Errorf("wasmrun: CallKV on a %q task; use Call", i.kind)
+	}
+	return i.call(ctx, key, data)
+}
+
+// Close releases the instance.
+func (i *Instance) Close(ctx context.Context) error {
+	i.dead = true
+	if err := i.mod.Close(ctx); err != nil {
+		return fmt.Errorf("wasmrun: closing instance: %w", err)
+	}
+	return nil
+}
+
+func (i *Instance) call(ctx context.Context, a, b string) (string, string, error) {
+	if i.dead {
+		return "", "", ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return "", "", fmt.Errorf("wasmrun: calling task: %w", err)
+	}
+	i.stderr.reset()
+	pa, err := i.write(ctx, a)
+	if err != nil {
+		return "", "", err
+	}
+	s := i.stack[:]
+	s[0], s[1] = pa, uint64(len(a))
+	if i.kind == KindKV {
+		pb, err := i.write(ctx, b)
+		if err != nil {
+			return "", "", err
+		}
+		s[0], s[1], s[2], s[3] = pa, uint64(len(a)), pb, uint64(len(b))
+	}
+	if err := i.exec.CallWithStack(ctx, s); err != nil {
+		return "", "", i.fail(ctx, "running exec_task", err)
+	}
+	ptr, n := uint32(s[0]>>32), uint32(s[0])
+	buf, ok := i.mem.Read(ptr, n)
+	if !ok {
+		return "", "", i.fail(ctx, "reading result", fmt.Errorf("result [%d, +%d) is outside guest memory", ptr, n))
+	}
+	status, r1, r2, err := decodeResult(buf)
+	if err != nil {
+		return "", "", i.fail(ctx, "decoding result", err)
+	}
+	switch status {
+	case statusOK:
+		return r1, r2, nil
+	case statusPanic:
+		return "", "", &PanicError{Value: r1, Stack: trimPanicStack(r2)}
+	default:
+		return "", "", i.fail(ctx, "harness", errors.New(r1))
+	}
+}
+
+// write copies s into a fresh guest buffer and returns its address.
+func (i *Instance) write(ctx context.Context, s string) (uint64, error) {
+	if len(s) == 0 {
+		return 0, nil
+	}
+	if uint64(len(s)) > math.MaxUint32 {
+		return 0, fmt.Errorf("wasmrun: input of %d bytes is too large", len(s))
+	}
+	st := i.stack[:]
+	st[0] = uint64(len(s))
+	if err := i.alloc.CallWithStack(ctx, st); err != nil {
+		return 0, i.fail(ctx, "allocating input", err)
+	}
+	ptr := uint32(st[0])
+	if ptr == 0 || !i.mem.WriteString(ptr, s) {
+		return 0, i.fail(ctx, "writing input", fmt.Errorf("guest returned invalid buffer %d for %d bytes", ptr, len(s)))
+	}
+	return uint64(ptr), nil
+}
+
+// fail marks the instance unusable and classifies err.
+func (i *Instance) fail(ctx context.Context, step string, err error) error {
+	i.dead = true
+	_ = i.mod.Close(context.Background())
+	if ctx.Err() != nil {
+		return fmt.Errorf("wasmrun: task call interrupted: %w", ctx.Err())
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		return &ExitError{Code: exit.ExitCode(), Output: string(i.stderr.buf)}
+	}
+	if line := fatalLine(string(i.stderr.buf)); line != "" {
+		// e.g. a trap after "runtime: goroutine stack exceeds ..." output.
+		return fmt.Errorf("wasmrun: %s: %s: %w", step, line, err)
+	}
+	return fmt.Errorf("wasmrun: %s: %w", step, err)
+}

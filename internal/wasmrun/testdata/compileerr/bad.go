@@ -1,0 +1,7 @@
+//go:build ignore
+
+package main
+
+func exec_task(arg string) string {
+	return arg + undefinedThing
+}
