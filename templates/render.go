@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"go/parser"
-	"go/token"
 	"io/fs"
-	"path"
 	"strconv"
 	"strings"
 	"text/template"
@@ -71,7 +68,8 @@ func (d Data) World() string { return witIdent(d.ComponentName) }
 // Render renders the files of template t for d and adds the wadm manifest
 // (ManifestFile). It returns output path (slash-separated, relative to
 // gen/<component_name>/) → content. Rendering is deterministic: the same t and d
-// give byte-identical files. Generated Go files are checked to parse.
+// give byte-identical files. (Tests check that generated Go parses and is gofmt-clean,
+// hostile inputs included: no user string reaches Go source.)
 func Render(t *Template, d Data) (map[string][]byte, error) {
 	if t == nil || t.Files() == nil {
 		return nil, errors.New("templates: render: no template")
@@ -80,38 +78,21 @@ func Render(t *Template, d Data) (map[string][]byte, error) {
 	if err := checkData(d); err != nil {
 		return nil, fmt.Errorf("templates: render %s: %w", t.Name, err)
 	}
-	out := map[string][]byte{}
-	err := fs.WalkDir(t.Files(), ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if e.IsDir() {
-			return nil
-		}
-		src, err := fs.ReadFile(t.Files(), p)
-		if err != nil {
-			return err
-		}
-		name := p
-		if strings.HasSuffix(p, templateSuffix) {
-			name = strings.TrimSuffix(p, templateSuffix)
-			if src, err = execute(p, src, d); err != nil {
-				return err
-			}
-		}
-		if name == ManifestFile {
-			return fmt.Errorf("%s: the manifest is built by pelato, not a template", p)
-		}
-		if path.Ext(name) == ".go" {
-			if _, err := parser.ParseFile(token.NewFileSet(), name, src, parser.ParseComments); err != nil {
-				return fmt.Errorf("%s: generated Go does not parse: %w", p, err)
-			}
-		}
-		out[name] = src
-		return nil
-	})
+	files, err := t.parsed()
 	if err != nil {
 		return nil, fmt.Errorf("templates: render %s: %w", t.Name, err)
+	}
+	out := make(map[string][]byte, len(files)+1)
+	for _, f := range files {
+		if f.tmpl == nil {
+			out[f.name] = f.raw
+			continue
+		}
+		var buf bytes.Buffer
+		if err := f.tmpl.Execute(&buf, d); err != nil {
+			return nil, fmt.Errorf("templates: render %s: %s: %w", t.Name, f.name, err)
+		}
+		out[f.name] = buf.Bytes()
 	}
 	manifest, err := Manifest(t, d)
 	if err != nil {
@@ -175,17 +156,39 @@ func checkData(d Data) error {
 	return nil
 }
 
-// execute runs one template source.
-func execute(name string, src []byte, d Data) ([]byte, error) {
-	tmpl, err := template.New(name).Option("missingkey=error").Funcs(funcMap()).Parse(string(src))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, d); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return buf.Bytes(), nil
+// parsedFile is one file of a template's files/ tree, ready to render.
+type parsedFile struct {
+	name string             // output path, without .tmpl
+	tmpl *template.Template // nil for a file copied as it is
+	raw  []byte
+}
+
+// parse reads the template's files/ tree and parses every .tmpl once; Render reuses
+// the result (the embedded files never change).
+func (t *Template) parse() ([]parsedFile, error) {
+	var out []parsedFile
+	err := fs.WalkDir(t.Files(), ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		src, err := fs.ReadFile(t.Files(), p)
+		if err != nil {
+			return err
+		}
+		f := parsedFile{name: p, raw: src}
+		if strings.HasSuffix(p, templateSuffix) {
+			f.name = strings.TrimSuffix(p, templateSuffix)
+			if f.tmpl, err = template.New(p).Option("missingkey=error").Funcs(funcMap()).Parse(string(src)); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		if f.name == ManifestFile {
+			return fmt.Errorf("%s: the manifest is built by pelato, not a template", p)
+		}
+		out = append(out, f)
+		return nil
+	})
+	return out, err
 }
 
 // funcMap returns the functions templates may call; each escapes its argument for

@@ -57,6 +57,8 @@ type Template struct {
 	Providers []string `yaml:"providers"`
 
 	files fs.FS
+	// parsed holds the files/ tree with each .tmpl parsed, built on first use.
+	parsed func() ([]parsedFile, error)
 }
 
 // Files returns the template's files/ tree.
@@ -159,6 +161,7 @@ func Load(fsys fs.FS) (*Registry, error) {
 		if t.files, err = fs.Sub(fsys, dir+"/files"); err != nil {
 			return nil, err
 		}
+		t.parsed = sync.OnceValues(t.parse)
 		r.list = append(r.list, &t)
 		r.byName[t.Name] = &t
 	}
