@@ -49,6 +49,9 @@ type GenOptions struct {
 	Templates *templates.Registry
 	// Overlay supplies unsaved editor text (see check.Options).
 	Overlay func(path string) ([]byte, bool)
+	// TaskChecker type-checks task code; nil creates one (a long-lived process such as
+	// the language server passes its own, so imports are loaded once).
+	TaskChecker *check.TaskChecker
 	// Reporter receives progress; nil means Discard.
 	Reporter Reporter
 
@@ -120,7 +123,7 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	if opts.Registry == "" {
 		opts.Registry = DefaultRegistry
 	}
-	res, err := check.Project(ctx, check.Options{Root: opts.Root, Registry: opts.Templates, Overlay: opts.Overlay})
+	res, err := check.Project(ctx, check.Options{Root: opts.Root, Registry: opts.Templates, Overlay: opts.Overlay, Tasks: opts.TaskChecker})
 	if err != nil {
 		return nil, err
 	}

@@ -117,6 +117,8 @@ func Parse(path string, content []byte) *File {
 		f.problem(ProblemEmpty, span.Range{}, "workflow.yaml has no content; expected `project_name:` and a `tasks:` list")
 		return f
 	}
+	n := countNodes(doc.Content[0], 0)
+	p.nodeSlab, p.fieldSlab = make([]Node, 0, n), make([]Field, 0, n/2+1)
 	root, err := p.convert(doc.Content[0], span.Range{}, 0)
 	if err != nil {
 		f.Problems = append(f.Problems, *err)
@@ -163,6 +165,39 @@ type parser struct {
 	nodes   int
 	anchors map[*yaml.Node]bool // anchors being expanded (cycle guard)
 	tabbed  map[int]bool        // 1-based lines whose indentation holds a tab
+
+	// Nodes and fields are allocated from slabs sized by a count of the YAML tree, so a
+	// file costs a few allocations instead of one per value (aliases may overflow them).
+	nodeSlab  []Node
+	fieldSlab []Field
+}
+
+// countNodes counts the values of y's tree without following aliases (bounded depth).
+func countNodes(y *yaml.Node, depth int) int {
+	if depth > MaxDepth {
+		return 0
+	}
+	n := 1
+	for _, c := range y.Content {
+		n += countNodes(c, depth+1)
+	}
+	return n
+}
+
+func (p *parser) newNode(n Node) *Node {
+	if len(p.nodeSlab) < cap(p.nodeSlab) {
+		p.nodeSlab = append(p.nodeSlab, n)
+		return &p.nodeSlab[len(p.nodeSlab)-1]
+	}
+	return &n
+}
+
+func (p *parser) newField(f Field) *Field {
+	if len(p.fieldSlab) < cap(p.fieldSlab) {
+		p.fieldSlab = append(p.fieldSlab, f)
+		return &p.fieldSlab[len(p.fieldSlab)-1]
+	}
+	return &f
 }
 
 // tabs reports every line indented with a tab, outside block scalars as far as a
@@ -257,12 +292,11 @@ func (p *parser) convert(y *yaml.Node, via span.Range, depth int) (*Node, *Probl
 		delete(p.anchors, y.Alias)
 		return n, err
 	case yaml.ScalarNode:
-		n := &Node{Kind: Scalar, Tag: y.ShortTag(), Value: y.Value, Via: via,
-			Quoted: y.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0}
-		n.Range = span.Range{Start: start, End: p.scalarEnd(start, y)}
-		return n, nil
+		return p.newNode(Node{Kind: Scalar, Tag: y.ShortTag(), Value: y.Value, Via: via,
+			Quoted: y.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0,
+			Range:  span.Range{Start: start, End: p.scalarEnd(start, y)}}), nil
 	case yaml.SequenceNode:
-		n := &Node{Kind: Sequence, Via: via, Range: span.Range{Start: start, End: start + 1}}
+		n := p.newNode(Node{Kind: Sequence, Via: via, Range: span.Range{Start: start, End: start + 1}, Items: make([]*Node, 0, len(y.Content))})
 		for _, c := range y.Content {
 			item, err := p.convert(c, via, depth+1)
 			if err != nil {
@@ -283,9 +317,9 @@ func (p *parser) convert(y *yaml.Node, via span.Range, depth int) (*Node, *Probl
 
 func (p *parser) mapping(y *yaml.Node, via span.Range, depth int) (*Node, *Problem) {
 	start := p.pos(y)
-	n := &Node{Kind: Mapping, Via: via, Range: span.Range{Start: start, End: start + 1}}
+	n := p.newNode(Node{Kind: Mapping, Via: via, Range: span.Range{Start: start, End: start + 1}, Fields: make([]*Field, 0, len(y.Content)/2)})
 	var merged []*Field
-	seen := map[string]*Field{}
+	seen := fieldIndex{}
 	for i := 0; i+1 < len(y.Content); i += 2 {
 		k, v := y.Content[i], y.Content[i+1]
 		kstart := p.pos(k)
@@ -309,26 +343,27 @@ func (p *parser) mapping(y *yaml.Node, via span.Range, depth int) (*Node, *Probl
 			}
 			return nil, &Problem{Kind: ProblemKeyType, Range: r, Message: "mapping key is not a plain string; workflow.yaml keys are names like `name` or `targets`"}
 		}
-		key := &Field{Key: k.Value, KeyRange: span.Range{Start: kstart, End: p.scalarEnd(kstart, k)}, Via: via}
+		key := p.newField(Field{Key: k.Value, KeyRange: span.Range{Start: kstart, End: p.scalarEnd(kstart, k)}, Via: via})
 		val, err := p.convert(v, via, depth+1)
 		if err != nil {
 			return nil, err
 		}
 		key.Value = val
-		if first, dup := seen[key.Key]; dup && via.IsZero() {
+		if first := seen.get(n.Fields, key.Key); first != nil && via.IsZero() {
 			p.f.Problems = append(p.f.Problems, Problem{Kind: ProblemDuplicateKey, Range: key.KeyRange, Related: first.KeyRange,
 				Message: fmt.Sprintf("duplicate key %q: it is already set at line %d; keep one of them", key.Key, p.f.Mapper.Point(first.KeyRange.Start).Line)})
 		}
-		seen[key.Key] = key
 		n.Fields = append(n.Fields, key)
+		seen.add(n.Fields)
 		n.Range.End = max(n.Range.End, siteEnd(val, via), key.KeyRange.End)
 	}
 	// Merged entries come first and are overridden by explicit ones.
 	var keep []*Field
+	var kept fieldIndex // the first source of a key wins, as in YAML's merge
 	for _, f := range merged {
-		if seen[f.Key] == nil {
-			seen[f.Key] = f
+		if seen.get(n.Fields, f.Key) == nil && kept.get(keep, f.Key) == nil {
 			keep = append(keep, f)
+			kept.add(keep)
 		}
 	}
 	n.Fields = append(keep, n.Fields...)
@@ -345,6 +380,40 @@ func siteEnd(child *Node, parentVia span.Range) int {
 		return child.Via.End
 	}
 	return child.Range.End
+}
+
+// fieldIndex finds a mapping's entries by key: a scan while the mapping is small, a
+// map once it is large (so a hostile file with many keys stays linear).
+type fieldIndex struct {
+	byKey map[string]*Field
+}
+
+// add records the last of fields.
+func (x *fieldIndex) add(fields []*Field) {
+	if x.byKey == nil && len(fields) > 16 {
+		x.byKey = make(map[string]*Field, len(fields)*2)
+		for _, f := range fields[:len(fields)-1] {
+			if x.byKey[f.Key] == nil {
+				x.byKey[f.Key] = f
+			}
+		}
+	}
+	if f := fields[len(fields)-1]; x.byKey != nil && x.byKey[f.Key] == nil {
+		x.byKey[f.Key] = f
+	}
+}
+
+// get returns the first entry of fields with key, or nil.
+func (x *fieldIndex) get(fields []*Field, key string) *Field {
+	if x.byKey != nil && len(fields) > 16 {
+		return x.byKey[key]
+	}
+	for _, f := range fields {
+		if f.Key == key {
+			return f
+		}
+	}
+	return nil
 }
 
 // merge resolves the value of a `<<` key: an alias, a mapping, or a list of them.

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -104,5 +105,22 @@ func TestSpecDefaults(t *testing.T) {
 	s := New(f).Tasks[0].Spec()
 	if s.Instances != 3 || s.HTTPPort != DefaultHTTPPort || strings.Join(s.Targets, ",") != "edge" || s.Config["n"] != "1" {
 		t.Errorf("spec = %+v", s)
+	}
+}
+
+func TestMergeOrderAndManyKeys(t *testing.T) {
+	f := Parse(FileName, []byte("a: &a {x: 1}\nb: &b {x: 2, y: 2}\nc:\n  <<: [*a, *b]\n"))
+	c := f.Root.Field("c").Value
+	if c.Str("x") != "1" || c.Str("y") != "2" {
+		t.Errorf("the first merge source must win: x=%q y=%q", c.Str("x"), c.Str("y"))
+	}
+	var b strings.Builder
+	for i := 0; i < 50000; i++ {
+		b.WriteString("key" + strconv.Itoa(i) + ": 1\n")
+	}
+	b.WriteString("key0: 2\n")
+	f = Parse(FileName, []byte(b.String()))
+	if len(f.Problems) != 1 || f.Problems[0].Kind != ProblemDuplicateKey {
+		t.Errorf("want one duplicate among 50 000 keys, got %d problems", len(f.Problems))
 	}
 }
