@@ -44,6 +44,7 @@ wasmCloud — and runs the whole workflow locally with no cluster.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(checkCmd(), initCmd(), genCmd(), invokeCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
+	root.AddCommand(lspCmd())
 	return root
 }
 

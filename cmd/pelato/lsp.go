@@ -1,0 +1,37 @@
+package main
+
+import (
+	"github.com/pelato-dev/pelato/internal/lsp"
+	"github.com/spf13/cobra"
+)
+
+// lspCmd is `pelato lsp`: the language server, as `pelato-lsp` serves it.
+func lspCmd() *cobra.Command {
+	var logFile, logLevel string
+	cmd := &cobra.Command{
+		Use:   "lsp",
+		Short: "Run the language server over stdin and stdout",
+		Long: `lsp runs pelato's language server (the same as pelato-lsp): diagnostics, completion,
+hover, navigation, quick fixes and pipeline commands for workflow.yaml and task files.
+Editors start it and talk the Language Server Protocol over stdin and stdout; the log
+goes to stderr or to --logfile.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			code, err := lsp.ServeStdio(cmd.Context(), lsp.StdioOptions{
+				In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Log: cmd.ErrOrStderr(),
+				LogFile: logFile, LogLevel: logLevel, Version: buildVersion(),
+			})
+			if err != nil {
+				return usageError(err)
+			}
+			if code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&logFile, "logfile", "", "append the server's log to this file instead of stderr")
+	cmd.Flags().StringVar(&logLevel, "loglevel", "info", "log level: debug, info, warn or error")
+	cmd.Flags().Bool("stdio", true, "serve over stdin and stdout (accepted for editors that pass it)")
+	return cmd
+}

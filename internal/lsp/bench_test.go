@@ -1,0 +1,130 @@
+package lsp
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.lsp.dev/protocol"
+)
+
+// bigProject writes a project of n tasks (one task file each) and returns its folder
+// and workflow text.
+func bigProject(tb testing.TB, n int) (string, string) {
+	tb.Helper()
+	root := filepath.Join(tb.TempDir(), "big")
+	var b strings.Builder
+	b.WriteString("project_name: Big workflow\ntasks:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - name: Task %d\n    type: processor_nats\n    code: t%03d.go\n    targets: [edge, cloud]\n", i, i)
+		fmt.Fprintf(&b, "    source_topic: topic.%d\n    dest_topic: topic.%d\n    component_name: task_%03d\n    version: 1.0.0\n", i, i+1, i)
+		write(tb, filepath.Join(root, "tasks", fmt.Sprintf("t%03d.go", i)), fmt.Sprintf("package main\n\nimport \"strings\"\n\n// exec_task of task %d.\nfunc exec_task(arg string) string {\n\treturn strings.ToUpper(arg)\n}\n", i))
+	}
+	write(tb, workflowPath(root), b.String())
+	return root, b.String()
+}
+
+// reportMedian reports the median of ds.
+func reportMedian(b *testing.B, ds []time.Duration) {
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "ms/median")
+}
+
+// BenchmarkDidChangeWorkflow100 measures a didChange of a 100-task workflow.yaml until
+// its diagnostics are published.
+func BenchmarkDidChangeWorkflow100(b *testing.B) {
+	root, text := bigProject(b, 100)
+	c := newClient(b, clientOptions{})
+	c.initialize(fullCaps(), "", root)
+	wf := workflowPath(root)
+	c.open(wf, text, 1)
+	c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 1 })
+	var ds []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.reset()
+		v := int32(i + 2)
+		start := time.Now()
+		c.replace(wf, strings.Replace(text, "version: 1.0.0", fmt.Sprintf("version: 1.0.%d", v), 1), v)
+		c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == v })
+		ds = append(ds, time.Since(start))
+	}
+	reportMedian(b, ds)
+}
+
+// BenchmarkTaskEdit measures an edit of an open task file until diagnostics are
+// published (the import cache is warm after the first check).
+func BenchmarkTaskEdit(b *testing.B) {
+	root, _ := bigProject(b, 10)
+	c := newClient(b, clientOptions{})
+	c.initialize(fullCaps(), "", root)
+	task := filepath.Join(root, "tasks", "t001.go")
+	src := read(b, task)
+	c.diagnostics(workflowPath(root), nil)
+	c.open(task, src, 1)
+	c.mustCall(protocol.MethodWorkspaceExecuteCommand, &protocol.ExecuteCommandParams{Command: CmdCheck}) // warm
+	bad := strings.Replace(src, "return strings.ToUpper(arg)", "return 42", 1)
+	var ds []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.reset()
+		text := src
+		if i%2 == 0 {
+			text = bad
+		}
+		v := int32(i + 2)
+		start := time.Now()
+		c.replace(task, text, v)
+		// The task file alternates between an error and none, so each version of it
+		// is published (an empty list clears the error).
+		c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == v })
+		ds = append(ds, time.Since(start))
+	}
+	reportMedian(b, ds)
+}
+
+// BenchmarkInitializeToFirstDiagnostics measures a server start on
+// examples/temperature until its first diagnostics are published.
+func BenchmarkInitializeToFirstDiagnostics(b *testing.B) {
+	root := copyProject(b, "temperature")
+	var ds []time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		c := newClient(b, clientOptions{})
+		c.initialize(fullCaps(), "", root)
+		c.diagnostics(workflowPath(root), nil)
+		ds = append(ds, time.Since(start))
+	}
+	reportMedian(b, ds)
+}
+
+// TestMemory100Tasks reports the memory in use after a 100-task project is opened
+// and checked.
+func TestMemory100Tasks(t *testing.T) {
+	root, text := bigProject(t, 100)
+	c := newClient(t, clientOptions{})
+	c.initialize(fullCaps(), "", root)
+	wf := workflowPath(root)
+	c.open(wf, text, 1)
+	c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 1 })
+	for i := range 5 {
+		task := filepath.Join(root, "tasks", fmt.Sprintf("t%03d.go", i))
+		c.open(task, read(t, task), 1)
+	}
+	c.mustCall(protocol.MethodWorkspaceExecuteCommand, &protocol.ExecuteCommandParams{Command: CmdCheck})
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	const mb = 1 << 20
+	t.Logf("after opening a 100-task project: HeapInuse %.1f MB, Sys %.1f MB", float64(ms.HeapInuse)/mb, float64(ms.Sys)/mb)
+	if ms.Sys > 150*mb {
+		t.Errorf("Sys %.1f MB exceeds 150 MB", float64(ms.Sys)/mb)
+	}
+}

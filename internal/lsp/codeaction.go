@@ -1,0 +1,186 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+
+	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/span"
+)
+
+// codeAction serves textDocument/codeAction: every quick fix the diagnostics under
+// the range carry, then a suppression comment for each of them. Actions name their
+// diagnostic; the first fix of each diagnostic is preferred.
+func (s *Server) codeAction(ctx context.Context, snap *Snapshot, params []byte) (any, error) {
+	p, err := decode[protocol.CodeActionParams](params)
+	if err != nil {
+		return nil, err
+	}
+	out := []protocol.CommandOrCodeAction{}
+	if len(p.Context.Only) > 0 && !slices.Contains(p.Context.Only, protocol.CodeActionKindQuickFix) {
+		return out, nil
+	}
+	path, err := pathOf(p.TextDocument.URI)
+	if err != nil {
+		return nil, invalidParams(err)
+	}
+	root, ok := snap.projectOf(path)
+	if !ok {
+		return out, nil
+	}
+	res, err := s.resultFor(ctx, snap, root)
+	if err != nil {
+		return out, nil //nolint:nilerr // a project that cannot be checked has no fixes
+	}
+	rel, err := filepath.Rel(root, path)
+	if err != nil {
+		return out, nil //nolint:nilerr // not in the project
+	}
+	rel = filepath.ToSlash(rel)
+	enc := s.encoding()
+	m := newMappers(snap, root, res.Files)
+	want := rangeOffsets(m.get(rel), enc, p.Range)
+	marker := "#"
+	if isGoFile(path) {
+		marker = "//"
+	}
+	for _, d := range res.Diagnostics {
+		if d.File != rel || !overlaps(d.Range, want) {
+			continue
+		}
+		diag := toLSPDiagnostic(d, root, m, enc)
+		for i, fix := range d.Fixes {
+			out = append(out, s.fixAction(snap, root, m, fix, diag, i == 0))
+		}
+		out = append(out, s.fixAction(snap, root, m, check.SuppressionFix(d, m.content(rel), marker), diag, false))
+	}
+	return out, nil
+}
+
+// resultFor returns the check result of the project at root for snap: the published
+// one when it was computed from snap, else a fresh check.
+func (s *Server) resultFor(ctx context.Context, snap *Snapshot, root string) (*check.Result, error) {
+	s.mu.Lock()
+	p := s.projects[root]
+	s.mu.Unlock()
+	if p != nil {
+		p.pubMu.Lock()
+		last := p.last
+		p.pubMu.Unlock()
+		if last != nil && last.version == snap.version {
+			return last.res, nil
+		}
+	}
+	res, err := check.Project(ctx, s.checkOptions(snap, root))
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", root, err)
+	}
+	return res, nil
+}
+
+// fixAction turns a check.Fix into a quick-fix code action.
+func (s *Server) fixAction(snap *Snapshot, root string, m *mappers, fix check.Fix, diag protocol.Diagnostic, preferred bool) *protocol.CodeAction {
+	s.mu.Lock()
+	caps := s.caps
+	s.mu.Unlock()
+	kind := protocol.CodeActionKindQuickFix
+	a := &protocol.CodeAction{Title: fix.Title, Kind: &kind, Diagnostics: []protocol.Diagnostic{diag}}
+	if preferred {
+		t := true
+		a.IsPreferred = &t
+	}
+	create := fix.Create
+	if create != nil && !(caps.documentChanges && caps.createFiles) {
+		// The client cannot create files through an edit: the server creates it.
+		args, err := json.Marshal(map[string]string{"uri": string(m.uriOf(create.File)), "content": create.Content})
+		if err == nil {
+			a.Command = protocol.Command{Title: fix.Title, Command: CmdCreateFile, Arguments: []protocol.LSPAny{args}}
+		}
+		create = nil
+	}
+	if len(fix.Edits) > 0 || create != nil {
+		a.Edit = s.workspaceEdit(snap, m, caps, fix.Edits, create)
+	}
+	return a
+}
+
+// workspaceEdit builds the edit of a fix: document changes (with a CreateFile
+// operation) when the client supports them, else a map of changes.
+func (s *Server) workspaceEdit(snap *Snapshot, m *mappers, caps clientCaps, edits []check.TextEdit, create *check.CreateFile) *protocol.WorkspaceEdit {
+	enc := s.encoding()
+	byFile := map[string][]protocol.TextEdit{}
+	var order []string
+	for _, e := range edits {
+		if _, ok := byFile[e.File]; !ok {
+			order = append(order, e.File)
+		}
+		byFile[e.File] = append(byFile[e.File], protocol.TextEdit{Range: lspRange(m.get(e.File), enc, e.Range), NewText: e.NewText})
+	}
+	if !caps.documentChanges {
+		changes := map[uri.URI][]protocol.TextEdit{}
+		for f, es := range byFile {
+			changes[m.uriOf(f)] = es
+		}
+		return &protocol.WorkspaceEdit{Changes: changes}
+	}
+	var dc []protocol.DocumentChange
+	if create != nil {
+		u := m.uriOf(create.File)
+		f := false
+		dc = append(dc,
+			&protocol.CreateFile{ResourceOperation: protocol.ResourceOperation{Kind: "create"}, Kind: "create", URI: u,
+				Options: &protocol.CreateFileOptions{Overwrite: &f, IgnoreIfExists: &f}},
+			&protocol.TextDocumentEdit{
+				TextDocument: protocol.OptionalVersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: u}},
+				Edits:        []protocol.TextDocumentEditElement{&protocol.TextEdit{NewText: create.Content}},
+			})
+	}
+	for _, f := range order {
+		u := m.uriOf(f)
+		id := protocol.OptionalVersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: u}}
+		if d := snap.Doc(filepath.Join(m.root, filepath.FromSlash(f))); d != nil {
+			v := d.Version
+			id.Version = &v
+		}
+		var es []protocol.TextDocumentEditElement
+		for i := range byFile[f] {
+			es = append(es, &byFile[f][i])
+		}
+		dc = append(dc, &protocol.TextDocumentEdit{TextDocument: id, Edits: es})
+	}
+	return &protocol.WorkspaceEdit{DocumentChanges: dc}
+}
+
+// createFile writes a new file, refusing to overwrite one.
+func createFile(path string, content []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create %s: the file already exists", path)
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.Write(content); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// overlaps reports whether two byte ranges touch.
+func overlaps(a, b span.Range) bool { return a.Start <= b.End && b.Start <= a.End }

@@ -1,0 +1,386 @@
+package lsp
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+
+	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/report"
+	"github.com/pelato-dev/pelato/internal/span"
+)
+
+// project is the diagnostics state of one project folder.
+type project struct {
+	root string
+
+	// Guarded by Server.mu.
+	want   uint64             // version of the newest snapshot that changed the project
+	timer  *time.Timer        // pending debounced check
+	cancel context.CancelFunc // cancels the running check
+
+	// Guarded by pubMu, which serialises publishing.
+	pubMu     sync.Mutex
+	published map[string]bool // files whose last published diagnostics were not empty
+	last      *checked        // the newest published result
+}
+
+// checked is a project's check result and the snapshot it was computed from.
+type checked struct {
+	version uint64
+	root    string
+	res     *check.Result
+}
+
+// halt stops the project's pending and running checks. The caller holds Server.mu.
+func (p *project) halt() {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	if p.cancel != nil {
+		p.cancel()
+		p.cancel = nil
+	}
+}
+
+// invalidate records that the current snapshot changed the project at root and
+// schedules its check after the debounce delay. The caller holds s.mu.
+func (s *Server) invalidate(root string) {
+	if s.closed || s.state != stateInitialized {
+		return
+	}
+	p := s.projects[root]
+	if p == nil {
+		p = &project{root: root, published: map[string]bool{}}
+		s.projects[root] = p
+	}
+	p.want = s.snap.version
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	if d := s.snap.cfg.Debounce; d > 0 {
+		p.timer = time.AfterFunc(d, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.projects[root] == p && !s.closed {
+				s.startCheck(p)
+			}
+		})
+		return
+	}
+	s.startCheck(p)
+}
+
+// startCheck cancels the project's running check and starts one on the current
+// snapshot. The caller holds s.mu.
+func (s *Server) startCheck(p *project) {
+	if p.cancel != nil {
+		p.cancel() // superseded
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	p.cancel = cancel
+	snap := s.snap
+	s.goBackground(func() {
+		defer cancel()
+		res, err := check.Project(ctx, s.checkOptions(snap, p.root))
+		if ctx.Err() != nil {
+			s.dropped.Add(1) // superseded
+			return
+		}
+		s.publish(ctx, p, snap, res, err)
+	})
+}
+
+// checkNow checks the project at root on snap and publishes the result, bypassing
+// the debounce delay. It returns the number of diagnostics.
+func (s *Server) checkNow(ctx context.Context, snap *Snapshot, root string) (int, error) {
+	s.mu.Lock()
+	p := s.projects[root]
+	if p == nil {
+		p = &project{root: root, published: map[string]bool{}}
+		s.projects[root] = p
+		p.want = snap.version
+	}
+	s.mu.Unlock()
+	res, err := check.Project(ctx, s.checkOptions(snap, root))
+	if err != nil {
+		return 0, err
+	}
+	s.publish(ctx, p, snap, res, nil)
+	return len(res.Diagnostics), nil
+}
+
+// publish sends the diagnostics of a check of snap, unless a newer snapshot has
+// changed the project since: stale results are never published. Files whose
+// diagnostics were published before and have none now get an empty list.
+func (s *Server) publish(ctx context.Context, p *project, snap *Snapshot, res *check.Result, err error) {
+	if h := s.hooks.beforePublish; h != nil {
+		h(snap)
+	}
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	s.mu.Lock()
+	stale := ctx.Err() != nil || s.closed || s.projects[p.root] != p || p.want > snap.version ||
+		(p.last != nil && p.last.version > snap.version)
+	enc := s.enc
+	s.mu.Unlock()
+	if stale {
+		s.dropped.Add(1)
+		s.log.Debug("dropping stale diagnostics", "project", p.root, "version", snap.version)
+		return
+	}
+	if err != nil {
+		s.log.Warn("check failed", "project", p.root, "err", err)
+		if errors.Is(err, check.ErrNoWorkflow) {
+			s.clear(p)
+		}
+		return
+	}
+	if res.Err != nil {
+		s.log.Warn("check incomplete", "project", p.root, "err", res.Err)
+	}
+	files := map[string][]protocol.Diagnostic{}
+	m := newMappers(snap, p.root, res.Files)
+	for _, d := range res.Diagnostics {
+		path := filepath.Join(p.root, filepath.FromSlash(d.File))
+		files[path] = append(files[path], toLSPDiagnostic(d, p.root, m, enc))
+	}
+	for _, path := range slices.Sorted(maps.Keys(p.published)) {
+		if _, ok := files[path]; !ok {
+			files[path] = []protocol.Diagnostic{}
+		}
+	}
+	for _, path := range slices.Sorted(maps.Keys(files)) {
+		s.sendDiagnostics(snap, path, files[path])
+	}
+	p.published = map[string]bool{}
+	for path, ds := range files {
+		if len(ds) > 0 {
+			p.published[path] = true
+		}
+	}
+	p.last = &checked{version: snap.version, root: p.root, res: res}
+}
+
+// clear publishes empty diagnostics for every file of p. The caller holds p.pubMu.
+func (s *Server) clear(p *project) {
+	snap := s.snapshot()
+	for _, path := range slices.Sorted(maps.Keys(p.published)) {
+		s.sendDiagnostics(snap, path, []protocol.Diagnostic{})
+	}
+	p.published = map[string]bool{}
+	p.last = nil
+}
+
+// removeProject forgets the project at root and clears its diagnostics.
+func (s *Server) removeProject(root string) {
+	s.mu.Lock()
+	p := s.projects[root]
+	if p != nil {
+		p.halt()
+		delete(s.projects, root)
+	}
+	s.mu.Unlock()
+	if p != nil {
+		p.pubMu.Lock()
+		s.clear(p)
+		p.pubMu.Unlock()
+	}
+}
+
+// sendDiagnostics publishes the diagnostics of one file, with the version of its
+// open buffer.
+func (s *Server) sendDiagnostics(snap *Snapshot, path string, ds []protocol.Diagnostic) {
+	params := &protocol.PublishDiagnosticsParams{URI: fileURI(path), Diagnostics: ds}
+	if d := snap.Doc(path); d != nil {
+		params.Version = protocol.NewOptional(d.Version)
+	}
+	s.notify(protocol.MethodTextDocumentPublishDiagnostics, params)
+}
+
+// mappers returns position mappers for a project's files: the content the checker
+// read when it has it, else the snapshot's view.
+type mappers struct {
+	snap  *Snapshot
+	root  string
+	files map[string][]byte
+	cache map[string]*span.Mapper
+}
+
+func newMappers(snap *Snapshot, root string, files map[string][]byte) *mappers {
+	return &mappers{snap: snap, root: root, files: files, cache: map[string]*span.Mapper{}}
+}
+
+// get returns the mapper of the project file rel (forward slashes, relative to root).
+func (m *mappers) get(rel string) *span.Mapper {
+	if mp, ok := m.cache[rel]; ok {
+		return mp
+	}
+	var mp *span.Mapper
+	if b, ok := m.files[rel]; ok {
+		mp = span.NewMapper(b)
+	} else if src, err := m.snap.read(filepath.Join(m.root, filepath.FromSlash(rel))); err == nil {
+		mp = src.Mapper
+	} else {
+		mp = span.NewMapper(nil)
+	}
+	m.cache[rel] = mp
+	return mp
+}
+
+// content returns the text of the project file rel as the checker read it.
+func (m *mappers) content(rel string) []byte { return m.get(rel).Content() }
+
+// uriOf returns the URI of the project file rel.
+func (m *mappers) uriOf(rel string) uri.URI {
+	return fileURI(filepath.Join(m.root, filepath.FromSlash(rel)))
+}
+
+// toLSPDiagnostic converts a check diagnostic.
+func toLSPDiagnostic(d check.Diagnostic, root string, m *mappers, enc span.Encoding) protocol.Diagnostic {
+	out := protocol.Diagnostic{
+		Range:           lspRange(m.get(d.File), enc, d.Range),
+		Severity:        severity(d.Severity),
+		Code:            protocol.String(string(d.Code)),
+		CodeDescription: protocol.CodeDescription{Href: uri.URI(report.DocURL(d.Code))},
+		Source:          protocol.NewOptional("pelato"),
+		Message:         protocol.String(d.Message),
+	}
+	var tags []protocol.DiagnosticTag
+	if d.Unnecessary {
+		tags = append(tags, protocol.DiagnosticTagUnnecessary)
+	}
+	if d.Deprecated {
+		tags = append(tags, protocol.DiagnosticTagDeprecated)
+	}
+	if len(tags) > 0 {
+		out.Tags = protocol.NewDiagnosticTags(tags...)
+	}
+	for _, r := range d.Related {
+		out.RelatedInformation = append(out.RelatedInformation, protocol.DiagnosticRelatedInformation{
+			Location: protocol.Location{URI: m.uriOf(r.File), Range: lspRange(m.get(r.File), enc, r.Range)},
+			Message:  r.Message,
+		})
+	}
+	return out
+}
+
+// severity maps a check severity to LSP's.
+func severity(s check.Severity) protocol.DiagnosticSeverity {
+	switch s {
+	case check.Error:
+		return protocol.DiagnosticSeverityError
+	case check.Warning:
+		return protocol.DiagnosticSeverityWarning
+	case check.Info:
+		return protocol.DiagnosticSeverityInformation
+	}
+	return protocol.DiagnosticSeverityHint
+}
+
+// didOpen serves textDocument/didOpen.
+func (s *Server) didOpen(_ context.Context, params []byte) error {
+	p, err := decode[protocol.DidOpenTextDocumentParams](params)
+	if err != nil {
+		return err
+	}
+	path, err := pathOf(p.TextDocument.URI)
+	if err != nil {
+		return err
+	}
+	doc := newDocument(path, p.TextDocument.Version, []byte(p.TextDocument.Text))
+	s.update(func(next *Snapshot) []string {
+		next.docs[path] = doc
+		return s.affected(next, path, true)
+	})
+	return nil
+}
+
+// didChange serves textDocument/didChange, applying full or incremental changes.
+func (s *Server) didChange(_ context.Context, params []byte) error {
+	p, err := decode[protocol.DidChangeTextDocumentParams](params)
+	if err != nil {
+		return err
+	}
+	path, err := pathOf(p.TextDocument.URI)
+	if err != nil {
+		return err
+	}
+	enc := s.encoding()
+	var applyErr error
+	s.update(func(next *Snapshot) []string {
+		old := next.docs[path]
+		if old == nil {
+			applyErr = errors.New("didChange for a document that is not open: " + path)
+			return nil
+		}
+		content, err := applyChanges(old.Content, p.ContentChanges, enc)
+		if err != nil {
+			applyErr = err
+			return nil
+		}
+		next.docs[path] = newDocument(path, p.TextDocument.Version, content)
+		return s.affected(next, path, next.cfg.CheckTasksOn != "save" || !isGoFile(path))
+	})
+	return applyErr
+}
+
+// didSave serves textDocument/didSave: saved files change what is on disk.
+func (s *Server) didSave(_ context.Context, params []byte) error {
+	p, err := decode[protocol.DidSaveTextDocumentParams](params)
+	if err != nil {
+		return err
+	}
+	path, err := pathOf(p.TextDocument.URI)
+	if err != nil {
+		return err
+	}
+	s.update(func(next *Snapshot) []string { return s.affected(next, path, true) })
+	return nil
+}
+
+// didClose serves textDocument/didClose: the file is read from disk again, and
+// diagnostics that no longer apply are cleared.
+func (s *Server) didClose(_ context.Context, params []byte) error {
+	p, err := decode[protocol.DidCloseTextDocumentParams](params)
+	if err != nil {
+		return err
+	}
+	path, err := pathOf(p.TextDocument.URI)
+	if err != nil {
+		return err
+	}
+	s.update(func(next *Snapshot) []string {
+		delete(next.docs, path)
+		return s.affected(next, path, true)
+	})
+	return nil
+}
+
+// affected returns the project a change of path invalidates (registering the project
+// when path reveals a new one) when recheck is set. The caller holds s.mu.
+func (s *Server) affected(next *Snapshot, path string, recheck bool) []string {
+	root, ok := next.projectOf(path)
+	if !ok && root == "" && isGoFile(path) {
+		if r, found := findRootOnDisk(path); found {
+			root, ok = r, within(path, filepath.Join(r, "tasks"))
+		}
+	}
+	if root == "" || (!ok && !isWorkflowFile(path)) {
+		return nil
+	}
+	next.roots[root] = true
+	if !recheck {
+		return nil
+	}
+	return []string{root}
+}

@@ -1,0 +1,76 @@
+package lsp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"go.lsp.dev/jsonrpc2"
+)
+
+// StdioOptions configure ServeStdio.
+type StdioOptions struct {
+	// In and Out carry the protocol (the process's stdin and stdout).
+	In  io.Reader
+	Out io.Writer
+	// Log receives the log when LogFile is empty (the process's stderr). The log
+	// never goes to Out.
+	Log io.Writer
+	// LogFile, when set, is a file the log is appended to instead.
+	LogFile string
+	// LogLevel is the initial level: "debug", "info", "warn" or "error".
+	LogLevel string
+	// Version is reported at initialize.
+	Version string
+}
+
+// stdio joins a reader and a writer into the connection a Stream needs.
+type stdio struct {
+	io.Reader
+	io.Writer
+}
+
+// Close closes the reader and writer when they can be closed.
+func (s stdio) Close() error {
+	var err error
+	if c, ok := s.Reader.(io.Closer); ok {
+		err = c.Close()
+	}
+	if c, ok := s.Writer.(io.Closer); ok {
+		if e := c.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// ServeStdio runs a server over In and Out with LSP header framing and returns the
+// exit code: 0 after shutdown and exit, 1 otherwise.
+func ServeStdio(ctx context.Context, o StdioOptions) (int, error) {
+	logw := o.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	if o.LogFile != "" {
+		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return 1, fmt.Errorf("open log file: %w", err)
+		}
+		defer f.Close()
+		logw = f
+	}
+	level := new(slog.LevelVar)
+	l, err := parseLevel(o.LogLevel)
+	if err != nil {
+		return 1, err
+	}
+	level.Set(l)
+	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
+	srv := New(Options{Logger: logger, Level: level, Version: o.Version})
+	logger.Info("pelato-lsp starting", "version", o.Version, "pid", os.Getpid())
+	code := srv.Run(ctx, jsonrpc2.NewStream(stdio{Reader: o.In, Writer: o.Out}))
+	logger.Info("pelato-lsp exiting", "code", code)
+	return code, nil
+}
