@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -49,13 +50,14 @@ func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
 }
 
 type wfChecker struct {
-	realTasks string   // tasks/ with symbolic links resolved, computed once
-	required  []string // the keys every task must have
-	w         *workflow.Workflow
-	f         *workflow.File
-	opts      WorkflowOptions
-	reg       *templates.Registry
-	out       []Diagnostic
+	realTasks    string                 // tasks/ with symbolic links resolved, computed once
+	tasksEntries map[string]fs.DirEntry // the listing of tasks/, read once
+	required     []string               // the keys every task must have
+	w            *workflow.Workflow
+	f            *workflow.File
+	opts         WorkflowOptions
+	reg          *templates.Registry
+	out          []Diagnostic
 }
 
 func (c *wfChecker) add(sev Severity, code Code, r span.Range, msg string, fixes ...Fix) *Diagnostic {
@@ -604,7 +606,7 @@ func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.
 	}
 	tasksDir := filepath.Join(c.opts.Root, workflow.TasksDir)
 	full := filepath.Join(tasksDir, filepath.FromSlash(clean))
-	st, err := os.Stat(full)
+	isDir, link, err := c.stat(tasksDir, full, clean)
 	if err != nil {
 		kind := templates.KindString
 		if tpl != nil {
@@ -625,7 +627,7 @@ func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.
 		c.add(Error, CodeCodeMissing, at, msg, fixes...)
 		return
 	}
-	if c.linked(full, clean) {
+	if link {
 		if c.realTasks == "" {
 			c.realTasks, _ = filepath.EvalSymlinks(tasksDir)
 		}
@@ -635,7 +637,7 @@ func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.
 			return
 		}
 	}
-	if st.IsDir() {
+	if isDir {
 		goFiles, _ := filepath.Glob(filepath.Join(full, "*.go"))
 		if len(goFiles) == 0 {
 			c.add(Error, CodeBadCodeKind, at, fmt.Sprintf("task folder `tasks/%s` holds no .go files", clean))
@@ -647,14 +649,31 @@ func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.
 	}
 }
 
-// linked reports whether the code path may pass through a symbolic link below tasks/:
-// the file itself is one, or the path has folders (checked by EvalSymlinks).
-func (c *wfChecker) linked(full, clean string) bool {
-	if strings.Contains(clean, "/") {
-		return true
+// stat reports whether the code path full (clean, relative to tasks/) exists, is a
+// folder, and may pass through a symbolic link. A top-level name is answered from one
+// listing of tasks/ per check (no system call per task); a nested path is stat'ed.
+func (c *wfChecker) stat(tasksDir, full, clean string) (isDir, link bool, err error) {
+	if !strings.Contains(clean, "/") {
+		if c.tasksEntries == nil {
+			c.tasksEntries = map[string]fs.DirEntry{}
+			entries, _ := os.ReadDir(tasksDir)
+			for _, e := range entries {
+				c.tasksEntries[e.Name()] = e
+			}
+		}
+		e, ok := c.tasksEntries[clean]
+		switch {
+		case !ok:
+			return false, false, fs.ErrNotExist
+		case e.Type()&fs.ModeSymlink == 0:
+			return e.IsDir(), false, nil
+		}
 	}
-	st, err := os.Lstat(full)
-	return err == nil && st.Mode()&os.ModeSymlink != 0
+	st, err := os.Stat(full)
+	if err != nil {
+		return false, false, err
+	}
+	return st.IsDir(), true, nil // a nested path or a link: EvalSymlinks decides
 }
 
 // nearbyFiles returns the existing task file or folder nearest to name, if any is near.

@@ -172,13 +172,17 @@ type parser struct {
 	fieldSlab []Field
 }
 
-// countNodes counts the values of y's tree without following aliases (bounded depth).
+// countNodes counts the values of y's tree (mapping keys excluded, aliases not
+// followed, depth bounded): the nodes convert will make.
 func countNodes(y *yaml.Node, depth int) int {
 	if depth > MaxDepth {
 		return 0
 	}
 	n := 1
-	for _, c := range y.Content {
+	for i, c := range y.Content {
+		if y.Kind == yaml.MappingNode && i%2 == 0 {
+			continue
+		}
 		n += countNodes(c, depth+1)
 	}
 	return n
