@@ -24,6 +24,7 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/goimporter"
 	"github.com/pelato-dev/pelato/internal/span"
+	"github.com/pelato-dev/pelato/internal/taskcode"
 	"github.com/pelato-dev/pelato/templates"
 )
 
@@ -235,8 +236,7 @@ func (c *TaskChecker) prepare(req TaskRequest) *taskJob {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") ||
-			strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+		if !taskcode.IsSource(e) {
 			continue
 		}
 		fabs := filepath.Join(abs, name)

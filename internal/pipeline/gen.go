@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/taskcode"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -256,70 +257,28 @@ func genOne(opts GenOptions, genDir string, w *workflow.Workflow, t *workflow.Ta
 	return c
 }
 
-// TaskFiles reads the Go files of a task's code (a file or a folder's non-test .go
-// files) through the overlay, keyed by base name, with a leading build-ignore
-// constraint blanked (the line stays, empty, so line numbers do not move).
+// TaskFiles reads the files of a task's code (see internal/taskcode) through the
+// overlay, keyed by base name, each prepared for compiling: a build-ignore constraint
+// is taken out, keeping line numbers.
 func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[string][]byte, error) {
-	read := func(p string) ([]byte, error) {
-		if overlay != nil {
-			if b, ok := overlay(p); ok {
-				return b, nil
-			}
-		}
-		return os.ReadFile(p)
-	}
-	full := filepath.Join(root, workflow.TasksDir, filepath.FromSlash(code))
-	st, err := os.Stat(full)
+	paths, err := taskcode.Files(filepath.Join(root, workflow.TasksDir, filepath.FromSlash(code)))
 	if err != nil {
 		return nil, fmt.Errorf("read task code: %w", err)
 	}
-	var paths []string
-	if st.IsDir() {
-		entries, err := os.ReadDir(full)
-		if err != nil {
-			return nil, fmt.Errorf("read task code: %w", err)
-		}
-		for _, e := range entries {
-			if !e.IsDir() && strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") {
-				paths = append(paths, filepath.Join(full, e.Name()))
-			}
-		}
-	} else {
-		paths = []string{full}
-	}
 	out := map[string][]byte{}
 	for _, p := range paths {
-		b, err := read(p)
-		if err != nil {
-			return nil, fmt.Errorf("read task code: %w", err)
+		b, ok := []byte(nil), false
+		if overlay != nil {
+			b, ok = overlay(p)
 		}
-		out[filepath.Base(p)] = DropBuildIgnore(b)
+		if !ok {
+			if b, err = os.ReadFile(p); err != nil {
+				return nil, fmt.Errorf("read task code: %w", err)
+			}
+		}
+		out[filepath.Base(p)], _ = taskcode.Prepare(b)
 	}
 	return out, nil
-}
-
-// DropBuildIgnore blanks a `//go:build ignore` (or `// +build ignore`) line that comes
-// before the package clause, keeping every other byte and the line count.
-func DropBuildIgnore(src []byte) []byte {
-	rest := src
-	off := 0
-	for len(rest) > 0 {
-		line, next, _ := bytes.Cut(rest, []byte("\n"))
-		t := bytes.TrimSpace(line)
-		switch {
-		case bytes.Equal(t, []byte("//go:build ignore")) || bytes.Equal(t, []byte("// +build ignore")):
-			out := append([]byte{}, src[:off]...)
-			if bytes.HasSuffix(line, []byte("\r")) {
-				out = append(out, '\r')
-			}
-			return append(out, src[off+len(line):]...)
-		case bytes.HasPrefix(t, []byte("package ")):
-			return src
-		}
-		off += len(line) + 1
-		rest = next
-	}
-	return src
 }
 
 // renderTask renders a task's component files and its record.

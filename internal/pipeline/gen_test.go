@@ -271,20 +271,6 @@ func TestGenUnwritableAndDeletedTask(t *testing.T) {
 	}
 }
 
-func TestDropBuildIgnore(t *testing.T) {
-	for in, want := range map[string]string{
-		"//go:build ignore\n\npackage main\n":      "\n\npackage main\n",
-		"// Doc\n// +build ignore\npackage main\n": "// Doc\n\npackage main\n",
-		"//go:build ignore\r\npackage main\r\n":    "\r\npackage main\r\n",
-		"package main\n//go:build ignore\n":        "package main\n//go:build ignore\n",
-		"//go:build linux\n\npackage main\n":       "//go:build linux\n\npackage main\n",
-	} {
-		if got := string(DropBuildIgnore([]byte(in))); got != want {
-			t.Errorf("DropBuildIgnore(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // hundredTasks writes a project of 100 processor tasks sharing one task file.
 func hundredTasks(b *testing.B) string {
 	dir := b.TempDir()

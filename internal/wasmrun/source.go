@@ -1,19 +1,18 @@
 package wasmrun
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/build/constraint"
 	"go/parser"
 	"go/scanner"
 	"go/token"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/pelato-dev/pelato/internal/taskcode"
 )
 
 // Kind is the signature family of a task's exec_task function.
@@ -63,29 +62,13 @@ func loadTaskFiles(src Source) ([]taskFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wasmrun: reading task: %w", err)
 	}
-	var paths []string
-	if info.IsDir() {
-		entries, err := os.ReadDir(abs)
-		if err != nil {
-			return nil, fmt.Errorf("wasmrun: reading task directory: %w", err)
-		}
-		for _, e := range entries {
-			n := e.Name()
-			if e.Type().IsRegular() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") &&
-				!strings.HasPrefix(n, ".") && !strings.HasPrefix(n, "_") {
-				paths = append(paths, filepath.Join(abs, n))
-			}
-		}
-		if len(paths) == 0 {
-			return nil, fmt.Errorf("wasmrun: task directory %s contains no .go files", abs)
-		}
-	} else {
-		if !strings.HasSuffix(abs, ".go") {
-			return nil, fmt.Errorf("wasmrun: task file %s is not a .go file", abs)
-		}
-		paths = []string{abs}
+	if !info.IsDir() && !strings.HasSuffix(abs, ".go") {
+		return nil, fmt.Errorf("wasmrun: task file %s is not a .go file", abs)
 	}
-	sort.Strings(paths)
+	paths, err := taskcode.Files(abs)
+	if err != nil {
+		return nil, fmt.Errorf("wasmrun: reading task: %w", err)
+	}
 	files := make([]taskFile, 0, len(paths))
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -108,53 +91,19 @@ func loadTaskFiles(src Source) ([]taskFile, error) {
 //     package keyword, so compiler errors and runtime stack traces show the
 //     user's path with unchanged line and column numbers.
 func prepareFile(userPath string, src []byte) []byte {
-	out := bytes.Clone(src)
-	fset := token.NewFileSet()
-	file := fset.AddFile(userPath, -1, len(src))
-	var s scanner.Scanner
-	s.Init(file, src, func(token.Position, string) {}, scanner.ScanComments)
-	pkgOff := -1
-	for {
-		pos, tok, lit := s.Scan()
-		if tok == token.COMMENT {
-			if isIgnoreConstraint(lit) {
-				off := file.Offset(pos)
-				for i := off; i < off+len(lit); i++ {
-					if out[i] != '\r' {
-						out[i] = ' '
-					}
-				}
-			}
-			continue
-		}
-		if tok == token.PACKAGE {
-			pkgOff = file.Offset(pos)
-		}
-		break
-	}
+	out, pkgOff := taskcode.Prepare(src)
 	if pkgOff < 0 {
 		return out
 	}
+	fset := token.NewFileSet()
+	file := fset.AddFile(userPath, -1, len(out))
+	file.SetLinesForContent(out)
 	p := file.Position(file.Pos(pkgOff))
 	directive := fmt.Sprintf("/*line %s:%d:%d*/", userPath, p.Line, p.Column)
 	res := make([]byte, 0, len(out)+len(directive))
 	res = append(res, out[:pkgOff]...)
 	res = append(res, directive...)
 	return append(res, out[pkgOff:]...)
-}
-
-// isIgnoreConstraint reports whether a comment is exactly the build
-// constraint `ignore` in //go:build or legacy // +build form.
-func isIgnoreConstraint(comment string) bool {
-	if !constraint.IsGoBuild(comment) && !constraint.IsPlusBuild(comment) {
-		return false
-	}
-	expr, err := constraint.Parse(comment)
-	if err != nil {
-		return false
-	}
-	tag, ok := expr.(*constraint.TagExpr)
-	return ok && tag.Tag == "ignore"
 }
 
 // checkTask parses the task files, rejects a func main, finds exec_task and

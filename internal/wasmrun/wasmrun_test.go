@@ -362,7 +362,7 @@ func TestUnresolvableImport(t *testing.T) {
 func TestPrepareFile(t *testing.T) {
 	src := "//go:build ignore\n\n// Doc.\npackage main\n\nfunc exec_task(a string) string { return a }\n"
 	got := string(prepareFile("/u/t.go", []byte(src)))
-	want := "                 \n\n// Doc.\n/*line /u/t.go:4:1*/package main\n\nfunc exec_task(a string) string { return a }\n"
+	want := "\n\n// Doc.\n/*line /u/t.go:4:1*/package main\n\nfunc exec_task(a string) string { return a }\n"
 	if got != want {
 		t.Errorf("prepareFile =\n%q\nwant\n%q", got, want)
 	}

@@ -1,0 +1,100 @@
+// Package taskcode knows what a task's code is on disk: which files make up a task
+// (a .go file, or a folder of them), and the copy of a file that gets compiled (with
+// a `//go:build ignore` constraint, which gopls users add, taken out). The checker,
+// the generator and the local runtime all read task code through it.
+package taskcode
+
+import (
+	"bytes"
+	"fmt"
+	"go/build/constraint"
+	"go/scanner"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// IsSource reports whether a folder entry is one of a folder task's files: a regular
+// .go file that is not a test and not hidden or `_`-prefixed (the go tool ignores those).
+func IsSource(e fs.DirEntry) bool {
+	n := e.Name()
+	return e.Type().IsRegular() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") &&
+		!strings.HasPrefix(n, ".") && !strings.HasPrefix(n, "_")
+}
+
+// Files returns the files of the task at path (a .go file, or a folder whose
+// IsSource entries form the task), sorted. A folder with no Go file is an error.
+func Files(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		if !strings.HasSuffix(path, ".go") {
+			return nil, fmt.Errorf("%s is not a .go file", path)
+		}
+		return []string{path}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if IsSource(e) {
+			out = append(out, filepath.Join(path, e.Name()))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("task folder %s holds no .go files", path)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Prepare returns the copy of a task file that is compiled: a `//go:build ignore` (or
+// `// +build ignore`) constraint above the package clause is removed, leaving its line
+// empty so every other line and column keeps its position. It also returns the offset
+// of the `package` keyword in that copy, or -1 when there is none.
+func Prepare(src []byte) ([]byte, int) {
+	out := bytes.Clone(src)
+	fset := token.NewFileSet()
+	file := fset.AddFile("", -1, len(src))
+	var s scanner.Scanner
+	s.Init(file, src, func(token.Position, string) {}, scanner.ScanComments)
+	removed := 0
+	for {
+		pos, tok, lit := s.Scan()
+		switch {
+		case tok == token.COMMENT:
+			if isIgnoreConstraint(lit) {
+				off := file.Offset(pos) - removed
+				lit = strings.TrimSuffix(lit, "\r") // the scanner keeps a CR of a CRLF line
+				out = append(out[:off], out[off+len(lit):]...)
+				removed += len(lit)
+			}
+			continue
+		case tok == token.PACKAGE:
+			return out, file.Offset(pos) - removed
+		}
+		return out, -1
+	}
+}
+
+// isIgnoreConstraint reports whether a comment is exactly the build constraint
+// `ignore` in //go:build or legacy // +build form.
+func isIgnoreConstraint(comment string) bool {
+	comment = strings.TrimSuffix(comment, "\r")
+	if !constraint.IsGoBuild(comment) && !constraint.IsPlusBuild(comment) {
+		return false
+	}
+	expr, err := constraint.Parse(comment)
+	if err != nil {
+		return false
+	}
+	tag, ok := expr.(*constraint.TagExpr)
+	return ok && tag.Tag == "ignore"
+}
