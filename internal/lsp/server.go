@@ -223,12 +223,7 @@ func (s *Server) Run(ctx context.Context, stream jsonrpc2.Stream) int {
 func (s *Server) close() {
 	s.mu.Lock()
 	s.closed = true
-	for _, p := range s.projects {
-		p.halt()
-	}
-	for _, c := range s.work {
-		c()
-	}
+	s.haltLocked()
 	s.mu.Unlock()
 	s.stop()
 	s.bg.Wait()
@@ -634,14 +629,19 @@ func (s *Server) registerWatchers(conn jsonrpc2.Conn) {
 func (s *Server) shutdown(context.Context, *Snapshot, []byte) (any, error) {
 	s.mu.Lock()
 	s.state = stateShutdown
+	s.haltLocked()
+	s.mu.Unlock()
+	return nil, nil
+}
+
+// haltLocked stops every project's checks and cancels every command's work; s.mu is held.
+func (s *Server) haltLocked() {
 	for _, p := range s.projects {
 		p.halt()
 	}
 	for _, c := range s.work {
 		c()
 	}
-	s.mu.Unlock()
-	return nil, nil
 }
 
 // exit serves the exit notification: Run returns 0 after shutdown, else 1.
