@@ -83,6 +83,20 @@ func TestCheckReportsErrorsWithCharacterColumns(t *testing.T) {
 	}
 }
 
+func TestCheckSeverityFilter(t *testing.T) {
+	code, out, _ := pelato(t, "check", "--severity", "warning", "../../examples/temperature")
+	if code != 0 || strings.Contains(out, "hint") || !strings.Contains(out, "no problems found") {
+		t.Errorf("hints must be hidden: exit %d\n%s", code, out)
+	}
+	dir := copyDir(t, "../../testdata/projects/value_version_latest")
+	if code, out, _ := pelato(t, "check", "--severity", "error", dir); code != 1 || !strings.Contains(out, "PL206") {
+		t.Errorf("errors stay: exit %d\n%s", code, out)
+	}
+	if code, _, _ := pelato(t, "check", "--severity", "loud", dir); code != 2 {
+		t.Errorf("bad --severity: exit %d", code)
+	}
+}
+
 func TestCheckJSONAndSARIF(t *testing.T) {
 	dir := copyDir(t, "../../testdata/projects/value_unknown_template")
 	code, out, _ := pelato(t, "check", "--format", "json", dir)

@@ -76,7 +76,7 @@ func checkFormat(format string, formats ...string) error {
 }
 
 func checkCmd() *cobra.Command {
-	var format string
+	var format, minSeverity string
 	cmd := &cobra.Command{
 		Use:   "check [dir]",
 		Short: "Report every problem of the workflow and its tasks",
@@ -89,6 +89,10 @@ Codes are explained by 'pelato explain CODE' and in docs/diagnostics.md.`,
 			if err := checkFormat(format, report.Formats...); err != nil {
 				return err
 			}
+			least, err := parseSeverity(minSeverity)
+			if err != nil {
+				return err
+			}
 			dir, err := projectDir(args)
 			if err != nil {
 				return err
@@ -97,8 +101,14 @@ Codes are explained by 'pelato explain CODE' and in docs/diagnostics.md.`,
 			if err != nil {
 				return usageError(err)
 			}
+			var shown []check.Diagnostic
+			for _, d := range res.Diagnostics {
+				if d.Severity <= least {
+					shown = append(shown, d)
+				}
+			}
 			cwd, _ := os.Getwd()
-			in := report.Input{Root: dir, Base: cwd, Diagnostics: res.Diagnostics, Files: res.Files, Version: buildVersion()}
+			in := report.Input{Root: dir, Base: cwd, Diagnostics: shown, Files: res.Files, Version: buildVersion()}
 			if err := report.Write(cmd.OutOrStdout(), format, in); err != nil {
 				return err
 			}
@@ -109,7 +119,19 @@ Codes are explained by 'pelato explain CODE' and in docs/diagnostics.md.`,
 		},
 	}
 	formatFlag(cmd, &format, report.Formats...)
+	cmd.Flags().StringVar(&minSeverity, "severity", "hint", "least severity shown: error, warning, info or hint")
+	_ = cmd.RegisterFlagCompletionFunc("severity", cobra.FixedCompletions([]string{"error", "warning", "info", "hint"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// parseSeverity reads a --severity value.
+func parseSeverity(s string) (check.Severity, error) {
+	for _, sev := range []check.Severity{check.Error, check.Warning, check.Info, check.Hint} {
+		if strings.EqualFold(s, sev.String()) {
+			return sev, nil
+		}
+	}
+	return 0, usageError(fmt.Errorf("unknown --severity %q; use error, warning, info or hint", s))
 }
 
 func initCmd() *cobra.Command {
