@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -121,6 +122,49 @@ func checkRanges(t testing.TB, res TaskResult) {
 	}
 }
 
+// rawSuffix marks a case's Go source kept byte-exact (a BOM, CRLF line ends, layout
+// gofmt would change): stored as NAME.go.raw so formatters leave it alone, checked as
+// NAME.go.
+const rawSuffix = ".raw"
+
+// caseRoot returns the absolute project root to check for the case folder dir: dir
+// itself, or a temporary copy with every .go.raw file named .go when it has any.
+func caseRoot(t *testing.T, dir string) string {
+	t.Helper()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw bool
+	filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		raw = raw || (err == nil && strings.HasSuffix(p, ".go"+rawSuffix))
+		return nil
+	})
+	if !raw {
+		return abs
+	}
+	root := t.TempDir()
+	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(abs, p)
+		dst := filepath.Join(root, strings.TrimSuffix(rel, rawSuffix))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
 func TestTaskGolden(t *testing.T) {
 	entries, err := os.ReadDir(taskCasesDir)
 	if err != nil {
@@ -137,10 +181,7 @@ func TestTaskGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(taskCasesDir, name)
-			root, err := filepath.Abs(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			root := caseRoot(t, dir)
 			var b strings.Builder
 			for _, r := range readTaskCase(t, dir) {
 				req := taskRequest(t, root, r.template, r.code)
