@@ -258,8 +258,9 @@ func genOne(opts GenOptions, genDir string, w *workflow.Workflow, t *workflow.Ta
 }
 
 // TaskFiles reads the files of a task's code (see internal/taskcode) through the
-// overlay, keyed by base name, each prepared for compiling: a build-ignore constraint
-// is taken out, keeping line numbers.
+// overlay and returns the copies that go into the generated project, keyed by base
+// name: a build-ignore constraint taken out and the file formatted with gofmt, so
+// generated Go is gofmt-clean byte for byte (taskcode.Copy).
 func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[string][]byte, error) {
 	paths, err := taskcode.Files(filepath.Join(root, workflow.TasksDir, filepath.FromSlash(code)))
 	if err != nil {
@@ -276,7 +277,9 @@ func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[stri
 				return nil, fmt.Errorf("read task code: %w", err)
 			}
 		}
-		out[filepath.Base(p)], _ = taskcode.Prepare(b)
+		if out[filepath.Base(p)], err = taskcode.Copy(b); err != nil {
+			return nil, fmt.Errorf("copy task code %s: %w", p, err)
+		}
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 // Package taskcode knows what a task's code is on disk: which files make up a task
-// (a .go file, or a folder of them), and the copy of a file that gets compiled (with
-// a `//go:build ignore` constraint, which gopls users add, taken out). The checker,
+// (a .go file, or a folder of them), the copy of a file that gets compiled (with a
+// `//go:build ignore` constraint, which gopls users add, taken out, lines kept in
+// place) and the gofmt-clean copy that goes into a generated project. The checker,
 // the generator and the local runtime all read task code through it.
 package taskcode
 
@@ -8,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/build/constraint"
+	"go/format"
 	"go/scanner"
 	"go/token"
 	"io/fs"
@@ -82,6 +84,21 @@ func Prepare(src []byte) ([]byte, int) {
 		}
 		return out, -1
 	}
+}
+
+// Copy returns the copy of a task file that goes into a generated project: the copy
+// Prepare makes, formatted by gofmt (go/format), so the generated Go is gofmt-clean
+// byte for byte whatever the task file's layout. Formatting drops the blank lines a
+// removed constraint leaves at the top (and may re-indent the rest), so positions in
+// the copy are not those of the task file: the checker reports on the task file
+// itself. A file that does not parse is an error.
+func Copy(src []byte) ([]byte, error) {
+	prepared, _ := Prepare(src)
+	out, err := format.Source(prepared)
+	if err != nil {
+		return nil, fmt.Errorf("format: %w", err)
+	}
+	return out, nil
 }
 
 // isIgnoreConstraint reports whether a comment is exactly the build constraint

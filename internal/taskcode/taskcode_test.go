@@ -1,6 +1,8 @@
 package taskcode
 
 import (
+	"bytes"
+	"go/format"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,5 +48,38 @@ func TestFiles(t *testing.T) {
 	empty := t.TempDir()
 	if _, err := Files(empty); err == nil || !strings.Contains(err.Error(), "no .go files") {
 		t.Errorf("empty folder: %v", err)
+	}
+}
+
+func TestCopy(t *testing.T) {
+	for name, c := range map[string]struct{ in, want string }{
+		"constraint and blank line": {"//go:build ignore\n\npackage main\n\nfunc exec_task(s string) string { return s }\n",
+			"package main\n\nfunc exec_task(s string) string { return s }\n"},
+		"no constraint": {"package main\n\nfunc f() {}\n", "package main\n\nfunc f() {}\n"},
+		"doc comment kept": {"//go:build ignore\n\n// Package main converts.\npackage main\n",
+			"// Package main converts.\npackage main\n"},
+		"legacy pair": {"//go:build ignore\n// +build ignore\n\npackage main\n", "package main\n"},
+		"header above the constraint": {"// Copyright x.\n\n//go:build ignore\n\npackage main\n",
+			"// Copyright x.\n\npackage main\n"},
+		"CRLF": {"//go:build ignore\r\n\r\npackage main\r\n\r\nfunc f() {}\r\n", "package main\n\nfunc f() {}\n"},
+		"BOM":  {"\ufeff//go:build ignore\n\npackage main\n", "package main\n"},
+		"unformatted": {"//go:build ignore\npackage main\nimport \"strings\"\nfunc exec_task(s string)string{\nreturn strings.ToUpper( s )}\n",
+			"package main\n\nimport \"strings\"\n\nfunc exec_task(s string) string {\n\treturn strings.ToUpper(s)\n}\n"},
+		"other constraint kept": {"//go:build linux\n\npackage main\n", "//go:build linux\n\npackage main\n"},
+	} {
+		got, err := Copy([]byte(c.in))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if string(got) != c.want {
+			t.Errorf("%s: Copy = %q, want %q", name, got, c.want)
+		}
+		if again, err := format.Source(got); err != nil || !bytes.Equal(again, got) {
+			t.Errorf("%s: the copy is not gofmt-clean", name)
+		}
+	}
+	if _, err := Copy([]byte("package main\nfunc {")); err == nil || !strings.HasPrefix(err.Error(), "format: ") {
+		t.Errorf("a file that does not parse: %v", err)
 	}
 }
