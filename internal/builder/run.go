@@ -33,6 +33,8 @@ type RunSpec struct {
 	Labels map[string]string
 	// Output receives the container's stdout and stderr as it runs.
 	Output io.Writer
+	// Stderr, when set, also receives the container's stderr alone.
+	Stderr io.Writer
 	// Started, when set, is called once the container runs.
 	Started func()
 }
@@ -105,9 +107,13 @@ func (c *Client) Run(ctx context.Context, spec RunSpec) (RunResult, error) {
 	if out == nil {
 		out = io.Discard
 	}
+	errOut := out
+	if spec.Stderr != nil {
+		errOut = io.MultiWriter(out, spec.Stderr)
+	}
 	copyDone := make(chan error, 1)
 	go func() {
-		_, err := stdcopy.StdCopy(out, out, att.Reader)
+		_, err := stdcopy.StdCopy(out, errOut, att.Reader)
 		copyDone <- err
 	}()
 	select {
