@@ -183,18 +183,18 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	if rep == nil {
 		rep = Discard
 	}
+	// Docker first: without it nothing can be built, so say so before any work.
+	dc, err := builder.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer dc.Close()
 	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
 		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep})
 	if err != nil {
 		return nil, err
 	}
 	res := &BuildResult{GenTime: gen.Duration, Components: make([]BuiltComponent, len(gen.Components))}
-
-	dc, err := builder.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer dc.Close()
 	t0 := time.Now()
 	res.Image, err = builderImage(ctx, dc, opts, rep)
 	if err != nil {

@@ -275,6 +275,7 @@ func TestBuildCancelRemovesContainers(t *testing.T) {
 }
 
 func TestBuildStopsOnProjectErrors(t *testing.T) {
+	buildertest.Connect(t) // Docker is checked first
 	root := buildertest.Project(t, 1, func(i int) string { return "package main\n\nfunc exec_task(x int) string { return \"\" }\n" })
 	_, err := Build(context.Background(), BuildOptions{Root: root})
 	var cf *CheckFailedError
