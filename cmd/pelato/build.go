@@ -53,7 +53,7 @@ func newPipelineOutput(cmd *cobra.Command, format, progress string) (*pipelineOu
 
 // resultLine is the last line of a pipeline command's JSON-lines output.
 type resultLine struct {
-	Kind  string               `json:"kind"` // "result"
+	Kind  string                `json:"kind"` // "result"
 	Build *pipeline.BuildResult `json:"build,omitempty"`
 	Push  *pipeline.PushResult  `json:"push,omitempty"`
 }

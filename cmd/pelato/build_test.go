@@ -54,7 +54,7 @@ func cliProject(t *testing.T, n int, code func(i int) string) string {
 	dc := buildertest.Connect(t)
 	var created []string
 	for _, v := range []string{"pelato-cache-go-mod", "pelato-cache-go-build", "pelato-cache-xdg"} {
-		if ids, _ := exec.Command("docker", "volume", "inspect", v).CombinedOutput(); strings.Contains(string(ids), "No such volume") {
+		if ok, err := dc.VolumeExists(context.Background(), v); err == nil && !ok {
 			created = append(created, v)
 		}
 	}

@@ -214,3 +214,12 @@ func (c *Client) RemoveContainers(ctx context.Context, ids []string) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// VolumeExists reports whether the named volume exists.
+func (c *Client) VolumeExists(ctx context.Context, name string) (bool, error) {
+	_, err := c.api.VolumeInspect(ctx, name)
+	if cerrdefs.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, c.wrap("inspect volume "+name, err)
+}
