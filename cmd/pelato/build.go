@@ -128,7 +128,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 			}
 			start := time.Now()
 			opts := pipeline.BuildOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"),
-				Jobs: n, Force: force, BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Reporter: out.display}
+				Jobs: n, Force: force, BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Reporter: out.display}
 			res, err := pipeline.Build(cmd.Context(), opts)
 			var pres *pipeline.PushResult
 			if err == nil && push {

@@ -33,6 +33,8 @@ type RunSpec struct {
 	Labels map[string]string
 	// Output receives the container's stdout and stderr as it runs.
 	Output io.Writer
+	// Network is the container's network mode ("" means the daemon's default bridge).
+	Network string
 	// Stderr, when set, also receives the container's stderr alone.
 	Stderr io.Writer
 	// Started, when set, is called once the container runs.
@@ -68,6 +70,9 @@ func (c *Client) Run(ctx context.Context, spec RunSpec) (RunResult, error) {
 	}, &container.HostConfig{
 		Mounts:    mounts,
 		LogConfig: container.LogConfig{Type: "none"}, // output is streamed to the build log instead
+		// The host's network: builds download modules, and a bridge endpoint per
+		// container costs more than the build's own overhead.
+		NetworkMode: container.NetworkMode(spec.Network),
 	}, nil, nil, "")
 	if err != nil {
 		if ctx.Err() != nil {

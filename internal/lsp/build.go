@@ -69,7 +69,7 @@ func (s *Server) cmdBuild(ctx context.Context, raw json.RawMessage, progress pip
 	for _, path := range unsaved(snap, root) {
 		progress.Event(pipeline.Event{Kind: pipeline.Log, Level: "warning", Message: path + " has unsaved changes: the saved version is built"})
 	}
-	opts := pipeline.BuildOptions{Root: root, Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(), BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"),
+	opts := pipeline.BuildOptions{Root: root, Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(), BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"),
 		Templates: s.reg, TaskChecker: s.tasks.c, Reporter: progress}
 	if a.Task != "" {
 		opts.Tasks = []string{a.Task}

@@ -60,6 +60,11 @@ type BuildOptions struct {
 	// ImageSource is what pelato's builder image is built from; nil means the
 	// embedded templates/builder/Dockerfile.
 	ImageSource *builder.ImageSource
+	// Network is the build containers' Docker network mode; "" means "host" (no
+	// per-container network setup, which would cost more than the rest of pelato's
+	// overhead; builds download modules). "bridge" isolates builds from the host's
+	// network.
+	Network string
 	// VolumePrefix names the cache volumes; "" means DefaultVolumePrefix.
 	VolumePrefix string
 	// Templates, Overlay and TaskChecker are passed to Gen.
@@ -224,7 +229,10 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	t1 := time.Now()
 	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Building %d component(s) with %s (%d at a time)", total, res.Image.Ref, min(jobs, max(total, 1))), Total: total})
 	b := &componentBuilder{opts: opts, dc: dc, image: res.Image, vols: vols, rep: rep,
-		run: strconv.FormatInt(time.Now().UnixNano(), 36), user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())}
+		run: strconv.FormatInt(time.Now().UnixNano(), 36), user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), network: opts.Network}
+	if b.network == "" {
+		b.network = "host"
+	}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -328,13 +336,14 @@ func builderImage(ctx context.Context, dc *builder.Client, opts BuildOptions, re
 
 // componentBuilder builds one component at a time; it is shared by the workers.
 type componentBuilder struct {
-	opts  BuildOptions
-	dc    *builder.Client
-	image builder.Image
-	vols  []builder.Volume
-	rep   Reporter
-	run   string
-	user  string
+	opts    BuildOptions
+	dc      *builder.Client
+	image   builder.Image
+	vols    []builder.Volume
+	rep     Reporter
+	run     string
+	user    string
+	network string
 }
 
 func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponent {
@@ -395,7 +404,7 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 	out := io.MultiWriter(logFile, lines, &tail)
 	b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "starting container"})
 	rr, err := b.dc.Run(ctx, builder.RunSpec{
-		Image: b.image.Ref, Cmd: []string{"wash", "build"}, Dir: dir, User: b.user, Volumes: b.vols, Output: out, Stderr: &errTail,
+		Image: b.image.Ref, Cmd: []string{"wash", "build"}, Dir: dir, User: b.user, Volumes: b.vols, Output: out, Stderr: &errTail, Network: b.network,
 		Labels: map[string]string{builder.LabelComponent: g.ComponentName, builder.LabelProject: b.opts.Root, builder.LabelRun: b.run},
 	})
 	lines.flush()

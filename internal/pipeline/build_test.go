@@ -154,7 +154,7 @@ func TestBuildSkipForceAndChange(t *testing.T) {
 	}
 }
 
-func TestBuildOneOfFiveFails(t *testing.T) {
+func TestBuildOneOfFiveFails(t *testing.T) { // also: containers on the "bridge" network
 	root := buildertest.Project(t, 5, func(i int) string {
 		if i == 3 {
 			return buildertest.TaskCode("", "//fakewash:error undefined: frobnicate")
@@ -162,6 +162,7 @@ func TestBuildOneOfFiveFails(t *testing.T) {
 		return buildertest.TaskCode()
 	})
 	opts, _ := testBuild(t, root)
+	opts.Network = "bridge"
 	res, ev := build(t, opts)
 	if res.Count(StatusBuilt) != 4 || res.Count(StatusFailed) != 1 || res.Failed() != 1 {
 		t.Fatalf("%s", res.Summary())
