@@ -308,7 +308,15 @@ func humanSize(n int64) string {
 
 // builderImage makes the builder image available and reports it.
 func builderImage(ctx context.Context, dc *builder.Client, opts BuildOptions, rep Reporter) (builder.Image, error) {
-	logLine := func(s string) { rep.Event(Event{Kind: Log, Level: "info", Task: "builder image", Message: s}) }
+	// Dockerfile steps are progress steps (shown by every display); the rest is log.
+	logLine := func(s string) {
+		var n, m int
+		if _, err := fmt.Sscanf(s, "Step %d/%d", &n, &m); err == nil && m > 0 {
+			rep.Event(Event{Kind: Step, Done: n - 1, Total: m, Message: s})
+			return
+		}
+		rep.Event(Event{Kind: Log, Level: "info", Task: "builder image", Message: s})
+	}
 	if opts.BuilderImage != "" {
 		img, err := dc.UseImage(ctx, opts.BuilderImage, logLine)
 		if err == nil && img.Built {
