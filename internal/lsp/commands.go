@@ -94,6 +94,7 @@ func (s *Server) builtinCommands() map[string]Command {
 		CmdCreateFile: {Title: "pelato: Create file", Run: s.cmdCreateFile, Silent: true},
 	}
 	cmds[CmdInvoke] = Command{Title: "pelato: Invoke", Run: s.cmdInvoke}
+	maps.Copy(cmds, s.buildCommands()) // pelato.build, pelato.push (build.go)
 	return cmds
 }
 

@@ -67,6 +67,9 @@ type Record struct {
 	TemplateVersion int      `json:"template_version"`
 	InputHash       string   `json:"input_hash"`
 	Files           []string `json:"files"`
+	// Sources maps each copied task file (name in the folder) to its source path
+	// relative to the project (tasks/convert.go), so build errors can point there.
+	Sources map[string]string `json:"sources,omitempty"`
 }
 
 // Component is the outcome of generating one task.
@@ -303,12 +306,18 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 	if err != nil {
 		return nil, Record{}, err
 	}
+	sources := map[string]string{}
 	for name, b := range code {
 		dst := name
 		if _, clash := files[dst]; clash {
 			dst = "task_" + name
 		}
 		files[dst] = b
+		src := path.Join(workflow.TasksDir, path.Clean(filepath.ToSlash(spec.Code)))
+		if path.Base(src) != name || !strings.HasSuffix(src, ".go") {
+			src = path.Join(src, name) // code is a folder
+		}
+		sources[dst] = src
 	}
 	h := sha256.New()
 	names := make([]string, 0, len(files))
@@ -320,7 +329,7 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
 		h.Write(files[n])
 	}
-	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names}
+	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names, Sources: sources}
 	recJSON, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return nil, Record{}, err
@@ -395,14 +404,36 @@ func writeFileSync(p string, b []byte) error {
 	return err
 }
 
-// sameFiles reports whether dir holds exactly files.
+// isBuildProduct reports whether a path of a component folder (slash-separated,
+// relative to it) is written by the build rather than by generation: the artifact
+// folder, the bindings wit-bindgen-go generates, the WIT dependencies wash fetches and
+// the build record. Generation leaves them alone when it compares a folder with its
+// output, so an unchanged component keeps its build.
+func isBuildProduct(rel string) bool {
+	switch rel {
+	case "build", "gen", "wit/deps", "wit/deps.lock", "wit/deps.toml", BuildRecordFile:
+		return true
+	}
+	return false
+}
+
+// sameFiles reports whether dir holds exactly files (besides build products).
 func sameFiles(dir string, files map[string][]byte) bool {
 	n := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
+		if isBuildProduct(filepath.ToSlash(rel)) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
 		want, ok := files[filepath.ToSlash(rel)]
 		if !ok {
 			return errors.New("extra file")
