@@ -18,6 +18,7 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/builder"
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/taskcode"
 	"github.com/pelato-dev/pelato/internal/wasmcomponent"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -431,7 +432,7 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 	fmt.Fprintf(logFile, "# pelato: container exited with status %d after %s\n", rr.ExitCode, rr.Runtime.Round(time.Millisecond))
 	logFile.Close()
 	if rr.ExitCode != 0 {
-		c.CompileErrors = compileErrors(tail.String(), genRec, g.ComponentName)
+		c.CompileErrors = compileErrors(tail.String(), genRec, b.opts.Root, g.ComponentName)
 		for _, e := range c.CompileErrors {
 			b.rep.Event(Event{Kind: Log, Level: "error", Task: g.ComponentName, Message: e.String()})
 		}
@@ -521,9 +522,12 @@ func writeJSON(path string, v any) error {
 var compileLine = regexp.MustCompile(`^\s*(?:\./|/src/)?([^\s:]+\.go):(\d+)(?::(\d+))?:\s*(.+)$`)
 
 // compileErrors finds compiler error lines in a build's output and maps them to the
-// task's source files (line numbers are kept when task code is copied).
-func compileErrors(output string, rec Record, component string) []CompileError {
+// task's source files: the copy in gen/ is gofmt-formatted, so its positions are
+// mapped back through taskcode.MapPositions (one that cannot be mapped keeps the
+// copy's path).
+func compileErrors(output string, rec Record, root, component string) []CompileError {
 	var out []CompileError
+	maps := map[string]*taskcode.PosMap{}
 	for _, line := range strings.Split(output, "\n") {
 		m := compileLine.FindStringSubmatch(line)
 		if m == nil {
@@ -531,11 +535,16 @@ func compileErrors(output string, rec Record, component string) []CompileError {
 		}
 		ln, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
-		file := m[1]
-		if src, ok := rec.Sources[file]; ok {
-			file = src
-		} else {
-			file = GenDir + "/" + component + "/" + file
+		file := GenDir + "/" + component + "/" + m[1]
+		if src, ok := rec.Sources[m[1]]; ok {
+			lm, seen := maps[m[1]]
+			if !seen {
+				lm = sourceLineMap(filepath.Join(root, filepath.FromSlash(src)), filepath.Join(root, GenDir, component, filepath.FromSlash(m[1])))
+				maps[m[1]] = lm
+			}
+			if l, c, ok := lm.Map(ln, col); ok {
+				file, ln, col = src, l, c
+			}
 		}
 		out = append(out, CompileError{File: file, Line: ln, Column: col, Message: strings.TrimSpace(m[4])})
 		if len(out) == 20 {
@@ -543,6 +552,19 @@ func compileErrors(output string, rec Record, component string) []CompileError {
 		}
 	}
 	return out
+}
+
+// sourceLineMap maps positions of a task file's copy in gen/ to the task file's.
+func sourceLineMap(src, cp string) *taskcode.PosMap {
+	orig, err := os.ReadFile(src)
+	if err != nil {
+		return &taskcode.PosMap{}
+	}
+	copied, err := os.ReadFile(cp)
+	if err != nil {
+		return &taskcode.PosMap{}
+	}
+	return taskcode.MapPositions(orig, copied)
 }
 
 func lastLine(s string) string {

@@ -101,6 +101,75 @@ func Copy(src []byte) ([]byte, error) {
 	return out, nil
 }
 
+// PosMap maps positions in a Copy back to the task file it was made from. gofmt
+// keeps the sequence of tokens and comments and changes only their layout (and the
+// order of imports), so the tokens of both are paired in order.
+type PosMap struct {
+	cp, orig []lineCol // token starts, in order, paired by index
+}
+
+type lineCol struct{ line, col int }
+
+// MapPositions pairs the tokens of orig (a task file) and cp (its Copy). Where the
+// token counts differ (cp is not a Copy of orig) only the common prefix is paired.
+func MapPositions(orig, cp []byte) *PosMap {
+	prepared, _ := Prepare(orig) // drops the constraint's comment, keeps every line
+	m := &PosMap{cp: tokenStarts(cp), orig: tokenStarts(prepared)}
+	n := min(len(m.cp), len(m.orig))
+	m.cp, m.orig = m.cp[:n], m.orig[:n]
+	return m
+}
+
+// Map returns the position in the task file of line and col (1-based; col 0 means
+// the line's first token) of the copy, and false when no paired token starts on that
+// line at or before col. A position inside a token keeps its offset from the token's
+// start.
+func (m *PosMap) Map(line, col int) (int, int, bool) {
+	want := lineCol{line, max(col, 1)}
+	if col == 0 {
+		want.col = 1 << 30
+	}
+	// The last token that starts at or before want.
+	i := sort.Search(len(m.cp), func(i int) bool {
+		c := m.cp[i]
+		return c.line > want.line || c.line == want.line && c.col > want.col
+	}) - 1
+	if col == 0 {
+		// The first token of the line.
+		i = sort.Search(len(m.cp), func(i int) bool { return m.cp[i].line >= line })
+	}
+	if i < 0 || i >= len(m.cp) || m.cp[i].line != line {
+		return 0, 0, false
+	}
+	o := m.orig[i]
+	if col == 0 {
+		return o.line, 0, true
+	}
+	return o.line, o.col + (col - m.cp[i].col), true
+}
+
+// tokenStarts returns where every token and comment of src starts, in order; the
+// semicolons the scanner inserts at line ends are left out, since gofmt adds and
+// removes those with the layout.
+func tokenStarts(src []byte) []lineCol {
+	fset := token.NewFileSet()
+	file := fset.AddFile("", -1, len(src))
+	var s scanner.Scanner
+	s.Init(file, src, func(token.Position, string) {}, scanner.ScanComments)
+	var out []lineCol
+	for {
+		pos, tok, _ := s.Scan()
+		if tok == token.EOF {
+			return out
+		}
+		if tok == token.SEMICOLON {
+			continue // inserted ("\n") or explicit: gofmt changes both
+		}
+		p := file.Position(pos)
+		out = append(out, lineCol{p.Line, p.Column})
+	}
+}
+
 // isIgnoreConstraint reports whether a comment is exactly the build constraint
 // `ignore` in //go:build or legacy // +build form.
 func isIgnoreConstraint(comment string) bool {

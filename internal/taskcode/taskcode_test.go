@@ -83,3 +83,53 @@ func TestCopy(t *testing.T) {
 		t.Errorf("a file that does not parse: %v", err)
 	}
 }
+
+func TestMapPositions(t *testing.T) {
+	orig := []byte("//go:build ignore\n\n\npackage main\nimport \"strings\"\n\n\n\nfunc exec_task(s string)string{\n  return strings.ToUpper( s ); x := 1\n}\n")
+	cp, err := Copy(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := MapPositions(orig, cp)
+	cpLines := strings.Split(string(cp), "\n")
+	origLines := strings.Split(string(orig), "\n")
+	checked := 0
+	for i, l := range cpLines {
+		trimmed := strings.TrimLeft(l, "\t ")
+		if trimmed == "" {
+			if _, _, ok := m.Map(i+1, 0); ok {
+				t.Errorf("blank copy line %d maps somewhere", i+1)
+			}
+			continue
+		}
+		col := len(l) - len(trimmed) + 1
+		// Both the line's first token (col 0) and its exact column map to the same
+		// text in the task file.
+		ol, _, ok := m.Map(i+1, 0)
+		ol2, oc, ok2 := m.Map(i+1, col)
+		if !ok || !ok2 || ol != ol2 {
+			t.Errorf("copy line %d %q: Map = %d,%v / %d,%v", i+1, l, ol, ok, ol2, ok2)
+			continue
+		}
+		word := strings.Fields(trimmed)[0]
+		if got := origLines[ol-1][oc-1:]; !strings.HasPrefix(got, word) {
+			t.Errorf("copy %d:%d %q maps to %d:%d %q", i+1, col, word, ol, oc, got)
+		}
+		checked++
+	}
+	if checked < 5 {
+		t.Errorf("only %d lines checked:\n%s", checked, cp)
+	}
+	// A column inside a token keeps its offset: "ToUpper" in the copy.
+	for i, l := range cpLines {
+		if j := strings.Index(l, "ToUpper"); j >= 0 {
+			ol, oc, ok := m.Map(i+1, j+1)
+			if !ok || ol != 10 || !strings.HasPrefix(origLines[9][oc-1:], "ToUpper") {
+				t.Errorf("ToUpper maps to %d:%d %v", ol, oc, ok)
+			}
+		}
+	}
+	if _, _, ok := MapPositions([]byte("package main\n"), []byte("package main\n\nfunc f() {}\n")).Map(3, 1); ok {
+		t.Error("a token of the copy with no partner in the task file was mapped")
+	}
+}
