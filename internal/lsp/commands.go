@@ -18,7 +18,6 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/pelato-dev/pelato/internal/check"
-	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 	"github.com/pelato-dev/pelato/internal/workflow"
@@ -430,12 +429,9 @@ func (s *Server) cmdCreateFile(_ context.Context, raw json.RawMessage, _ pipelin
 // registryURL returns the registry for image references: the registryUrl setting,
 // else REGISTRY_URL from the environment or the project's .env, else "".
 func (s *Server) registryURL(snap *Snapshot, root string) string {
-	if snap.cfg.RegistryURL != "" {
-		return snap.cfg.RegistryURL
-	}
-	cfg, err := config.Loader{Dir: root, Getenv: s.getenv}.Load()
+	cfg, err := s.projectConfig(snap, root)
 	if err != nil {
-		return ""
+		return snap.cfg.RegistryURL
 	}
 	return strings.TrimSpace(cfg.Get("REGISTRY_URL"))
 }
