@@ -7,7 +7,9 @@ package editors_test
 // checked on disk.
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -111,4 +113,66 @@ func TestNeovimCommands(t *testing.T) {
 		t.Error("no user commands reported")
 	}
 	t.Logf("messages: %q\nnotes: %q", got.Messages, got.Notes)
+}
+
+// emacsCommandsResult is what testdata/emacs-commands.el writes.
+type emacsCommandsResult struct {
+	Menu                  []string `json:"menu"`
+	SourceActionGenerated bool     `json:"source_action_generated"`
+	Verbs                 []string `json:"verbs"`
+	Finished              []struct {
+		Command string `json:"command"`
+		Result  string `json:"result"`
+		Error   string `json:"error"`
+	} `json:"finished"`
+	Refusal string `json:"refusal"`
+}
+
+// TestEmacsCommands runs Emacs with Eglot and editors/emacs/pelato.el: the
+// Generate source action picked from M-x eglot-code-actions in a task file,
+// M-x pelato-generate on a task and with a prefix argument for the workflow,
+// M-x pelato-invoke, and the refusal of a verb the server does not offer.
+func TestEmacsCommands(t *testing.T) {
+	t.Parallel()
+	emacs := requireTool(t, "emacs", "Emacs 28+")
+	if out, err := exec.Command(emacs, "--batch", "-q", "--eval", "(require 'eglot)").CombinedOutput(); err != nil {
+		missing(t, fmt.Sprintf("Emacs cannot load eglot (%v: %s)", err, strings.TrimSpace(string(out))))
+	}
+	project := exampleProject(t)
+	var got emacsCommandsResult
+	run(t, project, &got, emacs, "--batch", "-q",
+		"-l", "editors/emacs/pelato.el", "-l", "editors/testdata/emacs-commands.el")
+
+	if !slices.Equal(got.Menu, []string{"pelato: Generate task temp_filter", "pelato: Generate all tasks"}) {
+		t.Errorf("eglot-code-actions menu for source.pelato.gen: %q", got.Menu)
+	}
+	if !got.SourceActionGenerated {
+		t.Error("the Generate source action of one task generated more than that task")
+	}
+	requireGenerated(t, "emacs", project, "temp_filter", "celsius_to_kelvin_conversion")
+	var summary []string
+	for _, f := range got.Finished {
+		summary = append(summary, f.Command+" "+f.Result+f.Error)
+	}
+	want := []string{
+		"pelato.gen ", // the source action: the GenResult JSON follows
+		"pelato.gen ", // pelato-generate
+		"pelato.gen ", // C-u pelato-generate
+		"pelato.invoke 294.65",
+	}
+	if len(summary) != len(want) {
+		t.Fatalf("finished commands %q, want %d", summary, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(summary[i], w) || got.Finished[i].Error != "" {
+			t.Errorf("command %d: %q, want %q…", i, summary[i], w)
+		}
+	}
+	if !strings.Contains(got.Finished[2].Result, `"component_name":"celsius_to_kelvin_conversion"`) ||
+		!strings.Contains(got.Finished[2].Result, `"component_name":"temp_filter"`) {
+		t.Errorf("C-u pelato-generate did not cover the workflow: %s", got.Finished[2].Result)
+	}
+	if !strings.Contains(got.Refusal, "does not offer pelato.frobnicate") {
+		t.Errorf("unknown verb: %q", got.Refusal)
+	}
 }
