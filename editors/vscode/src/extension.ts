@@ -463,7 +463,12 @@ export class Pelato implements vscode.Disposable {
             return actions;
           }
           // Restricted Mode: quick fixes only, no pipeline.
-          return actions.filter((a) => !(a instanceof vscode.CodeAction && a.kind?.value.startsWith('source.pelato')) && !(a.command && typeof a.command === 'object' && isPipelineCommand(a.command.command)));
+          return actions.filter((a) => {
+            if (a instanceof vscode.CodeAction) {
+              return !a.kind?.value.startsWith('source.pelato') && !(a.command && isPipelineCommand(a.command.command));
+            }
+            return !isPipelineCommand(a.command); // a bare Command
+          });
         },
       },
     };
@@ -684,7 +689,7 @@ export class Pelato implements vscode.Disposable {
       this.status.tooltip = 'pelato-lsp is starting.';
     } else {
       this.status.text = '$(debug-disconnect) pelato: stopped';
-      this.status.tooltip = `pelato-lsp is not running (run "pelato: Restart pelato-lsp"). ${problems}. Click to open the Problems view.`;
+      this.status.tooltip = `pelato-lsp is not running (run "pelato: Restart pelato"). ${problems}. Click to open the Problems view.`;
     }
   }
 }

@@ -375,8 +375,9 @@ describe('Restricted Mode', () => {
     const fix = new vscode.CodeAction('Change to `targets`', vscode.CodeActionKind.QuickFix);
     const gen = new vscode.CodeAction('pelato: Generate all tasks', new vscode.CodeActionKind('source.pelato.gen'));
     gen.command = { title: 'g', command: 'pelato.gen', arguments: [{ uri: wfUri }] };
-    const bare = { title: 'b', command: { title: 'b', command: 'pelato.deploy' } };
-    assert.deepEqual(await mw.provideCodeActions({}, {}, {}, {}, async () => [fix, gen, bare]), [fix]);
+    const bare = { title: 'b', command: 'pelato.deploy', arguments: [{ uri: wfUri }] };
+    const other = { title: 'o', command: 'gopls.tidy' };
+    assert.deepEqual(await mw.provideCodeActions({}, {}, {}, {}, async () => [fix, gen, bare, other]), [fix, other]);
     await mw.executeCommand('pelato.gen', [{ uri: wfUri }], () => assert.fail('ran'));
     await run('pelato.ui.workflow.gen');
     await run('pelato.ui.runLocally');
