@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/pipeline"
 )
 
@@ -35,20 +34,6 @@ type pushSummary struct{ *pipeline.PushResult }
 
 // Summary describes the result for the outcome message.
 func (p pushSummary) Summary() string { return p.PushResult.Summary() }
-
-// projectConfig loads the settings of a project as the CLI does (environment, then
-// .env), with the editor's registryUrl setting first.
-func (s *Server) projectConfig(snap *Snapshot, root string) (*config.Config, error) {
-	flags := map[string]string{}
-	if snap.cfg.RegistryURL != "" {
-		flags["REGISTRY_URL"] = snap.cfg.RegistryURL
-	}
-	cfg, err := config.Loader{Dir: root, Getenv: s.getenv, Flags: flags}.Load()
-	if err != nil {
-		return nil, fmt.Errorf("settings: %w", err)
-	}
-	return cfg, nil
-}
 
 // cmdBuild builds the workflow of args.uri, or its task args.task, from the saved
 // files (unsaved buffers are reported), in Docker.
