@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestGenCommand(t *testing.T) {
@@ -92,5 +93,63 @@ func BenchmarkInvokeWarmProcess(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		run()
+	}
+}
+
+func TestInvokeLimits(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("go command not found; invoke needs the Go toolchain")
+	}
+	cache := t.TempDir()
+	dir := copyDir(t, "../../examples/temperature")
+	task := `package main
+
+import "strconv"
+
+var keep [][]byte
+
+func exec_task(arg string) string {
+	switch arg {
+	case "loop":
+		for n := 0; ; n++ {
+			if n < 0 {
+				return "never"
+			}
+		}
+	case "grow":
+		for {
+			keep = append(keep, make([]byte, 1<<20))
+		}
+	case "recurse":
+		return strconv.Itoa(deeper(1))
+	}
+	return arg
+}
+
+func deeper(n int) int { return deeper(n+1) + 1 }
+`
+	if err := os.WriteFile(filepath.Join(dir, "tasks", "filter.go"), []byte(task), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"loop", "--timeout", "500ms"}, "time limit of 500ms (an endless loop?); raise it with --timeout"},
+		{[]string{"grow", "--memory", "32MiB"}, "memory limit of 32 MiB; raise it with --memory"},
+		{[]string{"recurse", "--stack", "1MiB"}, "stack grew past the limit of 1 MiB"},
+	}
+	for _, c := range cases {
+		start := time.Now()
+		code, _, errOut := pelato(t, append([]string{"invoke", "--cache-dir", cache, dir, "temp_filter"}, c.args...)...)
+		if code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", c.args, code, errOut, c.want)
+		}
+		t.Logf("%v stopped after %v", c.args, time.Since(start))
+	}
+	for _, bad := range [][]string{{"--timeout", "-1s"}, {"--memory", "lots"}, {"--memory", "8GiB"}, {"--stack", "1KiB"}} {
+		if code, _, errOut := pelato(t, append([]string{"invoke", "--cache-dir", cache, dir, "temp_filter", "x"}, bad...)...); code != 2 {
+			t.Errorf("%v: exit %d (%s), want 2", bad, code, errOut)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/pelato-dev/pelato/internal/wasmrun"
 )
 
 // Config is the server's user configuration: the `pelato` settings section, read from
@@ -21,6 +23,9 @@ type Config struct {
 	RegistryURL string
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
+	// Invoke bounds each pelato.invoke run: time (no limit when negative), memory
+	// and stack. Zero fields take wasmrun's defaults.
+	Invoke wasmrun.Limits
 }
 
 // DefaultConfig returns the configuration used until the client sends its own.
@@ -34,6 +39,9 @@ type settings struct {
 	CheckTasksOn *string `json:"checkTasksOn"`
 	RegistryURL  *string `json:"registryUrl"`
 	LogLevel     *string `json:"logLevel"`
+	// Limits of pelato.invoke.
+	InvokeTimeoutMs *int `json:"invokeTimeoutMs"`
+	InvokeMemoryMiB *int `json:"invokeMemoryMiB"`
 }
 
 // apply merges the settings in raw into c. raw may be the section itself or an object
@@ -77,6 +85,23 @@ func (c Config) apply(raw []byte) (Config, error) {
 			return c, fmt.Errorf("read pelato settings: %w", err)
 		}
 		c.LogLevel = *s.LogLevel
+	}
+	if s.InvokeTimeoutMs != nil {
+		switch ms := *s.InvokeTimeoutMs; {
+		case ms < 0 || ms > 3_600_000:
+			return c, fmt.Errorf("read pelato settings: invokeTimeoutMs %d is outside 0..3600000 (0: no limit)", ms)
+		case ms == 0:
+			c.Invoke.Timeout = -1
+		default:
+			c.Invoke.Timeout = time.Duration(ms) * time.Millisecond
+		}
+	}
+	if s.InvokeMemoryMiB != nil {
+		mib := *s.InvokeMemoryMiB
+		if mib < 1 || mib > wasmrun.MaxMemory>>20 {
+			return c, fmt.Errorf("read pelato settings: invokeMemoryMiB %d is outside 1..4096", mib)
+		}
+		c.Invoke.Memory = uint64(mib) << 20
 	}
 	return c, nil
 }

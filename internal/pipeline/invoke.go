@@ -32,6 +32,10 @@ type InvokeOptions struct {
 	CacheDir string
 	// TaskOutput receives what the task prints (fmt.Println, ...) when Runtime is nil.
 	TaskOutput io.Writer
+	// Limits bound the call (time, memory, stack); zero fields take the runtime's
+	// defaults (wasmrun.DefaultTimeout, ...). A call past a limit fails with a
+	// *wasmrun.LimitError.
+	Limits wasmrun.Limits
 	// Templates is the template registry; nil means the embedded one.
 	Templates *templates.Registry
 	// Reporter receives progress; nil means Discard.
@@ -122,15 +126,18 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 	}
 	rep.Event(Event{Kind: Begin, Title: "Invoking " + spec.ComponentName, Total: 2})
 	start := time.Now()
-	mod, err := rt.Compile(ctx, wasmrun.Source{
+	mod, err := rt.CompileWith(ctx, wasmrun.Source{
 		Path:       filepath.Join(opts.Root, workflow.TasksDir, filepath.FromSlash(spec.Code)),
 		Kind:       wasmrun.Kind(tpl.Kind),
 		ProjectDir: opts.Root,
-	})
+	}, wasmrun.CompileOptions{Instances: 1, Limits: opts.Limits})
 	if err != nil {
 		rep.Event(Event{Kind: End, Task: spec.ComponentName, Message: "compile failed", Err: err})
 		return nil, fmt.Errorf("invoke %s: %w", spec.ComponentName, err)
 	}
+	// Closing the module frees its instance's memory at once: a long-lived caller
+	// (the language server) does not keep what a run used.
+	defer mod.Close(context.WithoutCancel(ctx))
 	out.CompileTime, out.Cached = time.Since(start), mod.FromCache()
 	rep.Event(Event{Kind: Step, Task: spec.ComponentName, Done: 1, Total: 2, Message: fmt.Sprintf("compiled in %s (cached: %v)", out.CompileTime.Round(time.Millisecond), out.Cached)})
 	start = time.Now()
