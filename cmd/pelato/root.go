@@ -45,6 +45,7 @@ wasmCloud — and runs the whole workflow locally with no cluster.`,
 	root.SetErr(stderr)
 	root.AddCommand(checkCmd(), initCmd(), genCmd(), invokeCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
 	root.AddCommand(lspCmd())
+	root.AddCommand(devCmd(), publishCmd())
 	return root
 }
 

@@ -132,6 +132,13 @@ func (m *Module) acquire(ctx context.Context) (*Instance, error) {
 	case inst := <-m.idle:
 		return inst, nil
 	case m.slots <- struct{}{}:
+		m.mu.Lock()
+		closed := m.closed
+		m.mu.Unlock()
+		if closed {
+			<-m.slots
+			return nil, ErrClosed
+		}
 		inst, err := m.NewInstance(ctx)
 		if err != nil {
 			<-m.slots
@@ -141,6 +148,31 @@ func (m *Module) acquire(ctx context.Context) (*Instance, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("wasmrun: waiting for a free instance: %w", ctx.Err())
 	}
+}
+
+// Warm fills the pool with up to n instances now, so the first calls do not pay for
+// instantiation.
+func (m *Module) Warm(ctx context.Context, n int) error {
+	var got []*Instance
+	defer func() {
+		for _, inst := range got {
+			m.release(inst)
+		}
+	}()
+	for i := 0; i < min(n, cap(m.slots)); i++ {
+		select {
+		case m.slots <- struct{}{}:
+		default:
+			return nil
+		}
+		inst, err := m.NewInstance(ctx)
+		if err != nil {
+			<-m.slots
+			return err
+		}
+		got = append(got, inst)
+	}
+	return nil
 }
 
 // release returns a healthy instance to the pool and discards others, and those
