@@ -592,7 +592,9 @@ func TestWorkflowEditAddsTask(t *testing.T) {
 	mark := time.Now()
 	write(t, filepath.Join(dir, "workflow.yaml"), strings.Replace(wf, "dest_topic: a.out", "dest_topic: a.elsewhere", 1))
 	elsewhere := subscribe(t, nc, "a.elsewhere")
-	ev.wait(t, "the reload", 60*time.Second, func(e Event) bool { return e.Kind == Info && strings.HasPrefix(e.Text, "reloaded") && e.Time.After(mark) })
+	ev.wait(t, "the reload", 60*time.Second, func(e Event) bool {
+		return e.Kind == Info && strings.HasPrefix(e.Text, "reloaded") && e.Time.After(mark)
+	})
 	nc.Publish("a.in", []byte("y"))
 	if got := next(t, elsewhere); got != "a:y" {
 		t.Errorf("after re-targeting: %q", got)
