@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -58,12 +57,6 @@ type InvokeResult struct {
 	CallTime    time.Duration `json:"call_ns"`
 }
 
-// kvMessage is the body the nats_to_nats-kv template consumes.
-type kvMessage struct {
-	Key  string `json:"key"`
-	Data string `json:"data"`
-}
-
 // Invoke runs one task once, locally: the task's code compiled by the host's Go
 // toolchain to a WASI module and run in wazero. Errors in the task's own code or
 // keys stop it with a CheckFailedError; a task panic is a *wasmrun.PanicError.
@@ -103,13 +96,13 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 		if opts.Key != nil {
 			key = *opts.Key
 		} else {
-			var m kvMessage
-			dec := json.NewDecoder(strings.NewReader(opts.Input))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&m); err != nil {
+			// The template's own decoding rule (templates.DecodeKVMessage), as pelato dev
+			// and the generated component apply it.
+			k, d, err := templates.DecodeKVMessage([]byte(opts.Input))
+			if err != nil {
 				return nil, fmt.Errorf("invoke %s: the %s template takes a JSON message {\"key\": ..., \"data\": ...} (or give --key and the data): %v", spec.ComponentName, tpl.Name, err)
 			}
-			key, data = m.Key, m.Data
+			key, data = k, d
 		}
 		if key == "" {
 			key = spec.SourceTopic // as the template does: an empty key means the subject
