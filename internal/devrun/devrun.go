@@ -133,6 +133,8 @@ func Start(ctx context.Context, opts Options) (*Runner, error) {
 	if err := r.connect(); err != nil {
 		return nil, err
 	}
+	// Taken before the first load, so a file saved while it runs is seen.
+	snap := snapshot(opts.Root)
 	if err := r.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -141,7 +143,7 @@ func Start(ctx context.Context, opts Options) (*Runner, error) {
 	}
 	if opts.Watch {
 		r.watchStop, r.watchDone = make(chan struct{}), make(chan struct{})
-		go r.watch()
+		go r.watch(snap)
 	}
 	ok = true
 	r.emit(Event{Kind: Ready, URL: r.url, Text: fmt.Sprintf("%d task(s) running; NATS at %s", len(r.tasks), r.url)})

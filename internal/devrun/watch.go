@@ -38,10 +38,10 @@ func snapshot(root string) uint64 {
 	return h.Sum64()
 }
 
-// watch re-checks and applies the project whenever its files change, until Close.
-func (r *Runner) watch() {
+// watch re-checks and applies the project whenever its files change from last, until
+// Close.
+func (r *Runner) watch(last uint64) {
 	defer close(r.watchDone)
-	last := snapshot(r.opts.Root)
 	tick := time.NewTicker(r.opts.PollInterval)
 	defer tick.Stop()
 	for {
