@@ -520,21 +520,26 @@ tasks:
     version: 1.0.0
 `
 
-// TestHotSwapUnderTraffic edits a task while messages flow: every message gets
-// exactly one result, and the new code takes over.
+// TestHotSwapUnderTraffic edits a task while messages flow (one a millisecond, until
+// 300 after the swap): every message gets exactly one result, and the new code takes
+// over.
 func TestHotSwapUnderTraffic(t *testing.T) {
 	dir := project(t, oneProcessor, map[string]string{"a.go": fmt.Sprintf(versionTask, "v1")})
 	r, ev := start(t, dir, Options{Watch: true, PollInterval: 20 * time.Millisecond})
 	nc := connect(t, r)
 	out := subscribe(t, nc, "a.out")
-	const total = 3000
 	var sent atomic.Int64
+	var swapped atomic.Bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for i := 0; i < total; i++ {
+		after := 0
+		for i := 0; after < 300 && i < 600000; i++ {
 			nc.Publish("a.in", []byte(fmt.Sprint(i)))
 			sent.Add(1)
+			if swapped.Load() {
+				after++
+			}
 			time.Sleep(time.Millisecond)
 		}
 		nc.Flush()
@@ -543,8 +548,10 @@ func TestHotSwapUnderTraffic(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	write(t, filepath.Join(dir, "tasks", "a.go"), fmt.Sprintf(versionTask, "v2"))
-	ev.wait(t, "the swap", 60*time.Second, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	ev.wait(t, "the swap", 5*time.Minute, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	swapped.Store(true)
 	<-done
+	total := int(sent.Load())
 	seen := map[string]bool{}
 	v2 := 0
 	for len(seen) < total {
@@ -561,7 +568,7 @@ func TestHotSwapUnderTraffic(t *testing.T) {
 	if v2 == 0 || v2 == total {
 		t.Errorf("%d of %d results from the new code; want the swap in the middle of the traffic", v2, total)
 	}
-	if h, f := r.Stats(); f != 0 || h != total {
+	if h, f := r.Stats(); f != 0 || h != int64(total) {
 		t.Errorf("handled %d, failed %d; want %d, 0", h, f, total)
 	}
 	t.Logf("%d of %d messages served by the new code", v2, total)
