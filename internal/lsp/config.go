@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/config"
+	"github.com/pelato-dev/pelato/internal/wasmrun"
 )
 
 // Config is the server's user configuration: the `pelato` settings section, read from
@@ -27,6 +28,9 @@ type Config struct {
 	// .env) for the commands the server runs; see projectConfig.
 	Lattice string
 	NATSURL string
+	// Invoke bounds each pelato.invoke run: time (no limit when negative), memory
+	// and stack. Zero fields take wasmrun's defaults.
+	Invoke wasmrun.Limits
 }
 
 // DefaultConfig returns the configuration used until the client sends its own.
@@ -42,6 +46,9 @@ type settings struct {
 	LogLevel     *string `json:"logLevel"`
 	Lattice      *string `json:"lattice"`
 	NATSURL      *string `json:"natsUrl"`
+	// Limits of pelato.invoke.
+	InvokeTimeoutMs *int `json:"invokeTimeoutMs"`
+	InvokeMemoryMiB *int `json:"invokeMemoryMiB"`
 }
 
 // apply merges the settings in raw into c. raw may be the section itself or an object
@@ -91,6 +98,23 @@ func (c Config) apply(raw []byte) (Config, error) {
 			return c, fmt.Errorf("read pelato settings: %w", err)
 		}
 		c.LogLevel = *s.LogLevel
+	}
+	if s.InvokeTimeoutMs != nil {
+		switch ms := *s.InvokeTimeoutMs; {
+		case ms < 0 || ms > 3_600_000:
+			return c, fmt.Errorf("read pelato settings: invokeTimeoutMs %d is outside 0..3600000 (0: no limit)", ms)
+		case ms == 0:
+			c.Invoke.Timeout = -1
+		default:
+			c.Invoke.Timeout = time.Duration(ms) * time.Millisecond
+		}
+	}
+	if s.InvokeMemoryMiB != nil {
+		mib := *s.InvokeMemoryMiB
+		if mib < 1 || mib > wasmrun.MaxMemory>>20 {
+			return c, fmt.Errorf("read pelato settings: invokeMemoryMiB %d is outside 1..4096", mib)
+		}
+		c.Invoke.Memory = uint64(mib) << 20
 	}
 	return c, nil
 }
@@ -143,6 +167,10 @@ func SettingDocs() []SettingDoc {
 			Description: "wasmCloud lattice the editor's commands deploy to and query; empty uses LATTICE from the environment or .env (default: default)."},
 		{Key: "natsUrl", Type: "string", Default: d.NATSURL,
 			Description: "NATS server URL(s) of the lattice, comma-separated; empty uses NATS_URL, or NATS_HOST and NATS_PORT, from the environment or .env."},
+		{Key: "invokeTimeoutMs", Type: "integer", Default: int(wasmrun.DefaultTimeout / time.Millisecond), Minimum: 0, Maximum: 3_600_000,
+			Description: "Milliseconds a task may run in Invoke before it is stopped; 0 means no limit."},
+		{Key: "invokeMemoryMiB", Type: "integer", Default: int(wasmrun.DefaultMemory >> 20), Minimum: 1, Maximum: int(wasmrun.MaxMemory >> 20),
+			Description: "MiB of memory a task may use in Invoke before it is stopped; the memory goes back to the system when the run ends."},
 		{Key: "logLevel", Type: "string", Default: d.LogLevel, Enum: []string{"debug", "info", "warn", "error"},
 			Description: "Least level of the server's log lines (shown in the editor's log of the server)."},
 	}
