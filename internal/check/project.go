@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/span"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
@@ -146,11 +147,11 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 		}
 		p := span.NewMapper(r.Contents[first.File]).Point(first.Range.Start)
 		code := t.Field("code").Value
-		msg := fmt.Sprintf("the code of task %s has %d error(s); first: %s:%d:%d: %s", t.Label(), n, first.File, p.Line, p.Col, first.Message)
+		msg := fmt.Sprintf("the code of task %s has %s; first: %s:%d:%d: %s", t.Label(), plural.Count(n, "error"), first.File, p.Line, p.Col, first.Message)
 		if n == 1 {
 			msg = fmt.Sprintf("the code of task %s has an error: %s:%d:%d: %s", t.Label(), first.File, p.Line, p.Col, first.Message)
 		}
-		out = append(out, Diagnostic{File: workflow.FileName, Range: code.At(), Severity: Error, Code: CodeTaskHasErrors, Message: msg,
+		out = append(out, Diagnostic{File: workflow.FileName, Range: code.At(), Severity: Error, Code: CodeTaskHasErrors, Message: msg, Derived: true,
 			Related: []Related{{File: first.File, Range: first.Range, Message: first.Message}}})
 	}
 	return out

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/taskcode"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
@@ -106,7 +107,7 @@ type CheckFailedError struct {
 }
 
 func (e *CheckFailedError) Error() string {
-	return fmt.Sprintf("the project has %d errors; fix them first (pelato check lists them)", check.Count(e.Result.Diagnostics)[check.Error])
+	return fmt.Sprintf("the project has %s; fix them first (pelato check lists them)", plural.Count(check.Count(e.Result.Diagnostics)[check.Error], "error"))
 }
 
 // Gen checks the project and, when it has no errors, writes gen/<component_name>/ for
