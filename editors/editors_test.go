@@ -26,6 +26,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -171,13 +173,11 @@ func requireTool(t *testing.T, program, what string) string {
 	return path
 }
 
-// missing skips the test with why, or fails it under CI=true.
+// missing skips the test with why (said on the terminal too), or fails it under
+// CI=true.
 func missing(t *testing.T, why string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s; CI=true, so this is a failure: %s", why, installHint)
-	}
-	t.Skipf("%s; skipping: %s", why, installHint)
+	testenv.Missing(t, why+": "+installHint)
 }
 
 var (

@@ -52,8 +52,9 @@ func genCmd() *cobra.Command {
 	var tasks []string
 	var format, registry string
 	cmd := &cobra.Command{
-		Use:   "gen [dir]",
-		Short: "Generate gen/<component_name>/ for each task (after a check)",
+		Use:         "gen [dir]",
+		Annotations: checksProject,
+		Short:       "Generate gen/<component_name>/ for each task (after a check)",
 		Long: `gen checks the project and, when it has no errors, writes one Go project per task
 into gen/<component_name>/: the harness of its template, the task's code, wit/,
 wasmcloud.toml, wadm.yaml and a record of what generated it. Each component is

@@ -17,8 +17,9 @@ func invokeCmd() *cobra.Command {
 	var format, key, cacheDir string
 	var verbose bool
 	cmd := &cobra.Command{
-		Use:   "invoke [dir] TASK [INPUT|-]",
-		Short: "Run one task once, locally, and print its result",
+		Use:         "invoke [dir] TASK [INPUT|-]",
+		Annotations: checksProject,
+		Short:       "Run one task once, locally, and print its result",
 		Long: `invoke compiles a task with your Go toolchain to WebAssembly (WASI), runs it in an
 embedded runtime and prints its result: no cluster, registry or Docker needed. TASK is a
 component_name or a task name; INPUT is the message body ("-" reads standard input;
@@ -81,13 +82,13 @@ Compiled modules are cached by the hash of their inputs.`,
 }
 
 // invokeArgs splits [dir] TASK [INPUT]: with three arguments the first is the folder;
-// with two, the first is the folder when it holds a workflow.yaml.
+// with two, the first is the folder when it is an existing folder.
 func invokeArgs(args []string) (dir []string, task, input string, err error) {
 	switch len(args) {
 	case 3:
 		return args[:1], args[1], args[2], nil
 	case 2:
-		if st, err := os.Stat(args[0] + "/workflow.yaml"); err == nil && !st.IsDir() {
+		if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
 			return args[:1], args[1], "", nil
 		}
 		return nil, args[0], args[1], nil
@@ -98,7 +99,8 @@ func invokeArgs(args []string) (dir []string, task, input string, err error) {
 }
 
 // invokeFailure turns an Invoke error into output and an exit code: the task's own
-// errors (diagnostics, compile errors, a panic with its stack) exit 1.
+// errors (diagnostics, compile errors, a panic with its stack) exit 1, an unknown task
+// 2.
 func invokeFailure(cmd *cobra.Command, dir string, err error) error {
 	var cf *pipeline.CheckFailedError
 	var pe *wasmrun.PanicError
@@ -114,5 +116,5 @@ func invokeFailure(cmd *cobra.Command, dir string, err error) error {
 	case strings.HasPrefix(err.Error(), "no task "):
 		return usageError(err)
 	}
-	return &exitError{code: exitProblems, err: err}
+	return err // classified by exitCodeOf: a missing go command is a usage error
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
 func TestGenCommand(t *testing.T) {
@@ -51,8 +53,8 @@ func TestGenCommandStopsOnErrors(t *testing.T) {
 }
 
 func TestInvokeCommand(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("go command not found; invoke needs the Go toolchain")
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; invoke needs the Go toolchain")
 	}
 	cache := t.TempDir()
 	code, out, errOut := pelato(t, "invoke", "--cache-dir", cache, "../../examples/temperature", "celsius_to_kelvin_conversion", "21.5")
