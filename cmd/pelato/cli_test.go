@@ -379,3 +379,77 @@ func TestVersionFromBuildInfo(t *testing.T) {
 		}
 	}
 }
+
+var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+
+// checkKeys reports every object key in v that is not snake_case, by its path.
+func checkKeys(t *testing.T, what string, v any, path string) {
+	t.Helper()
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if !snakeCase.MatchString(k) {
+				t.Errorf("%s: key %q at %s is not snake_case", what, k, path)
+			}
+			checkKeys(t, what, e, path+"."+k)
+		}
+	case []any:
+		for i, e := range x {
+			checkKeys(t, what, e, fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
+}
+
+// TestJSONEveryFormat runs every command that offers --format json, on a working
+// project, and checks that stdout holds exactly one JSON document whose keys are all
+// snake_case (progress and logs belong on stderr).
+func TestJSONEveryFormat(t *testing.T) {
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		testenv.Missing(t, "the go command is not on PATH; invoke --format json needs it")
+	}
+	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache))) // keep Go's cache warm
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())                  // pelato's own cache: fresh
+	dir := copyDir(t, "../../examples/temperature")
+	ran := 0
+	for path, c := range commands(t) {
+		f := c.Flags().Lookup("format")
+		if f == nil || !strings.Contains(f.Usage, "json") {
+			continue
+		}
+		args := append(strings.Fields(path), "--format", "json")
+		if hasDirArg(c) {
+			args = append(append(args, dir), requiredArgs(c, dir)...)
+		} else {
+			args = append(args, requiredArgs(c, dir)...)
+		}
+		if strings.Contains(c.Use, "INPUT") {
+			args = append(args, "21.5")
+		}
+		t.Run(strings.ReplaceAll(path, " ", "_"), func(t *testing.T) {
+			code, out, errOut := pelato(t, args...)
+			if code == exitUsage && out == "" {
+				// A command that needs a peer this machine lacks (a registry, NATS):
+				// its own tests cover its JSON.
+				t.Logf("%v: exit 2 without output: %s", args, errOut)
+				return
+			}
+			if code != 0 {
+				t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+			}
+			dec := json.NewDecoder(strings.NewReader(out))
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("%v: stdout is not JSON: %v\n%s", args, err, out)
+			}
+			if dec.More() {
+				t.Errorf("%v: stdout holds more than one JSON document:\n%s", args, out)
+			}
+			checkKeys(t, path, v, "$")
+			ran++
+		})
+	}
+	if ran < 7 {
+		t.Errorf("only %d commands produced JSON; check, gen, invoke, templates, explain, version and cache do", ran)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/metrics"
 	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/report"
 	"github.com/spf13/cobra"
 )
@@ -48,6 +48,17 @@ func printCheckFailure(cmd *cobra.Command, dir string, err error) error {
 	return &exitError{code: exitProblems, err: err}
 }
 
+// withoutEnd passes on every event but End: the command prints the outcome itself, as
+// its result, on stdout.
+type withoutEnd struct{ pipeline.Reporter }
+
+// Event implements pipeline.Reporter.
+func (w withoutEnd) Event(e pipeline.Event) {
+	if e.Kind != pipeline.End {
+		w.Reporter.Event(e)
+	}
+}
+
 func genCmd() *cobra.Command {
 	var tasks []string
 	var format, registry string
@@ -73,7 +84,8 @@ not create is never touched. --task selects tasks by component_name or name.`,
 			if err != nil {
 				return err
 			}
-			var rep pipeline.Reporter = &pipeline.TextReporter{W: cmd.ErrOrStderr()}
+			// Progress on stderr; the result (the summary, or the JSON document) on stdout.
+			var rep pipeline.Reporter = withoutEnd{&pipeline.TextReporter{W: cmd.ErrOrStderr()}}
 			if format == "json" {
 				rep = pipeline.Discard
 			}
@@ -100,14 +112,14 @@ not create is never touched. --task selects tasks by component_name or name.`,
 				}
 			}
 			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(res); err != nil {
+				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return err
 				}
+			} else {
+				fmt.Fprintln(cmd.OutOrStdout(), res.Summary())
 			}
-			if res.Failed() > 0 {
-				return &exitError{code: exitProblems, err: fmt.Errorf("%d component(s) failed", res.Failed())}
+			if n := res.Failed(); n > 0 {
+				return &exitError{code: exitProblems, err: fmt.Errorf("%s failed", plural.Count(n, "component"))}
 			}
 			return nil
 		},

@@ -94,7 +94,7 @@ type Fix struct {
 type TextEdit struct {
 	File    string     `json:"file"`
 	Range   span.Range `json:"range"`
-	NewText string     `json:"newText"`
+	NewText string     `json:"new_text"`
 }
 
 // CreateFile creates a new file (it must not exist) with Content.

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +91,35 @@ type GenResult struct {
 	Stale []string `json:"stale,omitempty"`
 }
 
+// Summary says what Gen did, in one line: "generated 1 component, 1 unchanged", or
+// "gen/ is up to date: 2 components unchanged" when nothing was written.
+func (r *GenResult) Summary() string {
+	written, unchanged, failed := 0, 0, r.Failed()
+	for _, c := range r.Components {
+		switch {
+		case c.Err != "":
+		case c.Changed:
+			written++
+		default:
+			unchanged++
+		}
+	}
+	if written == 0 && failed == 0 {
+		if unchanged == 0 {
+			return "nothing to generate"
+		}
+		return "gen/ is up to date: " + plural.Count(unchanged, "component") + " unchanged"
+	}
+	parts := []string{"generated " + plural.Count(written, "component")}
+	if unchanged > 0 {
+		parts = append(parts, strconv.Itoa(unchanged)+" unchanged")
+	}
+	if failed > 0 {
+		parts = append(parts, strconv.Itoa(failed)+" failed")
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Failed counts the components that could not be generated.
 func (r *GenResult) Failed() int {
 	n := 0
@@ -140,7 +170,7 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	if err := claimGenDir(genDir); err != nil {
 		return nil, err
 	}
-	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Generating %d component(s) into %s", len(tasks), genDir), Total: len(tasks)})
+	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Generating %s into %s", plural.Count(len(tasks), "component"), genDir), Total: len(tasks)})
 	// Components are independent: render and write them on a bounded pool. Writing is
 	// mostly file-system calls, which overlap well even on few cores.
 	out := &GenResult{Components: make([]Component, len(tasks))}
@@ -188,9 +218,9 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	out.Duration = time.Since(start)
 	var endErr error
 	if n := out.Failed(); n > 0 {
-		endErr = fmt.Errorf("%d of %d components failed", n, len(tasks))
+		endErr = fmt.Errorf("%d of %s failed", n, plural.Count(len(tasks), "component"))
 	}
-	rep.Event(Event{Kind: End, Message: fmt.Sprintf("generated %d component(s) in %s", len(tasks)-out.Failed(), out.Duration.Round(time.Millisecond)), Err: endErr})
+	rep.Event(Event{Kind: End, Message: fmt.Sprintf("%s in %s", out.Summary(), out.Duration.Round(time.Millisecond)), Err: endErr})
 	return out, nil
 }
 

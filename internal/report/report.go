@@ -108,6 +108,10 @@ func Summary(ds []check.Diagnostic) string {
 	return strings.Join(parts, ", ")
 }
 
+// JSONVersion is the version of JSONDocument's shape; it changes when a key is renamed
+// or removed (2: snake_case everywhere, fixes' "new_text").
+const JSONVersion = 2
+
 // JSONDocument is the stable shape of `--format json`.
 type JSONDocument struct {
 	Version     int              `json:"version"`
@@ -123,7 +127,7 @@ type JSONDiagnostic struct {
 }
 
 func writeJSON(w io.Writer, in Input) error {
-	doc := JSONDocument{Version: 1, Root: in.Root, Summary: map[string]int{}, Diagnostics: []JSONDiagnostic{}}
+	doc := JSONDocument{Version: JSONVersion, Root: in.Root, Summary: map[string]int{}, Diagnostics: []JSONDiagnostic{}}
 	for _, s := range []check.Severity{check.Error, check.Warning, check.Info, check.Hint} {
 		doc.Summary[s.String()] = 0
 	}
