@@ -106,11 +106,28 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 	var tasks []*workflow.Task
 	for _, t := range w.Tasks {
 		f := t.Field("code")
-		tpl, ok := opts.Registry.Lookup(t.Str("type"))
-		if f == nil || f.Value.Kind != workflow.Scalar || f.Value.Value == "" || bad[f.Value.At().Start] || !ok {
+		if f == nil || f.Value.Kind != workflow.Scalar || f.Value.Value == "" || bad[f.Value.At().Start] {
 			continue
 		}
-		reqs = append(reqs, TaskRequest{Root: opts.Root, Code: f.Value.Value, Template: tpl.Name, Signature: tpl.Signature, Kind: tpl.Kind, Overlay: opts.Overlay})
+		req := TaskRequest{Root: opts.Root, Code: f.Value.Value, Overlay: opts.Overlay}
+		if tpl, ok := opts.Registry.Lookup(t.Str("type")); ok {
+			req.Template, req.Signature, req.Kind = tpl.Name, tpl.Signature, tpl.Kind
+		} else {
+			// An unknown (or missing) template: the code is still checked, against the
+			// closest template's signature or the common one, and the message says so.
+			tpl, near, note := assumedTemplate(opts.Registry, t)
+			if tpl == nil {
+				continue
+			}
+			req.TemplateNote, req.Signature, req.Kind = note, tpl.Signature, tpl.Kind
+			against := "the common signature " + tpl.Signature
+			if near {
+				req.Template = tpl.Name
+				against = fmt.Sprintf("the signature of %s, %s", tpl.Name, tpl.Signature)
+			}
+			noteUnknownType(wf, t, against)
+		}
+		reqs = append(reqs, req)
 		tasks = append(tasks, t)
 	}
 	if len(reqs) == 0 {
@@ -155,6 +172,45 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 			Related: []Related{{File: first.File, Range: first.Range, Message: first.Message}}})
 	}
 	return out
+}
+
+// assumedTemplate returns the template whose signature the code of task t is checked
+// against when t's type names no template: the closest by name to what it names
+// (near is then true), else the first template calling the common func
+// exec_task(arg string) string. note says so, for messages.
+func assumedTemplate(reg *templates.Registry, t *workflow.Task) (tpl *templates.Template, near bool, note string) {
+	name := t.Str("type")
+	if name != "" {
+		if best, ok := closest(name, reg.Names()); ok {
+			if tpl, ok := reg.Lookup(best); ok {
+				return tpl, true, fmt.Sprintf(" (assumed: `%s` is not a template; %s is the closest)", name, tpl.Name)
+			}
+		}
+	}
+	for _, tpl := range reg.All() {
+		if tpl.Kind == templates.KindString {
+			if name == "" {
+				return tpl, false, " (assumed, with the common signature: the task names no template)"
+			}
+			return tpl, false, fmt.Sprintf(" (assumed, with the common signature: `%s` is not a template)", name)
+		}
+	}
+	return nil, false, ""
+}
+
+// noteUnknownType adds to the PL201 diagnostic of task t's `type:` what its code was
+// checked against. wf holds the workflow diagnostics; it is changed in place.
+func noteUnknownType(wf []Diagnostic, t *workflow.Task, against string) {
+	f := t.Field("type")
+	if f == nil {
+		return
+	}
+	at := f.Value.At()
+	for i := range wf {
+		if d := &wf[i]; d.Code == CodeUnknownType && d.Range == at {
+			d.Message += "; meanwhile its code is checked against " + against
+		}
+	}
 }
 
 // dedupe drops exact repeats (a file shared by tasks with one template is reported once).

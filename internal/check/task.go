@@ -83,6 +83,9 @@ type TaskRequest struct {
 	Code string
 	// Template is the template's name, used in messages ("" for none).
 	Template string
+	// TemplateNote, when set, follows the template's name in messages: it says why
+	// that template was assumed (the task names one that does not exist).
+	TemplateNote string
 	// Signature is the exec_task declaration the template calls, as Go source such as
 	// `func exec_task(arg string) string`; "" skips the signature rules.
 	Signature string
@@ -426,7 +429,7 @@ func (c *TaskChecker) finish(ctx context.Context, job *taskJob) TaskResult {
 	}
 	res.Key = memoKey(job, im.Key())
 	if m, ok := c.memoGet(res.Key); ok {
-		res.Diagnostics, res.ExecTask = c.render(m.diags, job.req.Template), m.execTask
+		res.Diagnostics, res.ExecTask = c.render(m.diags, job.req), m.execTask
 		return res
 	}
 	if err := ctx.Err(); err != nil {
@@ -440,16 +443,17 @@ func (c *TaskChecker) finish(ctx context.Context, job *taskJob) TaskResult {
 	}
 	Sort(tc.diags)
 	c.memoPut(res.Key, &taskMemo{diags: tc.diags, execTask: tc.execTask})
-	res.Diagnostics, res.ExecTask = c.render(tc.diags, job.req.Template), tc.execTask
+	res.Diagnostics, res.ExecTask = c.render(tc.diags, job.req), tc.execTask
 	return res
 }
 
-// render fills in the template name of PL405 messages.
-func (c *TaskChecker) render(ds []Diagnostic, template string) []Diagnostic {
+// render fills in the template name (and note) of PL405 messages.
+func (c *TaskChecker) render(ds []Diagnostic, req TaskRequest) []Diagnostic {
 	name := "the template"
-	if template != "" {
-		name = "template " + template
+	if req.Template != "" {
+		name = "template " + req.Template
 	}
+	name += req.TemplateNote
 	var out []Diagnostic
 	for i, d := range ds {
 		if strings.Contains(d.Message, templatePlaceholder) {
