@@ -453,3 +453,24 @@ func TestJSONEveryFormat(t *testing.T) {
 		t.Errorf("only %d commands produced JSON; check, gen, invoke, templates, explain, version and cache do", ran)
 	}
 }
+
+// TestCheckDotEnv: check reads .env too and reports setting names and values with
+// file and line, like workflow problems.
+func TestCheckDotEnv(t *testing.T) {
+	dir := copyDir(t, "../../testdata/projects/settings_misspelled")
+	t.Chdir(dir)
+	code, out, _ := pelato(t, "check")
+	for _, want := range []string{
+		".env:2:1: warning PL501: REGISTY_URL is not a pelato setting, so it is ignored; did you mean REGISTRY_URL?",
+		".env:4:1: error PL502: PARALLEL_BUILD (from .env): \"maybe\" is not True or False",
+		".env:6:1: warning PL503: NATS_HOST is set again (first on line 5)",
+		"1 error, 3 warnings, 3 hints",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	if code != exitProblems {
+		t.Errorf("exit %d, want 1 (an invalid value)", code)
+	}
+}

@@ -87,6 +87,14 @@ func Project(ctx context.Context, opts Options) (*Result, error) {
 		ds = append(ds, taskDiagnostics(ctx, opts, w, ds, res)...)
 	}
 	ds = Suppress(ds, workflow.FileName, content, "#")
+	// The settings in .env: a file that is absent or cannot be read is left to the
+	// commands that load the settings, which say why.
+	if env, err := opts.ReadFile(filepath.Join(opts.Root, DotEnvFile)); err == nil {
+		if sd := Settings(env); len(sd) > 0 {
+			ds = append(ds, sd...)
+			res.Files[DotEnvFile] = env
+		}
+	}
 	Sort(ds)
 	res.Diagnostics = dedupe(ds)
 	return res, nil

@@ -609,6 +609,7 @@ func (s *Server) registerWatchers(conn jsonrpc2.Conn) {
 		{GlobPattern: protocol.Pattern("**/" + "workflow.yaml")},
 		{GlobPattern: protocol.Pattern("**/tasks/**/*.go")},
 		{GlobPattern: protocol.Pattern("**/go.mod")},
+		{GlobPattern: protocol.Pattern("**/.env")},
 	}}
 	raw, err := protocol.Marshal(opts)
 	if err != nil {
