@@ -409,7 +409,7 @@ func TestJSONEveryFormat(t *testing.T) {
 		testenv.Missing(t, "the go command is not on PATH; invoke --format json needs it")
 	}
 	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache))) // keep Go's cache warm
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())                  // pelato's own cache: fresh
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())                 // pelato's own cache: fresh
 	dir := copyDir(t, "../../examples/temperature")
 	ran := 0
 	for path, c := range commands(t) {
