@@ -27,6 +27,10 @@ type Options struct {
 	Tasks *TaskChecker
 	// SkipTasks leaves out the Go checks of task code (workflow rules only).
 	SkipTasks bool
+	// NoWait does not wait for the go command: tasks whose imports' type information
+	// is not loaded yet are left out (Result.Loading says when to check again), so a
+	// cold start still reports everything else at once.
+	NoWait bool
 }
 
 // Result is the outcome of checking a project.
@@ -43,7 +47,14 @@ type Result struct {
 	// Err is set when checking stopped early (ctx ended, the go command failed): the
 	// diagnostics are then incomplete.
 	Err error
+	// Loading, with Options.NoWait, is closed when the type information the pending
+	// tasks (TaskResult.Pending) wait for is loaded; nil when no task is pending.
+	Loading <-chan struct{}
 }
+
+// Pending reports whether some tasks were left out because their imports' type
+// information is still loading (Options.NoWait).
+func (r *Result) Pending() bool { return r.Loading != nil }
 
 // ErrNoWorkflow is returned when the project folder has no workflow.yaml.
 var ErrNoWorkflow = errors.New("no " + workflow.FileName + " in the project folder")
@@ -146,8 +157,14 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 		checker = NewTaskChecker(TaskCheckerOptions{})
 	}
 	res.Tasks = make([]*TaskResult, len(w.Tasks))
+	var results []TaskResult
+	if opts.NoWait {
+		results, res.Loading = checker.CheckReady(ctx, reqs)
+	} else {
+		results = checker.CheckAll(ctx, reqs)
+	}
 	var out []Diagnostic
-	for i, r := range checker.CheckAll(ctx, reqs) {
+	for i, r := range results {
 		r := r
 		t := tasks[i]
 		res.Tasks[t.Index] = &r

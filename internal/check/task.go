@@ -123,6 +123,9 @@ type TaskResult struct {
 	// Err is set when the check stopped early: ctx ended, or the go command could not
 	// run. The diagnostics are then incomplete.
 	Err error
+	// Pending reports that the task was not type-checked because the type information
+	// of its imports is still being loaded (CheckReady): it has no diagnostics yet.
+	Pending bool
 }
 
 // taskFile is one file of a task.
@@ -176,7 +179,12 @@ func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskRe
 	for root, paths := range byRoot {
 		_, _ = c.imports.Resolve(ctx, root, paths)
 	}
-	out := make([]TaskResult, len(reqs))
+	return c.finishAll(ctx, jobs)
+}
+
+// finishAll type-checks jobs concurrently, on at most GOMAXPROCS goroutines.
+func (c *TaskChecker) finishAll(ctx context.Context, jobs []*taskJob) []TaskResult {
+	out := make([]TaskResult, len(jobs))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i := range jobs {
@@ -189,6 +197,62 @@ func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskRe
 		}(i)
 	}
 	wg.Wait()
+	return out
+}
+
+// CheckReady is CheckAll without waiting for the go command: tasks whose imports'
+// type information is loaded are checked; the others are left Pending, and the loads
+// they need start in the background (one go command per project root, as CheckAll).
+// loading is closed when those loads end — checking the pending tasks again then
+// answers without waiting — and is nil when no task is pending.
+func (c *TaskChecker) CheckReady(ctx context.Context, reqs []TaskRequest) (results []TaskResult, loading <-chan struct{}) {
+	jobs := make([]*taskJob, len(reqs))
+	byRoot := map[string][]string{}
+	for i, r := range reqs {
+		jobs[i] = c.prepare(r)
+		byRoot[r.Root] = append(byRoot[r.Root], jobs[i].imports...)
+	}
+	var waits []<-chan struct{}
+	for root, paths := range byRoot {
+		if done, err := c.imports.Pending(ctx, root, paths); err == nil && done != nil {
+			waits = append(waits, done)
+		}
+	}
+	results = make([]TaskResult, len(reqs))
+	var readyIdx []int
+	for i, job := range jobs {
+		if len(waits) > 0 && job.err == nil && len(job.files) > 0 && !c.imports.Ready(job.req.Root, job.imports) {
+			results[i] = TaskResult{Pending: true, Contents: map[string][]byte{}}
+			for _, f := range job.files {
+				results[i].Files = append(results[i].Files, f.rel)
+				results[i].Contents[f.rel] = f.content
+			}
+			continue
+		}
+		readyIdx = append(readyIdx, i)
+	}
+	for k, r := range c.finishAll(ctx, jobsAt(jobs, readyIdx)) {
+		results[readyIdx[k]] = r
+	}
+	if len(waits) == 0 {
+		return results, nil
+	}
+	all := make(chan struct{})
+	go func() {
+		for _, w := range waits {
+			<-w
+		}
+		close(all)
+	}()
+	return results, all
+}
+
+// jobsAt returns jobs[i] for each index.
+func jobsAt(jobs []*taskJob, idx []int) []*taskJob {
+	out := make([]*taskJob, len(idx))
+	for k, i := range idx {
+		out[k] = jobs[i]
+	}
 	return out
 }
 

@@ -6,12 +6,19 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/pelato-dev/pelato/internal/check"
 )
 
 // Config is the server's user configuration: the `pelato` settings section, read from
 // initializationOptions and workspace/didChangeConfiguration.
 type Config struct {
-	// Debounce is how long the server waits after a change before re-checking.
+	// Debounce is the longest the server waits after a change before re-checking.
+	// It adapts: a project whose last check was cheap (under a third of Debounce) is
+	// checked at once, unless edits come in a burst (three within Debounce), which are
+	// coalesced into one check a third of Debounce after the last of them; a project
+	// whose checks are expensive is checked once no edit has come for Debounce. 0
+	// checks at once after every change.
 	Debounce time.Duration
 	// CheckTasksOn is "change" (task files are checked as they are typed) or "save"
 	// (only saved task files are checked).
@@ -21,11 +28,15 @@ type Config struct {
 	RegistryURL string
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
+	// MinSeverity is the least severe diagnostic published: check.Hint (all, the
+	// default), check.Info, check.Warning or check.Error. Clients that show hints as
+	// warnings (Vim's ALE) hide them with "warning".
+	MinSeverity check.Severity
 }
 
 // DefaultConfig returns the configuration used until the client sends its own.
 func DefaultConfig() Config {
-	return Config{Debounce: 150 * time.Millisecond, CheckTasksOn: "change", LogLevel: "info"}
+	return Config{Debounce: 150 * time.Millisecond, CheckTasksOn: "change", LogLevel: "info", MinSeverity: check.Hint}
 }
 
 // settings is the wire form of the `pelato` section; absent keys leave values alone.
@@ -34,6 +45,7 @@ type settings struct {
 	CheckTasksOn *string `json:"checkTasksOn"`
 	RegistryURL  *string `json:"registryUrl"`
 	LogLevel     *string `json:"logLevel"`
+	MinSeverity  *string `json:"minSeverity"`
 }
 
 // apply merges the settings in raw into c. raw may be the section itself or an object
@@ -72,6 +84,13 @@ func (c Config) apply(raw []byte) (Config, error) {
 	if s.RegistryURL != nil {
 		c.RegistryURL = strings.TrimSpace(*s.RegistryURL)
 	}
+	if s.MinSeverity != nil {
+		sev, ok := parseSeverity(*s.MinSeverity)
+		if !ok {
+			return c, fmt.Errorf("read pelato settings: minSeverity %q is not \"error\", \"warning\", \"info\" or \"hint\"", *s.MinSeverity)
+		}
+		c.MinSeverity = sev
+	}
 	if s.LogLevel != nil {
 		if _, err := parseLevel(*s.LogLevel); err != nil {
 			return c, fmt.Errorf("read pelato settings: %w", err)
@@ -79,6 +98,19 @@ func (c Config) apply(raw []byte) (Config, error) {
 		c.LogLevel = *s.LogLevel
 	}
 	return c, nil
+}
+
+// parseSeverity reads a minSeverity setting ("" means hint: everything).
+func parseSeverity(s string) (check.Severity, bool) {
+	if s == "" {
+		return check.Hint, true
+	}
+	for _, sev := range []check.Severity{check.Error, check.Warning, check.Info, check.Hint} {
+		if strings.EqualFold(s, sev.String()) || (sev == check.Info && strings.EqualFold(s, "information")) {
+			return sev, true
+		}
+	}
+	return 0, false
 }
 
 // parseLevel turns a logLevel setting into a slog level.

@@ -122,6 +122,7 @@ type Server struct {
 	routes    map[string]route
 	inflight  inflight
 	dropped   atomic.Int64 // stale diagnostics results dropped
+	checks    atomic.Int64 // project checks started by changes (not by commands)
 	hooks     hooks
 }
 
