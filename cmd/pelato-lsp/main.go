@@ -1,6 +1,7 @@
 // Command pelato-lsp is pelato's language server. It speaks the Language Server
 // Protocol over stdin and stdout (editors start it as `pelato-lsp` or `pelato-lsp
-// --stdio`); its log goes to stderr or to --logfile, never to stdout.
+// --stdio`); its log goes to the editor as window/logMessage (each line with the
+// message type of its level) and to --logfile, never to stdout.
 package main
 
 import (
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
-	logFile := fs.String("logfile", "", "append the server's log to this file instead of stderr")
+	logFile := fs.String("logfile", "", "also append the server's log to this file (it goes to the editor as window/logMessage; without a file, stderr gets only warnings no editor can receive)")
 	logLevel := fs.String("loglevel", "info", "log level: debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	_ = fs.Bool("stdio", true, "serve over stdin and stdout (the only transport; accepted for editors that pass it)")

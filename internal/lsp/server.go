@@ -64,6 +64,10 @@ type Options struct {
 	// CacheDir is the local runtime's cache root for pelato.invoke; "" means the
 	// user cache folder.
 	CacheDir string
+
+	// logSink, when set, is the sink behind Logger: while a client is connected, the
+	// log goes to it as window/logMessage.
+	logSink *logSink
 }
 
 // lifecycle is the server's protocol state.
@@ -94,6 +98,7 @@ type Server struct {
 	getenv  func(string) (string, bool)
 	version string
 	tasks   *taskChecker
+	logSink *logSink
 
 	rtMu     sync.Mutex
 	rt       *wasmrun.Runtime // the local runtime of pelato.invoke, created on first use
@@ -146,6 +151,7 @@ func New(opts Options) *Server {
 		getenv:   opts.Getenv,
 		version:  opts.Version,
 		cacheDir: opts.CacheDir,
+		logSink:  opts.logSink,
 
 		discoverLimit: maxDiscovered,
 		tasks:         newTaskChecker(),
@@ -183,6 +189,14 @@ func (s *Server) Run(ctx context.Context, stream jsonrpc2.Stream) int {
 	s.mu.Lock()
 	s.conn = conn
 	s.mu.Unlock()
+	if s.logSink != nil {
+		// Not s.notify: a failure to send a log line must not be logged again.
+		s.logSink.connect(func(t protocol.MessageType, msg string) {
+			_ = conn.Notify(s.ctx, protocol.MethodWindowLogMessage, &protocol.LogMessageParams{Type: t, Message: msg})
+		})
+		defer s.logSink.disconnect()
+		s.log.Info("pelato-lsp serving", "version", s.version, "pid", os.Getpid())
+	}
 	conn.Go(connCtx, func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
 		if req.Method() == protocol.MethodCancelRequest {
 			s.cancelRequest(req.Params())
@@ -194,6 +208,9 @@ func (s *Server) Run(ctx context.Context, stream jsonrpc2.Stream) int {
 	case <-s.exited:
 	case <-conn.Done():
 	case <-ctx.Done():
+	}
+	if s.logSink != nil {
+		s.logSink.disconnect() // the client is gone: warnings go to stderr again
 	}
 	s.close()
 	cancel()

@@ -42,3 +42,32 @@ func TestDotEnvDiagnostics(t *testing.T) {
 	c.replace(env, strings.Replace(text, "REGISTY_URL", "REGISTRY_URL", 1), 2)
 	c.diagnostics(env, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 2 && len(p.Diagnostics) == 0 })
 }
+
+// TestMinSeverity: with minSeverity "warning" (Vim's ALE shows hints as warnings), the
+// hints of examples/temperature are not published; "hint" brings them back.
+func TestMinSeverity(t *testing.T) {
+	root := copyProject(t, "temperature")
+	wf := workflowPath(root)
+	c := newClient(t, clientOptions{})
+	c.initialize(fullCaps(), `{"pelato":{"minSeverity":"warning"}}`, root)
+	text := read(t, wf)
+	c.open(wf, text, 1)
+	// The check of the open buffer has nothing to publish; a command's check returns
+	// once it has published (nothing).
+	c.mustCall(protocol.MethodWorkspaceExecuteCommand, &protocol.ExecuteCommandParams{Command: CmdCheck})
+	for _, m := range c.messages() {
+		if m.method == protocol.MethodTextDocumentPublishDiagnostics && contains(m.params, `"severity":4`) {
+			t.Errorf("hints published despite minSeverity warning: %s", m.params)
+		}
+	}
+	c.notify(protocol.MethodWorkspaceDidChangeConfiguration, &protocol.DidChangeConfigurationParams{Settings: protocol.LSPAny(`{"pelato":{"minSeverity":"hint"}}`)})
+	d := c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return len(p.Diagnostics) > 0 })
+	for _, x := range d.Diagnostics {
+		if x.Severity != protocol.DiagnosticSeverityHint {
+			t.Errorf("unexpected %+v", x)
+		}
+	}
+	if _, err := DefaultConfig().apply([]byte(`{"minSeverity":"loud"}`)); err == nil || !strings.Contains(err.Error(), `minSeverity "loud"`) {
+		t.Errorf("a bad minSeverity: %v", err)
+	}
+}
