@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -472,5 +473,31 @@ func TestCheckDotEnv(t *testing.T) {
 	}
 	if code != exitProblems {
 		t.Errorf("exit %d, want 1 (an invalid value)", code)
+	}
+}
+
+// terminal is a stderr that says it is a terminal.
+type terminal struct{ strings.Builder }
+
+func (*terminal) IsTerminal() bool { return true }
+
+// TestCheckSaysWhatItLoads: with an empty Go build cache, check on a terminal says
+// that it is loading Go type information and how long it took, then reports as usual;
+// off a terminal it prints nothing of the kind (a new process loads again, so the
+// message would show if it were printed there).
+func TestCheckSaysWhatItLoads(t *testing.T) {
+	t.Setenv("GOCACHE", t.TempDir())
+	dir := copyDir(t, "../../testdata/projects/task_type_error")
+	var out strings.Builder
+	var errOut terminal
+	code := run(context.Background(), []string{"check", dir}, strings.NewReader(""), &out, &errOut)
+	if code != exitProblems || !strings.Contains(out.String(), "PL402") {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	if !strings.HasPrefix(errOut.String(), loadingMessage) || !regexp.MustCompile(`\r\x1b\[KLoaded Go type information in [0-9.]+m?s\.\n$`).MatchString(errOut.String()) {
+		t.Errorf("stderr on a terminal: %q", errOut.String())
+	}
+	if code, _, errOut := pelato(t, "check", dir); code != exitProblems || errOut != "" {
+		t.Errorf("off a terminal: exit %d, stderr %q", code, errOut)
 	}
 }

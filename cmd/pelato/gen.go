@@ -90,7 +90,9 @@ not create is never touched. --task selects tasks by component_name or name.`,
 				rep = pipeline.Discard
 			}
 			start := time.Now()
-			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep})
+			checker := check.NewTaskChecker(check.TaskCheckerOptions{})
+			loadTypes(cmd.Context(), cmd.ErrOrStderr(), dir, checker)
+			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep, TaskChecker: checker})
 			if err != nil {
 				var cf *pipeline.CheckFailedError
 				if errors.As(err, &cf) {

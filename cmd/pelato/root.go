@@ -103,7 +103,9 @@ library once, which can take a minute); on a terminal, check says so while it wa
 			if err != nil {
 				return err
 			}
-			res, err := check.Project(cmd.Context(), check.Options{Root: dir})
+			checker := check.NewTaskChecker(check.TaskCheckerOptions{})
+			loadTypes(cmd.Context(), cmd.ErrOrStderr(), dir, checker)
+			res, err := check.Project(cmd.Context(), check.Options{Root: dir, Tasks: checker})
 			if err != nil {
 				return usageError(err)
 			}
