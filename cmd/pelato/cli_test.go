@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/testenv"
@@ -499,5 +500,57 @@ func TestCheckSaysWhatItLoads(t *testing.T) {
 	}
 	if code, _, errOut := pelato(t, "check", dir); code != exitProblems || errOut != "" {
 		t.Errorf("off a terminal: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestCacheCommand: pelato cache reports the compile cache and its bounds, cache clean
+// empties it (and nothing else in the folder), and invoke keeps it within the bounds.
+func TestCacheCommand(t *testing.T) {
+	cache := t.TempDir()
+	old := time.Now().Add(-72 * time.Hour)
+	for rel, size := range map[string]int{"wasm/a.wasm": 3 << 20, "wasm/b.wasm": 1 << 20, "wazero/wazero-v1-amd64-linux/c": 5 << 20, "dev/state": 100} {
+		p := filepath.Join(cache, filepath.FromSlash(rel))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, make([]byte, size), 0o644)
+		os.Chtimes(p, old, old)
+	}
+	t.Setenv("CACHE_MAX_SIZE", "1GiB")
+	code, out, _ := pelato(t, "cache", "--cache-dir", cache)
+	for _, want := range []string{"compile cache: " + cache, "modules:     2 files, 4.0 MiB", "native code: 1 file, 5.0 MiB", "total:       9.0 MiB of at most 1.0 GiB; entries unused for 30 days are removed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	// A new build trims: here everything unused for a day goes.
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; invoke needs it")
+	}
+	t.Setenv("CACHE_MAX_AGE", "1d")
+	if code, out, errOut := pelato(t, "invoke", "--cache-dir", cache, "../../examples/temperature", "celsius_to_kelvin_conversion", "0"); code != 0 || out != "273.15\n" {
+		t.Fatalf("invoke: exit %d %q %q", code, out, errOut)
+	}
+	code, out, _ = pelato(t, "cache", "--cache-dir", cache, "--format", "json")
+	var rep struct {
+		Entries       int   `json:"entries"`
+		Bytes         int64 `json:"bytes"`
+		MaxBytes      int64 `json:"max_bytes"`
+		MaxAgeSeconds int64 `json:"max_age_seconds"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.Entries != 2 || rep.MaxBytes != 1<<30 || rep.MaxAgeSeconds != 86400 {
+		t.Errorf("after invoke (the old entries trimmed, the new module and its native code kept): exit %d\n%s", code, out)
+	}
+	code, out, _ = pelato(t, "cache", "clean", "--cache-dir", cache)
+	if code != 0 || !strings.HasPrefix(out, "removed 2 files (") {
+		t.Errorf("clean: exit %d %q", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "dev", "state")); err != nil {
+		t.Errorf("clean removed what is not the compile cache's: %v", err)
+	}
+	t.Setenv("CACHE_MAX_SIZE", "lots")
+	if code, _, errOut := pelato(t, "cache", "--cache-dir", cache); code != exitUsage || !strings.Contains(errOut, "CACHE_MAX_SIZE") {
+		t.Errorf("a bad setting: exit %d, %q", code, errOut)
 	}
 }

@@ -25,7 +25,9 @@ embedded runtime and prints its result: no cluster, registry or Docker needed. T
 component_name or a task name; INPUT is the message body ("-" reads standard input;
 absent means empty). For a nats_to_nats-kv task INPUT is the template's JSON message
 {"key": ..., "data": ...}, or give --key and the data; it prints the key and the value.
-Compiled modules are cached by the hash of their inputs.`,
+Compiled modules are cached by the hash of their inputs ('pelato cache' shows the
+cache). The first run compiles Go's standard library for WebAssembly too, which takes
+a while; invoke says so while it waits.`,
 		Args: cobra.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
@@ -46,12 +48,19 @@ Compiled modules are cached by the hash of their inputs.`,
 				}
 				input = string(b)
 			}
-			opts := pipeline.InvokeOptions{Root: dir, Task: task, Input: input, CacheDir: cacheDir, TaskOutput: cmd.ErrOrStderr()}
+			limits, err := cacheLimits(dir)
+			if err != nil {
+				return err
+			}
+			opts := pipeline.InvokeOptions{Root: dir, Task: task, Input: input, CacheDir: cacheDir, CacheLimits: limits, TaskOutput: cmd.ErrOrStderr()}
 			if cmd.Flags().Changed("key") {
 				opts.Key = &key
 			}
 			if verbose {
 				opts.Reporter = &pipeline.TextReporter{W: cmd.ErrOrStderr(), Verbose: true}
+			} else {
+				// What a long first compile is doing, and nothing else.
+				opts.Reporter = logsOnly{&pipeline.TextReporter{W: cmd.ErrOrStderr()}}
 			}
 			res, err := pipeline.Invoke(cmd.Context(), opts)
 			if err != nil {
@@ -79,6 +88,17 @@ Compiled modules are cached by the hash of their inputs.`,
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show compile and call timings")
 	formatFlag(cmd, &format, "text", "json")
 	return cmd
+}
+
+// logsOnly passes on Log events only (warnings, errors and notices such as a long
+// compile's), not the steps of the operation.
+type logsOnly struct{ pipeline.Reporter }
+
+// Event implements pipeline.Reporter.
+func (l logsOnly) Event(e pipeline.Event) {
+	if e.Kind == pipeline.Log {
+		l.Reporter.Event(e)
+	}
 }
 
 // invokeArgs splits [dir] TASK [INPUT]: with three arguments the first is the folder;

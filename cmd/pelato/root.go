@@ -46,6 +46,7 @@ repository. Exit statuses are the same for every command: 'pelato help exit-code
 	root.AddCommand(checkCmd(), initCmd(), genCmd(), invokeCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
 	root.AddCommand(lspCmd())
 	root.AddCommand(exitCodesTopic())
+	root.AddCommand(cacheCmd())
 	return root
 }
 
