@@ -360,6 +360,12 @@ type nvimResult struct {
 	PL201Cleared bool   `json:"pl201_cleared"`
 	// ServerExited: the server exited after shutdown and exit.
 	ServerExited bool `json:"server_exited"`
+	// Omnifunc is workflow.yaml's 'omnifunc' after pelato.lua attached.
+	Omnifunc string `json:"omnifunc"`
+	// Lenses are the titles of workflow.yaml's code lenses, sorted.
+	Lenses []string `json:"lenses"`
+	// StderrLines counts the server's stderr lines in Neovim's LSP log.
+	StderrLines int `json:"stderr_lines"`
 	// Timings holds milliseconds from the start to the end of each step; logged,
 	// never compared.
 	Timings map[string]int `json:"timings,omitempty"`
@@ -401,6 +407,15 @@ func TestNeovim(t *testing.T) {
 	}
 	if !got.ServerExited {
 		t.Errorf("pelato-lsp did not exit within 5 s of shutdown and exit")
+	}
+	if got.Omnifunc != "v:lua.vim.lsp.omnifunc" {
+		t.Errorf("omnifunc after attach = %q, want v:lua.vim.lsp.omnifunc", got.Omnifunc)
+	}
+	if !contains(got.Lenses, "Generate all") || !contains(got.Lenses, "Check") {
+		t.Errorf("code lenses %q lack Generate all and Check", got.Lenses)
+	}
+	if got.StderrLines != 0 {
+		t.Errorf("Neovim's LSP log holds %d lines the server wrote to stderr (logged there as errors)", got.StderrLines)
 	}
 	t.Logf("nvim steps done at (ms): %v", got.Timings)
 	got.Timings = nil
