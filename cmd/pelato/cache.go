@@ -138,4 +138,3 @@ func ageText(d time.Duration) string {
 	}
 	return d.String()
 }
-

@@ -202,7 +202,7 @@ type modContext struct {
 	stateMu    sync.Mutex // guards the maps below; never held while waiting
 	known      map[string]*types.Package
 	unresolved map[string]Unresolved
-	exports    map[string]string // import path → export data file, from go list -deps
+	exports    map[string]string  // import path → export data file, from go list -deps
 	flights    map[string]*flight // import path → the load under way for it
 	retry      map[string]bool    // paths whose last load failed transiently
 }
