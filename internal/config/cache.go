@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -51,14 +52,19 @@ func ParseSize(s string) (int64, error) {
 			break
 		}
 	}
+	bad := fmt.Errorf("%q is not a size; write it like 512MiB, 2GB or 0 for no bound", s)
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f*float64(factor) > 1<<62 {
-		return 0, fmt.Errorf("%q is not a size; write it like 512MiB, 2GB or 0 for no bound", s)
+	if err != nil || math.IsNaN(f) || f < 0 || f*float64(factor) > 1<<62 {
+		return 0, bad
 	}
 	if f == 0 {
 		return -1, nil
 	}
-	return int64(f * float64(factor)), nil
+	n := int64(f * float64(factor))
+	if n < 1 {
+		return 0, bad
+	}
+	return n, nil
 }
 
 // ParseAge reads an age such as 30d, 12h or 90m (any Go duration, plus days). 0 means
@@ -71,13 +77,16 @@ func ParseAge(s string) (time.Duration, error) {
 	}
 	if days, ok := strings.CutSuffix(t, "d"); ok {
 		n, err := strconv.ParseFloat(days, 64)
-		if err != nil || n < 0 || n > 100*365 {
+		if err != nil || math.IsNaN(n) || n < 0 || n > 100*365 {
 			return 0, bad
 		}
 		if n == 0 {
 			return -1, nil
 		}
-		return time.Duration(n * float64(24*time.Hour)), nil
+		if d := time.Duration(n * float64(24*time.Hour)); d > 0 {
+			return d, nil
+		}
+		return 0, bad
 	}
 	d, err := time.ParseDuration(t)
 	if err != nil || d < 0 {

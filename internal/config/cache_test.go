@@ -40,3 +40,18 @@ func TestParseSizeAndAge(t *testing.T) {
 		t.Error("CheckValue accepted a bad CACHE_MAX_AGE")
 	}
 }
+
+// FuzzParseSizeAndAge: no input panics; accepted sizes and ages are -1 or positive.
+func FuzzParseSizeAndAge(f *testing.F) {
+	for _, s := range []string{"512MiB", "0", "1.5GiB", "30d", "12h", "-1", "1e400GB", "NaN", "Infd"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := ParseSize(s); err == nil && n != -1 && n <= 0 {
+			t.Fatalf("ParseSize(%q) = %d", s, n)
+		}
+		if d, err := ParseAge(s); err == nil && d != -1 && d <= 0 {
+			t.Fatalf("ParseAge(%q) = %v", s, d)
+		}
+	})
+}

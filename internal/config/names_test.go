@@ -48,3 +48,22 @@ func TestCheckValue(t *testing.T) {
 		t.Error("Lookup or Names disagree with the table")
 	}
 }
+
+// FuzzDotEnvEntries: every entry's offsets lie in the content and hold its name, in
+// order; and check values never panic.
+func FuzzDotEnvEntries(f *testing.F) {
+	f.Add([]byte("\xef\xbb\xbfA=1\r\n  export B = \"x\"\n# c\nbad line\nC='z' # k\n"))
+	f.Add([]byte("PARALLEL_BUILD=maybe\nNATS_PORT=\"99999\"\nexport\n=\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		last := -1
+		for _, e := range DotEnvEntries(data) {
+			if e.NameStart < 0 || e.NameEnd > len(data) || e.NameStart >= e.NameEnd || string(data[e.NameStart:e.NameEnd]) != e.Name || e.NameStart <= last {
+				t.Fatalf("entry %+v does not match the content", e)
+			}
+			last = e.NameStart
+			if _, known := Lookup(e.Name); known && e.ValueOK {
+				_ = CheckValue(e.Name, e.Value)
+			}
+		}
+	})
+}
