@@ -98,7 +98,10 @@ not create is never touched. --task selects tasks by component_name or name.`,
 				if errors.As(err, &cf) {
 					return printCheckFailure(cmd, dir, err)
 				}
-				return usageError(err)
+				if cmd.Context().Err() != nil {
+					return err // interrupted: exitCodeOf says so
+				}
+				return usageError(err) // an unknown task, a gen/ folder pelato did not create
 			}
 			if cfg.Bool("ENABLE_METRICS") {
 				changed := 0
