@@ -495,7 +495,7 @@ func TestCheckSaysWhatItLoads(t *testing.T) {
 	if code != exitProblems || !strings.Contains(out.String(), "PL402") {
 		t.Fatalf("exit %d\n%s", code, out.String())
 	}
-	if !strings.HasPrefix(errOut.String(), loadingMessage) || !regexp.MustCompile(`\r\x1b\[KLoaded Go type information in [0-9.]+m?s\.\n$`).MatchString(errOut.String()) {
+	if !strings.HasPrefix(errOut.String(), loadingMessage+"…\n") || !regexp.MustCompile(`\nloaded Go type information in [0-9.]+m?s\n$`).MatchString(errOut.String()) {
 		t.Errorf("stderr on a terminal: %q", errOut.String())
 	}
 	if code, _, errOut := pelato(t, "check", dir); code != exitProblems || errOut != "" {

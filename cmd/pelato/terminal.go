@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/pipeline"
 )
 
 // isTerminal reports whether w is a terminal (stderr of an interactive run), where
@@ -24,14 +25,15 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// loadingMessage is what a command shows on a terminal while the go command prepares
+// loadingMessage is what a command says on a terminal while the go command prepares
 // the type information of the tasks' imports.
-const loadingMessage = "Loading Go type information (the first run compiles Go's standard library)…"
+const loadingMessage = "loading Go type information for the tasks' imports; the first run compiles Go's standard library (up to a minute)"
 
 // loadTypes makes sure the type information of the imports of the project's tasks is
 // loaded into checker before a command checks the project with it. On a cold machine
 // that takes the go command seconds to minutes; on a terminal the command says so,
-// with the time elapsed, instead of being silent. Elsewhere it does nothing: the
+// every ten seconds how long it has been, and when it is done, as notices through
+// the pipeline's progress events (written to stderr). Elsewhere it does nothing: the
 // check itself waits.
 func loadTypes(ctx context.Context, stderr io.Writer, dir string, checker *check.TaskChecker) {
 	if !isTerminal(stderr) {
@@ -41,20 +43,21 @@ func loadTypes(ctx context.Context, stderr io.Writer, dir string, checker *check
 	if err != nil || !res.Pending() {
 		return
 	}
+	rep := &pipeline.TextReporter{W: stderr}
+	notice := func(msg string) { rep.Event(pipeline.Event{Kind: pipeline.Log, Level: "notice", Message: msg}) }
 	start := time.Now()
-	fmt.Fprint(stderr, loadingMessage)
-	tick := time.NewTicker(time.Second)
+	notice(loadingMessage + "…")
+	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-res.Loading:
-			fmt.Fprintf(stderr, "\r\033[KLoaded Go type information in %s.\n", time.Since(start).Round(100*time.Millisecond))
+			notice(fmt.Sprintf("loaded Go type information in %s", time.Since(start).Round(100*time.Millisecond)))
 			return
 		case <-ctx.Done():
-			fmt.Fprint(stderr, "\r\033[K")
 			return
 		case <-tick.C:
-			fmt.Fprintf(stderr, "\r%s %ds", loadingMessage, int(time.Since(start).Seconds()))
+			notice(fmt.Sprintf("still loading Go type information (%s)", time.Since(start).Round(time.Second)))
 		}
 	}
 }
