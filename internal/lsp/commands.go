@@ -246,7 +246,7 @@ func (s *Server) cmdGen(ctx context.Context, raw json.RawMessage, progress pipel
 	if err != nil {
 		return nil, err
 	}
-	opts := pipeline.GenOptions{Root: root, Registry: s.registryURL(snap, root), Templates: s.reg, Overlay: snap.overlay, Reporter: progress}
+	opts := pipeline.GenOptions{Root: root, Registry: s.registryURL(snap, root), Templates: s.reg, Overlay: snap.overlay, Reporter: progress, TaskChecker: s.tasks.c}
 	if a.Task != "" {
 		opts.Tasks = []string{a.Task}
 	}
