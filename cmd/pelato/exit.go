@@ -36,6 +36,10 @@ var exitCodes = []struct {
 // so annotated to that.
 var checksProject = map[string]string{"pelato:checks-project": "true"}
 
+// jsonLines is the annotation (value "true") of a command whose --format json writes
+// an event stream, one JSON document a line, rather than one document.
+const jsonLines = "pelato:json-lines"
+
 // exitError carries an exit code and an optional message through cobra.
 type exitError struct {
 	code int

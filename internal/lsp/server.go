@@ -4,18 +4,23 @@
 //
 // The server keeps an immutable Snapshot of the workspace (open buffers over the disk,
 // the known projects, the configuration); every change makes a new one with a higher
-// version. Diagnostics are computed off the request path by internal/check, debounced
-// per project, and published only when no newer change has superseded them. Requests
+// version. Diagnostics are computed off the request path by internal/check, with an
+// adaptive debounce per project (at once when checks are cheap, coalesced in bursts),
+// never waiting for the go command (what needs no Go types is published at once; task
+// files follow when their imports' type information is loaded), and published only
+// when no newer change has superseded them. Requests
 // are answered from the snapshot current when they arrive. Positions are converted
 // with internal/span in the encoding negotiated at initialize.
 //
 // One file per concern: server.go (lifecycle and dispatch), stdio.go (serving a
 // process's stdin and stdout), documents.go and snapshot.go (buffers, snapshots,
 // projects), workspace.go (watched files, configuration, folders), diagnostics.go
-// (also the didOpen/didChange/didSave/didClose notifications), taskcheck.go,
+// (also the didOpen/didChange/didSave/didClose notifications, and the debounce),
+// coldstart.go (loading Go type information in the background), taskcheck.go,
 // completion.go with outline.go (its tolerant line scan), hover.go, definition.go
 // (definition and references) with locate.go, symbols.go (symbols, links, folding),
-// codeaction.go, lens.go, commands.go, progress.go, config.go and position.go.
+// codeaction.go, lens.go, commands.go, progress.go, config.go, logging.go (the log as
+// window/logMessage) and position.go.
 package lsp
 
 import (
