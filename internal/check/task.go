@@ -25,6 +25,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/goimporter"
 	"github.com/pelato-dev/pelato/internal/span"
 	"github.com/pelato-dev/pelato/internal/taskcode"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/templates"
 )
 
@@ -35,7 +36,8 @@ type TaskCheckerOptions struct {
 	Imports *goimporter.Cache
 	// ImporterOptions configure the cache made when Imports is nil.
 	ImporterOptions goimporter.Options
-	// MaxFileSize is the largest task file checked, in bytes; 0 means 16 MiB.
+	// MaxFileSize is the largest task file checked, in bytes; 0 means
+	// taskcode.MaxFileSize.
 	MaxFileSize int64
 	// MemoSize bounds the memo of results; 0 means 512 entries, negative disables it.
 	MemoSize int
@@ -62,7 +64,7 @@ func NewTaskChecker(opts TaskCheckerOptions) *TaskChecker {
 		c.imports = goimporter.New(opts.ImporterOptions)
 	}
 	if c.maxSize <= 0 {
-		c.maxSize = 16 << 20
+		c.maxSize = taskcode.MaxFileSize
 	}
 	if c.memoSize == 0 {
 		c.memoSize = 512
@@ -214,11 +216,7 @@ func (c *TaskChecker) prepare(req TaskRequest) *taskJob {
 		return job
 	}
 	if !st.IsDir() {
-		if st.Size() > c.maxSize {
-			job.tooLarge(job.rel, st.Size(), c.maxSize)
-			return job
-		}
-		b, err := os.ReadFile(abs)
+		b, err := userfile.Read(abs, c.maxSize)
 		if err != nil {
 			job.unreadable(job.rel, err)
 			return job
@@ -247,11 +245,7 @@ func (c *TaskChecker) prepare(req TaskRequest) *taskJob {
 			b, ok = req.Overlay(fabs)
 		}
 		if !ok {
-			if info, err := e.Info(); err == nil && info.Size() > c.maxSize {
-				job.tooLarge(frel, info.Size(), c.maxSize)
-				continue
-			}
-			if b, err = os.ReadFile(fabs); err != nil {
+			if b, err = userfile.Read(fabs, c.maxSize); err != nil {
 				job.unreadable(frel, err)
 				continue
 			}
@@ -295,7 +289,17 @@ func firstInvalidUTF8(b []byte) int {
 
 func (job *taskJob) unreadable(rel string, err error) {
 	var reason string
+	var refused *userfile.Error
 	switch {
+	case errors.As(err, &refused) && errors.Is(err, userfile.ErrTooLarge):
+		job.tooLarge(rel, refused.Size, refused.Limit)
+		return
+	case errors.As(err, &refused):
+		// Not a regular file (a FIFO, a device, a link to one): never read.
+		reason = strings.TrimPrefix(refused.Reason, "is ")
+		job.diags = append(job.diags, Diagnostic{File: rel, Severity: Error, Code: CodeTaskUnreadable,
+			Message: fmt.Sprintf("cannot read %s: it is %s", rel, reason)})
+		return
 	case errors.Is(err, fs.ErrNotExist):
 		reason = "it does not exist (deleted or renamed?)"
 	case errors.Is(err, fs.ErrPermission):

@@ -19,6 +19,9 @@ import (
 	"os"
 )
 
+// NoLimit, as a limit, reads a regular file of any size.
+const NoLimit = -1
+
 // ErrNotRegular is matched (errors.Is) by the error of a path that is not a regular file.
 var ErrNotRegular = errors.New("not a regular file")
 
@@ -45,7 +48,7 @@ func (e *Error) Error() string { return e.Path + " " + e.Reason }
 func (e *Error) Is(target error) bool { return target == e.kind }
 
 // Read returns the content of the regular file at path, refusing it when it is not a
-// regular file or is larger than limit bytes (limit ≤ 0 means no cap, which callers
+// regular file or is larger than limit bytes (NoLimit means no cap, which callers
 // reading project files should not use). A missing file gives an error that matches
 // fs.ErrNotExist, as os.ReadFile's does.
 func Read(path string, limit int64) ([]byte, error) {
@@ -68,10 +71,14 @@ func Read(path string, limit int64) ([]byte, error) {
 	}
 	size := info.Size()
 	r := io.Reader(f)
-	if limit > 0 {
+	if limit >= 0 {
 		r = io.LimitReader(f, limit+1)
 	}
-	buf := make([]byte, 0, max(0, min(size, limit)+1))
+	want := size
+	if limit >= 0 {
+		want = min(size, limit)
+	}
+	buf := make([]byte, 0, max(0, want)+1)
 	for {
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -85,7 +92,7 @@ func Read(path string, limit int64) ([]byte, error) {
 			buf = append(buf, 0)[:len(buf)] // grow: the file grew while being read
 		}
 	}
-	if limit > 0 && int64(len(buf)) > limit {
+	if limit >= 0 && int64(len(buf)) > limit {
 		return nil, tooLarge(path, int64(len(buf)), limit, "grew past")
 	}
 	return buf, nil
@@ -133,7 +140,7 @@ func judge(path, via string, info fs.FileInfo, limit int64) error {
 		}
 		return &Error{Path: path, Reason: reason, Limit: limit, kind: ErrNotRegular}
 	}
-	if limit > 0 && info.Size() > limit {
+	if limit >= 0 && info.Size() > limit {
 		return tooLarge(path, info.Size(), limit, "is")
 	}
 	return nil
