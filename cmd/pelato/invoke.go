@@ -13,6 +13,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// maxInvokeInput bounds the input read from standard input (`-`): a message body.
+const maxInvokeInput = 64 << 20
+
 func invokeCmd() *cobra.Command {
 	var format, key, cacheDir string
 	var verbose bool
@@ -39,9 +42,12 @@ Compiled modules are cached by the hash of their inputs.`,
 				return err
 			}
 			if input == "-" {
-				b, err := io.ReadAll(cmd.InOrStdin())
+				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), maxInvokeInput+1))
 				if err != nil {
 					return usageError(fmt.Errorf("read input: %w", err))
+				}
+				if len(b) > maxInvokeInput {
+					return usageError(fmt.Errorf("read input: standard input holds more than %d MiB; a message body is at most that", maxInvokeInput>>20))
 				}
 				input = string(b)
 			}

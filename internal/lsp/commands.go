@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
@@ -334,7 +334,7 @@ func unsaved(snap *Snapshot, root string) []string {
 		if !within(path, root) {
 			continue
 		}
-		if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, snap.docs[path].Content) {
+		if b, err := userfile.Read(path, int64(len(snap.docs[path].Content))); err != nil || !bytes.Equal(b, snap.docs[path].Content) {
 			rel, _ := filepath.Rel(root, path)
 			out = append(out, filepath.ToSlash(rel))
 		}
@@ -405,7 +405,7 @@ func (s *Server) cmdCreateFile(_ context.Context, raw json.RawMessage, _ pipelin
 	if !within(path, filepath.Join(root, workflow.TasksDir)) {
 		return nil, invalidParams(fmt.Errorf("%s is not under the project's tasks/ folder", path))
 	}
-	if err := createFile(path, []byte(a.Content)); err != nil {
+	if err := createFile(root, path, []byte(a.Content)); err != nil {
 		return nil, err
 	}
 	s.update(func(next *Snapshot) []string { return []string{root} })
