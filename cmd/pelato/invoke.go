@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/termsafe"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 	"github.com/spf13/cobra"
 )
@@ -113,7 +114,7 @@ func invokeFailure(cmd *cobra.Command, dir string, err error) error {
 	case errors.As(err, &cf):
 		return printCheckFailure(cmd, dir, err)
 	case errors.As(err, &pe):
-		fmt.Fprintf(cmd.ErrOrStderr(), "panic: %s\n\n%s\n", pe.Value, strings.TrimRight(pe.Stack, "\n"))
+		fmt.Fprintf(cmd.ErrOrStderr(), "panic: %s\n\n%s\n", termsafe.Text(pe.Value), termsafe.Text(strings.TrimRight(pe.Stack, "\n")))
 		return &exitError{code: exitProblems, err: errors.New("the task panicked")}
 	case errors.As(err, &be):
 		return &exitError{code: exitProblems, err: err}

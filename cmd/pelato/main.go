@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/pelato-dev/pelato/internal/termsafe"
 )
 
 func main() {
@@ -51,15 +53,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
+	// Errors quote paths, names and tool output from the project: control
+	// characters in them are escaped, so that printing cannot drive the terminal.
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "pelato:", ee.err)
+			fmt.Fprintln(stderr, "pelato:", termsafe.Text(ee.err.Error()))
 		}
 		return ee.code
 	}
 	// cobra's own errors: unknown command, bad flag, wrong argument count.
-	fmt.Fprintln(stderr, "pelato:", err)
+	fmt.Fprintln(stderr, "pelato:", termsafe.Text(err.Error()))
 	fmt.Fprintln(stderr, "Run 'pelato --help' for usage.")
 	return exitUsage
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/report"
 	"github.com/pelato-dev/pelato/internal/scaffold"
 	"github.com/pelato-dev/pelato/internal/schema"
+	"github.com/pelato-dev/pelato/internal/termsafe"
 	"github.com/pelato-dev/pelato/templates"
 	"github.com/spf13/cobra"
 )
@@ -151,9 +152,9 @@ func initCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			for _, p := range written {
-				fmt.Fprintln(out, "created", filepath.Join(dir, filepath.FromSlash(p)))
+				fmt.Fprintln(out, "created", termsafe.Line(filepath.Join(dir, filepath.FromSlash(p))))
 			}
-			fmt.Fprintf(out, "next: pelato check %s\n", dir)
+			fmt.Fprintf(out, "next: pelato check %s\n", termsafe.Line(dir))
 			return nil
 		},
 	}
