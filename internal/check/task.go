@@ -164,9 +164,20 @@ func (c *TaskChecker) Check(ctx context.Context, req TaskRequest) TaskResult {
 // command run per project root before checking them concurrently. Results are in the
 // order of reqs.
 func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskResult {
+	// Tasks sharing a file and a template (a workflow of thousands of tasks may
+	// name one file) are read and checked once.
+	type reqKey struct{ root, code, template, signature, kind string }
+	first := map[reqKey]int{}
+	same := make([]int, len(reqs)) // index of the request whose result serves reqs[i]
 	jobs := make([]*taskJob, len(reqs))
 	byRoot := map[string][]string{}
 	for i, r := range reqs {
+		k := reqKey{r.Root, r.Code, r.Template, r.Signature, string(r.Kind)}
+		if j, ok := first[k]; ok {
+			same[i] = j
+			continue
+		}
+		first[k], same[i] = i, i
 		jobs[i] = c.prepare(r)
 		byRoot[r.Root] = append(byRoot[r.Root], jobs[i].imports...)
 	}
@@ -179,6 +190,9 @@ func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskRe
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i := range jobs {
+		if jobs[i] == nil {
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(i int) {
@@ -188,6 +202,11 @@ func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskRe
 		}(i)
 	}
 	wg.Wait()
+	for i, j := range same {
+		if j != i {
+			out[i] = out[j]
+		}
+	}
 	return out
 }
 
