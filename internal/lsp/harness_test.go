@@ -49,6 +49,8 @@ type clientOptions struct {
 	server Options
 	// setup runs on the server before it serves.
 	setup func(*Server)
+	// transport bounds the server's transport.
+	transport TransportOptions
 }
 
 // newClient starts a server and connects a client to it; the server is stopped when
@@ -70,7 +72,7 @@ func newClient(t testing.TB, o clientOptions) *client {
 	pa, pb := net.Pipe()
 	a, b := queued(pa), queued(pb)
 	c := &client{t: t, srv: srv, code: make(chan int, 1), raw: b, changed: make(chan struct{})}
-	go func() { c.code <- srv.Run(context.Background(), jsonrpc2.NewStream(a)) }()
+	go func() { c.code <- srv.Run(context.Background(), NewTransport(a, o.transport)) }()
 	c.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(b), jsonrpc2.WithCodec(codec{}))
 	c.conn.Go(context.Background(), func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
 		c.record(message{method: strings.Clone(req.Method()), params: bytes.Clone(req.Params()), call: req.IsCall()})
