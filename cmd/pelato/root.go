@@ -113,6 +113,11 @@ Codes are explained by 'pelato explain CODE' and in docs/diagnostics.md.`,
 			if err := report.Write(cmd.OutOrStdout(), format, in); err != nil {
 				return err
 			}
+			if res.Err != nil && !check.HasErrors(res.Diagnostics) {
+				// The task checks did not all run (a go.mod that cannot be read, say):
+				// "no errors" would not be true.
+				return usageError(fmt.Errorf("the check is incomplete: %w", res.Err))
+			}
 			if check.HasErrors(res.Diagnostics) {
 				return &exitError{code: exitProblems}
 			}

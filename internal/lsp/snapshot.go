@@ -174,7 +174,7 @@ func discover(dir string, limit int, stop func() bool) []string {
 			}
 			return nil
 		}
-		if e.Name() == workflow.FileName && e.Type().IsRegular() {
+		if e.Name() == workflow.FileName && !e.IsDir() { // not only regular files: a FIFO here gets its diagnostic
 			roots = append(roots, filepath.Dir(p))
 		}
 		return nil
