@@ -280,9 +280,9 @@ func claimGenDir(genDir string) error {
 	marker := filepath.Join(genDir, MarkerFile)
 	st, err := os.Stat(genDir)
 	if errors.Is(err, fs.ErrNotExist) {
-		tmp, err := os.MkdirTemp(filepath.Dir(genDir), tmpPrefix+GenDir+"-")
-		if err != nil {
-			return fmt.Errorf("create %s: %w", genDir, err)
+		tmp, terr := os.MkdirTemp(filepath.Dir(genDir), tmpPrefix+GenDir+"-")
+		if terr != nil {
+			return fmt.Errorf("create %s: %w", genDir, terr)
 		}
 		defer os.RemoveAll(tmp) // after a successful rename this is a no-op
 		if err := os.WriteFile(filepath.Join(tmp, MarkerFile), []byte("This folder is written by `pelato gen`. Files here are replaced on every run.\n"), 0o644); err != nil {

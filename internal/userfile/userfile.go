@@ -52,8 +52,7 @@ func (e *Error) Is(target error) bool { return target == e.kind }
 // reading project files should not use). A missing file gives an error that matches
 // fs.ErrNotExist, as os.ReadFile's does.
 func Read(path string, limit int64) ([]byte, error) {
-	info, err := Check(path, limit)
-	if err != nil {
+	if _, err := Check(path, limit); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
@@ -63,7 +62,8 @@ func Read(path string, limit int64) ([]byte, error) {
 	defer f.Close()
 	// The file may have been replaced between Check and OpenFile: judge what was
 	// opened.
-	if info, err = f.Stat(); err != nil {
+	info, err := f.Stat()
+	if err != nil {
 		return nil, err
 	}
 	if err := judge(path, path, info, limit); err != nil {
