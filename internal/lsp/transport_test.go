@@ -215,6 +215,7 @@ func TestTransportRefusesOversizedFrames(t *testing.T) {
 	if u.PeakHeap > 4<<20 {
 		t.Errorf("refusing an 8 MB frame took %s; the frame must not be held", u)
 	}
+	t.Logf("an 8 MB frame over a 1 MiB limit: %s", u)
 	p.probe("after")
 
 	q := newRawPeer(t, TransportOptions{})
@@ -231,6 +232,7 @@ func TestTransportRefusesOversizedFrames(t *testing.T) {
 	if u.Allocated > 8<<20 {
 		t.Errorf("a frame declaring 2 GiB with 10 bytes sent cost %s: the declared length must not be allocated", u)
 	}
+	t.Logf("a frame declaring 2 GiB, 10 bytes sent: %s", u)
 }
 
 // A large message's buffer is released once it has been served.
@@ -292,6 +294,7 @@ func TestTransportBackpressure(t *testing.T) {
 	if u.PeakHeap > 32<<20 {
 		t.Errorf("holding unread answers cost %s", u)
 	}
+	t.Logf("with no answer read: %d of %d bytes of requests read; %s", p.read.Load(), reqs.Len(), u)
 	// Now the client reads: every request is answered.
 	answered := 0
 	for answered < n {
