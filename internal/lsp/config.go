@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/pelato-dev/pelato/internal/config"
 )
 
 // Config is the server's user configuration: the `pelato` settings section, read from
@@ -70,7 +72,13 @@ func (c Config) apply(raw []byte) (Config, error) {
 		}
 	}
 	if s.RegistryURL != nil {
-		c.RegistryURL = strings.TrimSpace(*s.RegistryURL)
+		u := strings.TrimSpace(*s.RegistryURL)
+		if u != "" {
+			if err := config.ValidateRegistry(u); err != nil {
+				return c, fmt.Errorf("read pelato settings: registryUrl %w", err)
+			}
+		}
+		c.RegistryURL = u
 	}
 	if s.LogLevel != nil {
 		if _, err := parseLevel(*s.LogLevel); err != nil {
