@@ -46,6 +46,8 @@ wasmCloud — and runs the whole workflow locally with no cluster.`,
 	root.SetErr(stderr)
 	root.AddCommand(checkCmd(), initCmd(), genCmd(), invokeCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
 	root.AddCommand(lspCmd())
+	root.AddCommand(buildCmd(), pushCmd()) // build and push (issue #8)
+	root.AddCommand(devCmd(), publishCmd())
 	return root
 }
 

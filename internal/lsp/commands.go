@@ -17,7 +17,6 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/pelato-dev/pelato/internal/check"
-	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
@@ -45,7 +44,22 @@ type Command struct {
 	// Run does the work.
 	Run CommandFunc
 	// Silent commands report no progress and show no message (helpers of quick fixes).
+	// They are never offered as code lenses or source actions.
 	Silent bool
+
+	// Where editors offer the command (code lenses and `source.pelato.<verb>` source
+	// actions, see offers in codeaction.go). The zero value offers a pipeline command
+	// for one task and for the whole workflow, as a lens and as a source action.
+
+	// NoTask marks a command that takes no task: offered for the whole workflow only.
+	NoTask bool
+	// NoWorkflow marks a command that needs a task: offered per task only.
+	NoWorkflow bool
+	// NoLens offers the command as a source action but not as a code lens.
+	NoLens bool
+	// Input marks a command that takes CommandArgs.Input: editors ask for it, and its
+	// titles end in "…".
+	Input bool
 }
 
 // CommandArgs is the argument object of pelato's commands.
@@ -89,11 +103,12 @@ func (s *Server) commandNames() []string {
 // builtinCommands returns the commands every server has.
 func (s *Server) builtinCommands() map[string]Command {
 	cmds := map[string]Command{
-		CmdCheck:      {Title: "pelato: Check", Run: s.cmdCheck},
+		CmdCheck:      {Title: "pelato: Check", Run: s.cmdCheck, NoTask: true},
 		CmdGen:        {Title: "pelato: Generate", Run: s.cmdGen},
 		CmdCreateFile: {Title: "pelato: Create file", Run: s.cmdCreateFile, Silent: true},
 	}
-	cmds[CmdInvoke] = Command{Title: "pelato: Invoke", Run: s.cmdInvoke}
+	cmds[CmdInvoke] = Command{Title: "pelato: Invoke", Run: s.cmdInvoke, NoWorkflow: true, Input: true}
+	maps.Copy(cmds, s.buildCommands()) // pelato.build, pelato.push (build.go)
 	return cmds
 }
 
@@ -123,7 +138,7 @@ func (s *Server) executeCommand(ctx context.Context, _ *Snapshot, params []byte)
 	wctx, w := s.beginWork(ctx, cmd.Title, p.WorkDoneToken)
 	res, err := cmd.Run(wctx, args, w)
 	if err == nil && wctx.Err() != nil && ctx.Err() == nil {
-		err = errors.New("cancelled")
+		err = context.Canceled // the client cancelled the progress
 	}
 	summary := ""
 	if str, ok := res.(interface{ Summary() string }); ok {
@@ -297,7 +312,7 @@ func (s *Server) cmdInvoke(ctx context.Context, raw json.RawMessage, progress pi
 	if err != nil {
 		return nil, err
 	}
-	res, err := pipeline.Invoke(ctx, pipeline.InvokeOptions{Root: root, Task: a.Task, Input: a.Input, Runtime: rt, Templates: s.reg, Reporter: progress})
+	res, err := pipeline.Invoke(ctx, pipeline.InvokeOptions{Root: root, Task: a.Task, Input: a.Input, Runtime: rt, Templates: s.reg, Reporter: progress, Limits: snap.cfg.Invoke})
 	if err != nil {
 		var cf *pipeline.CheckFailedError
 		if errors.As(err, &cf) {
@@ -415,12 +430,9 @@ func (s *Server) cmdCreateFile(_ context.Context, raw json.RawMessage, _ pipelin
 // registryURL returns the registry for image references: the registryUrl setting,
 // else REGISTRY_URL from the environment or the project's .env, else "".
 func (s *Server) registryURL(snap *Snapshot, root string) string {
-	if snap.cfg.RegistryURL != "" {
-		return snap.cfg.RegistryURL
-	}
-	cfg, err := config.Loader{Dir: root, Getenv: s.getenv}.Load()
+	cfg, err := s.projectConfig(snap, root)
 	if err != nil {
-		return ""
+		return snap.cfg.RegistryURL
 	}
 	return strings.TrimSpace(cfg.Get("REGISTRY_URL"))
 }

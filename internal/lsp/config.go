@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/config"
+	"github.com/pelato-dev/pelato/internal/wasmrun"
 )
 
 // Config is the server's user configuration: the `pelato` settings section, read from
@@ -23,6 +24,13 @@ type Config struct {
 	RegistryURL string
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
+	// Lattice and NATSURL, when set, override LATTICE and NATS_URL (environment and
+	// .env) for the commands the server runs; see projectConfig.
+	Lattice string
+	NATSURL string
+	// Invoke bounds each pelato.invoke run: time (no limit when negative), memory
+	// and stack. Zero fields take wasmrun's defaults.
+	Invoke wasmrun.Limits
 }
 
 // DefaultConfig returns the configuration used until the client sends its own.
@@ -36,6 +44,11 @@ type settings struct {
 	CheckTasksOn *string `json:"checkTasksOn"`
 	RegistryURL  *string `json:"registryUrl"`
 	LogLevel     *string `json:"logLevel"`
+	Lattice      *string `json:"lattice"`
+	NATSURL      *string `json:"natsUrl"`
+	// Limits of pelato.invoke.
+	InvokeTimeoutMs *int `json:"invokeTimeoutMs"`
+	InvokeMemoryMiB *int `json:"invokeMemoryMiB"`
 }
 
 // apply merges the settings in raw into c. raw may be the section itself or an object
@@ -80,11 +93,34 @@ func (c Config) apply(raw []byte) (Config, error) {
 		}
 		c.RegistryURL = u
 	}
+	if s.Lattice != nil {
+		c.Lattice = strings.TrimSpace(*s.Lattice)
+	}
+	if s.NATSURL != nil {
+		c.NATSURL = strings.TrimSpace(*s.NATSURL)
+	}
 	if s.LogLevel != nil {
 		if _, err := parseLevel(*s.LogLevel); err != nil {
 			return c, fmt.Errorf("read pelato settings: %w", err)
 		}
 		c.LogLevel = *s.LogLevel
+	}
+	if s.InvokeTimeoutMs != nil {
+		switch ms := *s.InvokeTimeoutMs; {
+		case ms < 0 || ms > 3_600_000:
+			return c, fmt.Errorf("read pelato settings: invokeTimeoutMs %d is outside 0..3600000 (0: no limit)", ms)
+		case ms == 0:
+			c.Invoke.Timeout = -1
+		default:
+			c.Invoke.Timeout = time.Duration(ms) * time.Millisecond
+		}
+	}
+	if s.InvokeMemoryMiB != nil {
+		mib := *s.InvokeMemoryMiB
+		if mib < 1 || mib > wasmrun.MaxMemory>>20 {
+			return c, fmt.Errorf("read pelato settings: invokeMemoryMiB %d is outside 1..4096", mib)
+		}
+		c.Invoke.Memory = uint64(mib) << 20
 	}
 	return c, nil
 }
@@ -102,4 +138,69 @@ func parseLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return slog.LevelInfo, fmt.Errorf("logLevel %q is not debug, info, warn or error", s)
+}
+
+// SettingDoc documents one key of the `pelato` settings section for editors that
+// declare the settings themselves: editors/vscode/package.json mirrors this table
+// (as pelato.<Key>) and a test in editors/ keeps the two in step.
+type SettingDoc struct {
+	// Key is the name under the pelato section, e.g. "debounceMs".
+	Key string
+	// Type is the JSON Schema type: "integer" or "string".
+	Type string
+	// Default is the value used when the key is absent.
+	Default any
+	// Enum lists the allowed values of a string setting, if limited.
+	Enum []string
+	// Minimum and Maximum bound an integer setting.
+	Minimum, Maximum int
+	// Description says what the setting does, for settings editors.
+	Description string
+}
+
+// SettingDocs returns the documentation of every key of the `pelato` settings
+// section, in the order editors list them.
+func SettingDocs() []SettingDoc {
+	d := DefaultConfig()
+	return []SettingDoc{
+		{Key: "debounceMs", Type: "integer", Default: int(d.Debounce / time.Millisecond), Minimum: 0, Maximum: 60_000,
+			Description: "Milliseconds pelato-lsp waits after a change before checking the project again."},
+		{Key: "checkTasksOn", Type: "string", Default: d.CheckTasksOn, Enum: []string{"change", "save"},
+			Description: "When task files (tasks/*.go) are type-checked: as they are typed (change) or only once saved (save)."},
+		{Key: "registryUrl", Type: "string", Default: d.RegistryURL,
+			Description: "OCI registry of component images (host[:port][/path]); empty uses REGISTRY_URL from the environment or the project's .env."},
+		{Key: "lattice", Type: "string", Default: d.Lattice,
+			Description: "wasmCloud lattice the editor's commands deploy to and query; empty uses LATTICE from the environment or .env (default: default)."},
+		{Key: "natsUrl", Type: "string", Default: d.NATSURL,
+			Description: "NATS server URL(s) of the lattice, comma-separated; empty uses NATS_URL, or NATS_HOST and NATS_PORT, from the environment or .env."},
+		{Key: "invokeTimeoutMs", Type: "integer", Default: int(wasmrun.DefaultTimeout / time.Millisecond), Minimum: 0, Maximum: 3_600_000,
+			Description: "Milliseconds a task may run in Invoke before it is stopped; 0 means no limit."},
+		{Key: "invokeMemoryMiB", Type: "integer", Default: int(wasmrun.DefaultMemory >> 20), Minimum: 1, Maximum: int(wasmrun.MaxMemory >> 20),
+			Description: "MiB of memory a task may use in Invoke before it is stopped; the memory goes back to the system when the run ends."},
+		{Key: "logLevel", Type: "string", Default: d.LogLevel, Enum: []string{"debug", "info", "warn", "error"},
+			Description: "Least level of the server's log lines (shown in the editor's log of the server)."},
+	}
+}
+
+// settingFlags returns the editor's settings that override the project's settings
+// (internal/config names), with the precedence of command-line flags.
+func (c Config) settingFlags() map[string]string {
+	flags := map[string]string{}
+	for name, v := range map[string]string{"REGISTRY_URL": c.RegistryURL, "LATTICE": c.Lattice, "NATS_URL": c.NATSURL} {
+		if v != "" {
+			flags[name] = v
+		}
+	}
+	return flags
+}
+
+// projectConfig returns the settings of the project at root for a command the
+// server runs: the editor's settings (registryUrl, lattice, natsUrl) over the
+// server's environment over the project's .env.
+func (s *Server) projectConfig(snap *Snapshot, root string) (*config.Config, error) {
+	cfg, err := config.Loader{Dir: root, Flags: snap.cfg.settingFlags(), Getenv: s.getenv}.Load()
+	if err != nil {
+		return nil, fmt.Errorf("settings of %s: %w", root, err)
+	}
+	return cfg, nil
 }

@@ -76,6 +76,9 @@ type Record struct {
 	// Renamed maps a task file whose name the template also generates to the name
 	// of its copy.
 	Renamed map[string]string `json:"renamed,omitempty"`
+	// Sources maps each copied task file (name in the folder) to its source path
+	// relative to the project (tasks/convert.go), so build errors can point there.
+	Sources map[string]string `json:"sources,omitempty"`
 }
 
 // placeTaskFiles chooses the name of each task file's copy in a component folder
@@ -335,8 +338,9 @@ func genOne(opts GenOptions, genDir string, w *workflow.Workflow, t *workflow.Ta
 }
 
 // TaskFiles reads the files of a task's code (see internal/taskcode) through the
-// overlay, keyed by base name, each prepared for compiling: a build-ignore constraint
-// is taken out, keeping line numbers.
+// overlay and returns the copies that go into the generated project, keyed by base
+// name: a build-ignore constraint taken out and the file formatted with gofmt, so
+// generated Go is gofmt-clean byte for byte (taskcode.Copy).
 func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[string][]byte, error) {
 	paths, err := taskcode.Files(filepath.Join(root, workflow.TasksDir, filepath.FromSlash(code)))
 	if err != nil {
@@ -353,7 +357,9 @@ func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[stri
 				return nil, fmt.Errorf("read task code: %w", err)
 			}
 		}
-		out[filepath.Base(p)], _ = taskcode.Prepare(b)
+		if out[filepath.Base(p)], err = taskcode.Copy(b); err != nil {
+			return nil, fmt.Errorf("copy task code %s: %w", p, err)
+		}
 	}
 	return out, nil
 }
@@ -378,12 +384,17 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 		return nil, Record{}, err
 	}
 	placed := placeTaskFiles(files, slices.Sorted(maps.Keys(code)))
-	renamed := map[string]string{}
+	renamed, sources := map[string]string{}, map[string]string{}
 	for name, dst := range placed {
 		files[dst] = code[name]
 		if dst != name {
 			renamed[name] = dst
 		}
+		src := path.Join(workflow.TasksDir, path.Clean(filepath.ToSlash(spec.Code)))
+		if path.Base(src) != name || !strings.HasSuffix(src, ".go") {
+			src = path.Join(src, name) // code is a folder
+		}
+		sources[dst] = src
 	}
 	h := sha256.New()
 	names := make([]string, 0, len(files))
@@ -395,7 +406,7 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
 		h.Write(files[n])
 	}
-	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names}
+	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names, Sources: sources}
 	if len(renamed) > 0 {
 		rec.Renamed = renamed
 	}
@@ -473,14 +484,36 @@ func writeFileSync(p string, b []byte) error {
 	return err
 }
 
-// sameFiles reports whether dir holds exactly files.
+// isBuildProduct reports whether a path of a component folder (slash-separated,
+// relative to it) is written by the build rather than by generation: the artifact
+// folder, the bindings wit-bindgen-go generates, the WIT dependencies wash fetches and
+// the build record. Generation leaves them alone when it compares a folder with its
+// output, so an unchanged component keeps its build.
+func isBuildProduct(rel string) bool {
+	switch rel {
+	case "build", "gen", "wit/deps", "wit/deps.lock", "wit/deps.toml", BuildRecordFile:
+		return true
+	}
+	return false
+}
+
+// sameFiles reports whether dir holds exactly files (besides build products).
 func sameFiles(dir string, files map[string][]byte) bool {
 	n := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
+		if isBuildProduct(filepath.ToSlash(rel)) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
 		want, ok := files[filepath.ToSlash(rel)]
 		if !ok || !d.Type().IsRegular() {
 			return errors.New("extra file")
