@@ -132,9 +132,12 @@ running on this machine, else nats://localhost:4222.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data := []byte(args[1])
 			if args[1] == "-" {
-				b, err := io.ReadAll(cmd.InOrStdin())
+				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), maxInvokeInput+1))
 				if err != nil {
 					return usageError(fmt.Errorf("read input: %w", err))
+				}
+				if len(b) > maxInvokeInput {
+					return usageError(fmt.Errorf("read input: standard input holds more than %d MiB; a message body is at most that", maxInvokeInput>>20))
 				}
 				data = b
 			}
