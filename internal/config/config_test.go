@@ -136,7 +136,7 @@ func TestRegistryURL(t *testing.T) {
 		}
 	}
 	for in, says := range map[string]string{
-		"https://registry.example.com:5000/org": "has a scheme (https://); write only host[:port][/path]: registry.example.com:5000/org",
+		"https://registry.example.com:5000/org": "has a scheme (https://); write it without a scheme, as host[:port][/path]: registry.example.com:5000/org",
 		"https://bob:hunter2@ghcr.io":           "REGISTRY_USER",
 		"bob:hunter2@ghcr.io":                   "contains `@`",
 		"host:99999":                            "port 99999",

@@ -38,7 +38,7 @@ func ValidateRegistry(s string) error {
 		if strings.Contains(rest, "@") {
 			return fmt.Errorf("has a scheme (%s://) and credentials; write only host[:port][/path] and give credentials with REGISTRY_USER and REGISTRY_PASSWORD (or docker login)", safeScheme(scheme))
 		}
-		return fmt.Errorf("has a scheme (%s://); write only host[:port][/path]: %s", safeScheme(scheme), hint)
+		return fmt.Errorf("has a scheme (%s://); write it without a scheme, as host[:port][/path]: %s", safeScheme(scheme), hint)
 	}
 	if strings.Contains(s, "@") {
 		return errors.New("contains `@` (credentials?); write only host[:port][/path] and give credentials with REGISTRY_USER and REGISTRY_PASSWORD (or docker login)")
