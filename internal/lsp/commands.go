@@ -262,7 +262,11 @@ func (s *Server) cmdGen(ctx context.Context, raw json.RawMessage, progress pipel
 	if err != nil {
 		return nil, err
 	}
-	opts := pipeline.GenOptions{Root: root, Registry: s.registryURL(snap, root), Templates: s.reg, Overlay: snap.overlay, Reporter: progress}
+	cfg, err := s.projectConfig(snap, root) // a .env that cannot be read is said, not skipped
+	if err != nil {
+		return nil, err
+	}
+	opts := pipeline.GenOptions{Root: root, Registry: strings.TrimSpace(cfg.Get("REGISTRY_URL")), Templates: s.reg, Overlay: snap.overlay, Reporter: progress}
 	if a.Task != "" {
 		opts.Tasks = []string{a.Task}
 	}

@@ -173,3 +173,28 @@ func TestCreateFileRefusesLinksOut(t *testing.T) {
 		t.Errorf("no create-file action among %d", len(actions))
 	}
 }
+
+// A .env that is not a regular file (a link to /dev/zero, a FIFO) is refused at once
+// when a command reads the settings: the command fails naming it, the server lives.
+func TestLSPSettingsFileHostile(t *testing.T) {
+	for _, kind := range []string{hostile.DevZero, hostile.FIFO, hostile.HugeSparse} {
+		t.Run(kind, func(t *testing.T) {
+			dir := copyProject(t, "temperature")
+			hostileFile(kind, ".env")(t, dir)
+			c := newClient(t, clientOptions{})
+			c.initialize(fullCaps(), "", dir)
+			args := `{"uri":"` + string(fileURI(filepath.Join(dir, "workflow.yaml"))) + `"}`
+			var err error
+			u := hostile.Measure(func() {
+				err = c.call(protocol.MethodWorkspaceExecuteCommand, &protocol.ExecuteCommandParams{Command: CmdGen, Arguments: []protocol.LSPAny{protocol.LSPAny(args)}}, nil)
+			})
+			if err == nil || !strings.Contains(err.Error(), ".env") {
+				t.Errorf("want pelato.gen to fail naming .env, got %v", err)
+			}
+			if u.Took > lspFileTime || u.PeakHeap > lspFileMemory {
+				t.Errorf("cost %s", u)
+			}
+			c.mustCall(protocol.MethodTextDocumentDocumentSymbol, &protocol.DocumentSymbolParams{TextDocument: protocol.TextDocumentIdentifier{URI: fileURI(filepath.Join(dir, "workflow.yaml"))}})
+		})
+	}
+}
