@@ -196,11 +196,14 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		return nil, err
 	}
 	defer dc.Close()
+	// gen/ stays locked until the containers are done writing into it, so a gen
+	// running meanwhile waits instead of replacing a folder under a build.
 	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
-		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep})
+		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true})
 	if err != nil {
 		return nil, err
 	}
+	defer gen.release()
 	res := &BuildResult{GenTime: gen.Duration, Components: make([]BuiltComponent, len(gen.Components))}
 	t0 := time.Now()
 	res.Image, err = builderImage(ctx, dc, opts, rep)

@@ -327,3 +327,45 @@ func TestBuildThenPush(t *testing.T) {
 }
 
 func nilLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// TestBuildHoldsGenLock: while a build's containers write under gen/, a gen of the
+// same project waits for it (naming the build) instead of replacing folders under it.
+func TestBuildHoldsGenLock(t *testing.T) {
+	root := buildertest.Project(t, 1, func(int) string { return buildertest.TaskCode("//fakewash:sleep 2s") })
+	opts, _ := testBuild(t, root)
+	started := make(chan struct{})
+	var once sync.Once
+	opts.Reporter = ReporterFunc(func(e Event) {
+		if e.Kind == Log && e.Message == "starting container" {
+			once.Do(func() { close(started) })
+		}
+	})
+	built := make(chan time.Time, 1)
+	go func() {
+		if _, err := Build(context.Background(), opts); err != nil {
+			t.Error(err)
+		}
+		built <- time.Now()
+	}()
+	<-started
+	var waited []string
+	var mu sync.Mutex
+	_, err := Gen(context.Background(), GenOptions{Root: root, Reporter: ReporterFunc(func(e Event) {
+		if e.Kind == Log && strings.HasPrefix(e.Message, "waiting for") {
+			mu.Lock()
+			waited = append(waited, e.Message)
+			mu.Unlock()
+		}
+	})})
+	genDone := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildDone := <-built
+	if genDone.Before(buildDone) {
+		t.Errorf("gen finished %v before the build that held gen/", buildDone.Sub(genDone))
+	}
+	if len(waited) != 1 || !strings.Contains(waited[0], "pelato build") {
+		t.Errorf("gen's wait was reported as %q", waited)
+	}
+}

@@ -66,6 +66,9 @@ type GenOptions struct {
 
 	// writeFile writes one new file; nil means writeFileSync. Tests inject failures.
 	writeFile func(path string, data []byte) error
+	// holdLock keeps gen/'s lock when Gen succeeds: the result's release lets it go.
+	// Build holds it while its containers write under gen/.
+	holdLock bool
 }
 
 // Record is the machine-readable record of what generated a component folder.
@@ -138,6 +141,9 @@ type GenResult struct {
 	Duration   time.Duration `json:"duration_ns"`
 	// Stale lists component folders under gen/ that no task of the workflow names.
 	Stale []string `json:"stale,omitempty"`
+
+	// release lets go of gen/'s lock that Gen kept (GenOptions.holdLock); nil otherwise.
+	release func()
 }
 
 // Summary says what Gen did, in one line: "generated 1 component, 1 unchanged", or
@@ -219,11 +225,20 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	if err := claimGenDir(genDir); err != nil {
 		return nil, err
 	}
-	unlock, err := LockGen(ctx, opts.Root, "pelato gen", rep)
+	command := "pelato gen"
+	if opts.holdLock {
+		command = "pelato build"
+	}
+	unlock, err := LockGen(ctx, opts.Root, command, rep)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	kept := false
+	defer func() {
+		if !kept {
+			unlock()
+		}
+	}()
 	if n, err := cleanTemporaries(genDir); err != nil {
 		return nil, err
 	} else if n > 0 {
@@ -280,6 +295,9 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 		endErr = fmt.Errorf("%d of %s failed", n, plural.Count(len(tasks), "component"))
 	}
 	rep.Event(Event{Kind: End, Message: fmt.Sprintf("%s in %s", out.Summary(), out.Duration.Round(time.Millisecond)), Err: endErr})
+	if opts.holdLock {
+		kept, out.release = true, unlock
+	}
 	return out, nil
 }
 
