@@ -36,9 +36,20 @@ var settings = []Setting{
 	{Name: "NATS_URL", Description: "NATS server URL(s), comma-separated; overrides NATS_HOST/NATS_PORT"},
 	{Name: "NATS_CREDS", Description: "NATS credentials file"},
 	{Name: "NATS_TLS_CA", Description: "CA certificate file for NATS over TLS"},
-	{Name: "LATTICE", Default: "default", Description: "wasmCloud lattice name"},
+	{Name: "LATTICE", Default: "default", Description: "older name of WASMCLOUD_LATTICE, still read (the one given with higher precedence wins)"},
 	{Name: "BUILDER_IMAGE", Description: "Docker image to build components with (default: pelato's builder, built on demand)"},
 	{Name: "JOBS", Description: "maximum parallel builds (default: number of CPUs)"},
+
+	// The lattice connection of deploy, remove, status and the language server's lattice
+	// checks (NATS_HOST, NATS_PORT, NATS_URL, NATS_CREDS and NATS_TLS_CA above too); read
+	// through NATS() and Lattice().
+	{Name: "WASMCLOUD_LATTICE", Default: "default", Description: "wasmCloud lattice name (wasmCloud's own variable; LATTICE is an older alias)"},
+	{Name: "NATS_USER", Description: "NATS user name (with NATS_PASSWORD)"},
+	{Name: "NATS_PASSWORD", Secret: true, Description: "NATS password"},
+	{Name: "NATS_TOKEN", Secret: true, Description: "NATS authentication token (instead of a user, a password or a credentials file)"},
+	{Name: "NATS_TLS_CERT", Description: "client certificate file for NATS over TLS (with NATS_TLS_KEY)"},
+	{Name: "NATS_TLS_KEY", Description: "private key file of NATS_TLS_CERT"},
+	{Name: "NATS_TIMEOUT", Default: "5s", Description: "time-out of one request to wadm or the NATS server (e.g. 5s, 500ms; a plain number is seconds)"},
 }
 
 // All returns the settings pelato reads.
@@ -130,7 +141,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("JOBS (from %s) is %q; expected a whole number of at least 1", v.Source, v.Value)
 		}
 	}
-	return nil
+	return c.validateNATS()
 }
 
 func parseBool(s string) (bool, error) {
