@@ -114,6 +114,9 @@ type BuildInput struct {
 	// Template and TemplateVersion name the template; they become labels.
 	Template        string
 	TemplateVersion int
+	// SourceHash, when set, is the hash of the task's code: the AnnotationSourceHash
+	// annotation.
+	SourceHash string
 }
 
 // Build returns the application manifest of one task: the task component with
@@ -138,6 +141,9 @@ func Build(in BuildInput) *Manifest {
 				AnnotationDescription: in.Name,
 			},
 		},
+	}
+	if in.SourceHash != "" {
+		m.Metadata.Annotations[AnnotationSourceHash] = in.SourceHash
 	}
 	if in.Template != "" {
 		m.Metadata.Labels = map[string]string{"pelato.dev/template": in.Template}
