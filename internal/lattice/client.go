@@ -227,8 +227,10 @@ func (c *Client) recentlyReconnected() bool {
 
 var errDisconnected = errors.New("the connection to NATS was lost")
 
-// waitConnected waits until the connection is up (it may be reconnecting).
+// waitConnected waits until the connection is up (it may be reconnecting), for at
+// most the request time-out.
 func (c *Client) waitConnected(ctx context.Context, op string) error {
+	deadline := time.Now().Add(c.opts.Timeout)
 	for {
 		switch c.nc.Status() {
 		case nats.CONNECTED:
@@ -236,12 +238,11 @@ func (c *Client) waitConnected(ctx context.Context, op string) error {
 		case nats.CLOSED:
 			return &LostError{URL: c.url, Op: op, Err: nats.ErrConnectionClosed}
 		}
-		t := time.NewTimer(20 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return &LostError{URL: c.url, Op: op, Err: fmt.Errorf("still reconnecting when the command ended: %w", context.Cause(ctx))}
-		case <-t.C:
+		if time.Now().After(deadline) {
+			return &LostError{URL: c.url, Op: op, Err: fmt.Errorf("the server did not come back within %s", c.opts.Timeout)}
+		}
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return err
 		}
 	}
 }

@@ -136,6 +136,19 @@ func NewWadm(t testing.TB, url string, o WadmOptions) *Wadm {
 	return w
 }
 
+// WaitReady waits until the double is connected again (after a server restart) and
+// its subscriptions are in place.
+func (w *Wadm) WaitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for w.nc.Status() != nats.CONNECTED || w.nc.FlushTimeout(time.Second) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("wadm double: not connected again after 10s (%v)", w.nc.Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // AddHost adds a host to a lattice; it answers pings and satisfies spreads from now on.
 func (w *Wadm) AddHost(latticeName string, h lattice.Host) {
 	w.mu.Lock()
@@ -584,15 +597,19 @@ func sum(types []string) string {
 	return lattice.StatusDeployed
 }
 
-// componentID is wadm's default component id: <manifest name>-<component name> with
-// every character but ASCII letters and digits replaced by '_'.
+// componentID is wadm's default component id (scaler/convert.rs): the manifest and
+// component names lowercased, every character but ASCII letters and digits replaced
+// by '_', joined by '-'.
 func componentID(app, component string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '_'
-	}, app+"-"+component)
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return '_'
+		}, strings.ToLower(s))
+	}
+	return clean(app) + "-" + clean(component)
 }
 
 func (w *Wadm) list(l *latticeState) any {
