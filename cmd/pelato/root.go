@@ -45,6 +45,8 @@ wasmCloud — and runs the whole workflow locally with no cluster.`,
 	root.SetErr(stderr)
 	root.AddCommand(checkCmd(), initCmd(), genCmd(), invokeCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
 	root.AddCommand(lspCmd())
+	// Deploy, remove and status: wadm over NATS (cmd/pelato/lattice.go).
+	root.AddCommand(deployCmd(), removeCmd(), statusCmd())
 	return root
 }
 

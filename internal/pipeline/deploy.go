@@ -90,8 +90,10 @@ type DeployResult struct {
 	URL        string              `json:"nats_url"`
 	Components []DeployedComponent `json:"components"`
 	// Hosts are the lattice's hosts, gathered when a placement failed.
-	Hosts    []lattice.Host `json:"hosts,omitempty"`
-	Duration time.Duration  `json:"duration_ns"`
+	Hosts []lattice.Host `json:"hosts,omitempty"`
+	// Err is what stopped the command early, when something did.
+	Err      string        `json:"error,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Failed counts the components that are not deployed.
@@ -253,7 +255,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 		mu.Unlock()
 	})
 	if err := stopped(ctx, fatal); err != nil {
-		out.Duration = time.Since(start)
+		out.Duration, out.Err = time.Since(start), err.Error()
 		rep.Event(Event{Kind: End, Message: "deploy stopped", Err: err})
 		return out, err
 	}
@@ -265,6 +267,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				err = fmt.Errorf("stopped waiting (%w); wadm carries on with what it acknowledged: `pelato status` shows where it is", err)
 			}
+			out.Err = err.Error()
 			rep.Event(Event{Kind: End, Message: "deploy stopped", Err: err})
 			return out, err
 		}
@@ -570,7 +573,7 @@ func explainPlacement(lat string, w *workflow.Workflow, a app, m *wadm.Manifest,
 	case hostsErr != nil:
 		msg += fmt.Sprintf("; the lattice's hosts could not be listed (%v)", hostsErr)
 	case len(hosts) == 0:
-		msg += fmt.Sprintf("; the lattice has no hosts at all: start a wasmCloud host on lattice %q", lat)
+		msg += fmt.Sprintf("; lattice %q has no hosts at all: start a wasmCloud host on it, or set WASMCLOUD_LATTICE to the lattice your hosts are on", lat)
 	default:
 		msg += "; hosts in the lattice: " + lattice.DescribeHosts(hosts)
 	}

@@ -58,7 +58,9 @@ type RemoveResult struct {
 	Lattice    string             `json:"lattice"`
 	URL        string             `json:"nats_url"`
 	Components []RemovedComponent `json:"components"`
-	Duration   time.Duration      `json:"duration_ns"`
+	// Err is what stopped the command early, when something did.
+	Err      string        `json:"error,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Failed counts the components that could not be removed.
@@ -151,7 +153,7 @@ func Remove(ctx context.Context, opts RemoveOptions) (*RemoveResult, error) {
 		mu.Unlock()
 	})
 	if err := stopped(ctx, fatal); err != nil {
-		out.Duration = time.Since(start)
+		out.Duration, out.Err = time.Since(start), err.Error()
 		rep.Event(Event{Kind: End, Message: "remove stopped", Err: err})
 		return out, err
 	}

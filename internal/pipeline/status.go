@@ -51,7 +51,9 @@ type StatusResult struct {
 	Apps    []AppState     `json:"apps"`
 	Hosts   []lattice.Host `json:"hosts"`
 	// Others are applications of the lattice that no selected task names.
-	Others   []string      `json:"other_apps,omitempty"`
+	Others []string `json:"other_apps,omitempty"`
+	// Err is what stopped the command early, when something did.
+	Err      string        `json:"error,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
 }
 
@@ -132,9 +134,11 @@ func Status(ctx context.Context, opts StatusOptions) (*StatusResult, error) {
 	sort.Strings(out.Others)
 	out.Duration = time.Since(start)
 	if listErr != nil {
+		out.Err = listErr.Error()
 		return out, listErr
 	}
 	if hostsErr != nil {
+		out.Err = hostsErr.Error()
 		return out, hostsErr
 	}
 	return out, nil
