@@ -7,7 +7,7 @@ import "sort"
 type Code string
 
 // The codes. Ranges: PL0xx YAML and file level, PL1xx keys and types, PL2xx values,
-// PL3xx cross-task rules, PL4xx task Go code.
+// PL3xx cross-task rules, PL4xx task Go code, PL5xx the lattice (lattice.go).
 const (
 	CodeSyntax         Code = "PL001"
 	CodeDuplicateKey   Code = "PL002"
@@ -135,4 +135,5 @@ var catalogue = []CodeInfo{
 	{CodeTaskHasErrors, Error, "Task code has errors", "  code: convert.go  # convert.go has a type error", "Open the task file and fix the errors reported there."},
 	{CodeTaskUnreadable, Error, "Task code cannot be read", "tasks/convert.go is not readable", "Check the file's permissions and encoding (UTF-8)."},
 	{CodeTaskImport, Error, "Task imports another task or a relative path", "import \"example.com/proj/tasks/filter\"", "Each task is its own program and cannot be imported: move shared code to a package outside tasks/ (with a go.mod at the project root) and import it by its module path."},
+	{CodeNoHostForTarget, Hint, "No host of the lattice carries this target label", "  targets: [gpu]  # no host has host-type=gpu", "Start a wasmCloud host with the label (WASMCLOUD_LABEL_host-type=gpu) or target a label a host has. Reported only when lattice checks are enabled in the editor (the latticeChecks setting)."},
 }
