@@ -94,6 +94,10 @@ func (s *Server) builtinCommands() map[string]Command {
 		CmdCreateFile: {Title: "pelato: Create file", Run: s.cmdCreateFile, Silent: true},
 	}
 	cmds[CmdInvoke] = Command{Title: "pelato: Invoke", Run: s.cmdInvoke}
+	// wadm over NATS (lattice.go).
+	cmds[CmdDeploy] = Command{Title: "pelato: Deploy", Run: s.cmdDeploy}
+	cmds[CmdRemove] = Command{Title: "pelato: Remove", Run: s.cmdRemove}
+	cmds[CmdStatus] = Command{Title: "pelato: Status", Run: s.cmdStatus}
 	return cmds
 }
 

@@ -21,6 +21,14 @@ type Config struct {
 	RegistryURL string
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
+
+	// LatticeChecks enables the PL501 hint on `targets:` entries no host of the lattice
+	// carries: a host ping now and then (never when off, the default).
+	LatticeChecks bool
+	// NATSURL and Lattice override NATS_URL and WASMCLOUD_LATTICE of the project's
+	// settings for deploy, remove, status and the lattice checks; "" keeps them.
+	NATSURL string
+	Lattice string
 }
 
 // DefaultConfig returns the configuration used until the client sends its own.
@@ -34,6 +42,10 @@ type settings struct {
 	CheckTasksOn *string `json:"checkTasksOn"`
 	RegistryURL  *string `json:"registryUrl"`
 	LogLevel     *string `json:"logLevel"`
+
+	LatticeChecks *bool   `json:"latticeChecks"`
+	NATSURL       *string `json:"natsUrl"`
+	Lattice       *string `json:"lattice"`
 }
 
 // apply merges the settings in raw into c. raw may be the section itself or an object
@@ -77,6 +89,19 @@ func (c Config) apply(raw []byte) (Config, error) {
 			return c, fmt.Errorf("read pelato settings: %w", err)
 		}
 		c.LogLevel = *s.LogLevel
+	}
+	if s.LatticeChecks != nil {
+		c.LatticeChecks = *s.LatticeChecks
+	}
+	if s.NATSURL != nil {
+		c.NATSURL = strings.TrimSpace(*s.NATSURL)
+	}
+	if s.Lattice != nil {
+		l := strings.TrimSpace(*s.Lattice)
+		if strings.ContainsAny(l, ".*> \t") {
+			return c, fmt.Errorf("read pelato settings: lattice %q is not a lattice name (one NATS subject token)", l)
+		}
+		c.Lattice = l
 	}
 	return c, nil
 }

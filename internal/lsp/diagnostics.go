@@ -148,6 +148,7 @@ func (s *Server) publish(ctx context.Context, p *project, snap *Snapshot, res *c
 	if res.Err != nil {
 		s.log.Warn("check incomplete", "project", p.root, "err", res.Err)
 	}
+	res = s.withLatticeHints(snap, p.root, res) // opt-in PL501 hints (lattice.go)
 	files := map[string][]protocol.Diagnostic{}
 	m := newMappers(snap, p.root, res.Files)
 	for _, d := range res.Diagnostics {

@@ -11,7 +11,7 @@ import (
 )
 
 // codeLens serves textDocument/codeLens in workflow.yaml: "Generate all" and "Check"
-// on the file, "Generate" and "Invoke…" on each task. Each runs a command through
+// on the file, "Generate", "Invoke…" and "Deploy" on each task. Each runs a command through
 // workspace/executeCommand.
 func (s *Server) codeLens(_ context.Context, snap *Snapshot, params []byte) (any, error) {
 	p, err := decode[protocol.CodeLensParams](params)
@@ -57,6 +57,7 @@ func (s *Server) codeLens(_ context.Context, snap *Snapshot, params []byte) (any
 		r := t.Node.Fields[0].KeyRange
 		lens(r, "Generate", CmdGen, CommandArgs{URI: doc.URI, Task: key})
 		lens(r, "Invoke…", CmdInvoke, CommandArgs{URI: doc.URI, Task: key})
+		lens(r, "Deploy", CmdDeploy, CommandArgs{URI: doc.URI, Task: key})
 	}
 	return out, nil
 }

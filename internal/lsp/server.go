@@ -123,6 +123,8 @@ type Server struct {
 	inflight  inflight
 	dropped   atomic.Int64 // stale diagnostics results dropped
 	hooks     hooks
+
+	hosts latticeHosts // host pings of the lattice checks (lattice.go)
 }
 
 // hooks let tests widen race windows; all nil in production.

@@ -57,6 +57,7 @@ type Wadm struct {
 	mu       sync.Mutex
 	lattices map[string]*latticeState
 	requests []Request
+	pings    int
 }
 
 // WadmOptions configure the double.
@@ -167,6 +168,13 @@ func (w *Wadm) Requests() []Request {
 	return append([]Request(nil), w.requests...)
 }
 
+// Pings returns how many host pings the hosts received.
+func (w *Wadm) Pings() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pings
+}
+
 // ResetRequests forgets the recorded requests.
 func (w *Wadm) ResetRequests() {
 	w.mu.Lock()
@@ -187,6 +195,7 @@ func (w *Wadm) lattice(name string) *latticeState {
 func (w *Wadm) handlePing(m *nats.Msg) {
 	parts := strings.Split(m.Subject, ".")
 	w.mu.Lock()
+	w.pings++
 	hosts := append([]lattice.Host(nil), w.lattice(parts[3]).hosts...)
 	w.mu.Unlock()
 	for _, h := range hosts {
