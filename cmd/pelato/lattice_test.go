@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +164,49 @@ func TestDeployCommandFailures(t *testing.T) {
 func TestCleanEscapesControlCharacters(t *testing.T) {
 	if got := clean("edge\x1b[2J\n1"); got != `edge\x1b[2J\x0a1` {
 		t.Errorf("clean = %q", got)
+	}
+}
+
+// The connection settings reach the client from the environment: user and password,
+// and TLS with a client certificate.
+func TestLatticeSettingsFromEnvironment(t *testing.T) {
+	dir := copyDir(t, "../../examples/temperature")
+	if code, _, errOut := pelato(t, "gen", dir); code != 0 {
+		t.Fatal(errOut)
+	}
+	t.Setenv("NATS_TIMEOUT", "2s")
+
+	auth := latticetest.StartNATS(t, latticetest.ServerOptions{User: "deployer", Password: "s3cret"})
+	w := latticetest.NewWadm(t, auth.URL(), latticetest.WadmOptions{User: "deployer", Password: "s3cret"})
+	w.AddHost("default", lattice.Host{ID: "NALL", FriendlyName: "all", Labels: map[string]string{"host-type": "edge"}})
+	w.AddHost("default", lattice.Host{ID: "NCLOUD", FriendlyName: "cloud", Labels: map[string]string{"host-type": "cloud"}})
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("NATS_HOST=127.0.0.1\nNATS_PORT="+strconv.Itoa(auth.Port())+"\nNATS_USER=deployer\nNATS_PASSWORD=s3cret\n"), 0o600)
+	if code, out, errOut := pelato(t, "deploy", dir); code != 0 {
+		t.Fatalf("deploy with user/password from .env: exit %d\n%s\n%s", code, out, errOut)
+	}
+	t.Setenv("NATS_PASSWORD", "wrong")
+	code, _, errOut := pelato(t, "status", dir)
+	if code != 2 || !strings.Contains(errOut, "refused the credentials") || strings.Contains(errOut, "wrong") {
+		t.Errorf("wrong password: exit %d %s", code, errOut)
+	}
+	os.Remove(filepath.Join(dir, ".env"))
+
+	certs := latticetest.NewCerts(t)
+	tlsSrv := latticetest.StartNATS(t, latticetest.ServerOptions{TLS: certs.Server})
+	latticetest.NewWadm(t, tlsSrv.URL(), latticetest.WadmOptions{TLSCA: certs.CAFile, TLSCert: certs.ClientCert, TLSKey: certs.ClientKey})
+	t.Setenv("NATS_PASSWORD", "")
+	t.Setenv("NATS_URL", tlsSrv.URL())
+	t.Setenv("NATS_TLS_CA", certs.CAFile)
+	t.Setenv("NATS_TLS_CERT", certs.ClientCert)
+	t.Setenv("NATS_TLS_KEY", certs.ClientKey)
+	code, out, errOut := pelato(t, "status", dir, "--format", "json")
+	if code != 0 || !strings.Contains(out, `"lattice": "default"`) {
+		t.Errorf("status over TLS: exit %d\n%s\n%s", code, out, errOut)
+	}
+	t.Setenv("NATS_TLS_CERT", "")
+	t.Setenv("NATS_TLS_KEY", "")
+	code, _, errOut = pelato(t, "status", dir)
+	if code != 2 || !strings.Contains(errOut, "TLS") {
+		t.Errorf("TLS without a client certificate: exit %d %s", code, errOut)
 	}
 }

@@ -158,25 +158,34 @@ func (c *Client) subject(op string, name ...string) string {
 	return s
 }
 
-// call sends a request and decodes the reply into out, which must have Result and
-// Message fields; a reply whose result is "error" becomes an *APIError.
+// call sends a request and decodes the reply into out (see decodeReply).
 func (c *Client) call(ctx context.Context, op, subject string, hdr nats.Header, body []byte, out any) error {
 	data, err := c.request(ctx, op, subject, hdr, body)
 	if err != nil {
 		return err
 	}
+	return decodeReply(op, c.opts.Lattice, data, out)
+}
+
+// decodeReply decodes a wadm reply into out, which must have Result and Message
+// fields; a reply whose result is "error" becomes an *APIError, and a body that is not
+// wadm's JSON an error quoting its start.
+func decodeReply(op, lat string, data []byte, out any) error {
 	var head struct {
 		Result  string `json:"result"`
 		Message string `json:"message"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return fmt.Errorf("%s on lattice %q: the reply is not wadm's JSON (%v): %.200q", op, c.opts.Lattice, err, data)
+		return fmt.Errorf("%s on lattice %q: the reply is not wadm's JSON (%v): %.200q", op, lat, err, data)
 	}
 	if head.Result == ResultError {
-		return &APIError{Op: op, Lattice: c.opts.Lattice, Message: head.Message}
+		return &APIError{Op: op, Lattice: lat, Message: head.Message}
+	}
+	if head.Result == "" {
+		return fmt.Errorf("%s on lattice %q: the reply has no result: %.200q", op, lat, data)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s on lattice %q: cannot read the reply (%v): %.200q", op, c.opts.Lattice, err, data)
+		return fmt.Errorf("%s on lattice %q: cannot read the reply (%v): %.200q", op, lat, err, data)
 	}
 	return nil
 }

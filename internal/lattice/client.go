@@ -15,7 +15,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -317,21 +317,23 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// RedactURL returns urls (comma-separated) with any user information replaced.
+// RedactURL returns urls (comma-separated) with any user information replaced:
+// everything between the scheme and the last '@' of each URL. (A path holding '@'
+// loses its host too: better than showing a password.)
 func RedactURL(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
 		p = strings.TrimSpace(p)
-		if u, err := url.Parse(p); err == nil && u.User != nil {
-			u.User = url.User("REDACTED")
-			p = u.String()
-		} else if err != nil && strings.Contains(p, "@") {
-			p = "REDACTED@" + p[strings.LastIndex(p, "@")+1:]
+		start := len(schemeRE.FindString(p))
+		if at := strings.LastIndex(p[start:], "@"); at >= 0 {
+			p = p[:start] + "REDACTED" + p[start+at:]
 		}
 		parts[i] = p
 	}
 	return strings.Join(parts, ",")
 }
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 
 // ConnectError is a failed dial of the NATS server.
 type ConnectError struct {

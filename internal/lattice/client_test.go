@@ -318,7 +318,8 @@ func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"nats://localhost:4222":                     "nats://localhost:4222",
 		"nats://u:p@h:1,tls://t@h2:2":               "nats://REDACTED@h:1,tls://REDACTED@h2:2",
-		"nats://user:pa%zz@h:1":                     "REDACTED@h:1",
+		"nats://user:pa%zz@h:1":                     "nats://REDACTED@h:1",
+		"user:pass@host:4222":                       "REDACTED@host:4222",
 		"nats://a:4222, nats://b:4222":              "nats://a:4222,nats://b:4222",
 		"wss://x:y@example.test/ws":                 "wss://REDACTED@example.test/ws",
 		"nats://only-host-no-port-credentials@h:42": "nats://REDACTED@h:42",

@@ -490,3 +490,22 @@ func TestSameManifestIgnoresEncoding(t *testing.T) {
 		t.Errorf("differences %v", d)
 	}
 }
+
+// FuzzSameManifest: a manifest is the same as itself, whatever it holds, and
+// comparing never panics.
+func FuzzSameManifest(f *testing.F) {
+	f.Add([]byte(`{"metadata":{"annotations":{"version":"1"},"labels":{}},"spec":{"components":[]}}`), []byte(`{"spec":{}}`))
+	f.Add([]byte(`[1,{"a":null}]`), []byte(`null`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		same, diffs, err := sameManifest(a, b)
+		if err == nil && same == (len(diffs) > 0) {
+			t.Fatalf("same %v with differences %v", same, diffs)
+		}
+		if len(diffs) > 4 {
+			t.Fatalf("%d differences listed", len(diffs))
+		}
+		if s, _, err := sameManifest(a, a); err == nil && !s {
+			t.Fatalf("%q differs from itself", a)
+		}
+	})
+}

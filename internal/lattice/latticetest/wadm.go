@@ -280,6 +280,16 @@ func (w *Wadm) put(l *latticeState, m *nats.Msg) any {
 	if version == "latest" {
 		return errorReply("invalid manifest version, errors: \"Version cannot be 'latest'\"")
 	}
+	for _, kind := range []struct {
+		what string
+		m    map[string]string
+	}{{"label", man.Metadata.Labels}, {"annotation", man.Metadata.Annotations}} {
+		for k, v := range kind.m {
+			if !validOAMKey(k) {
+				return errorReply(fmt.Sprintf("Invalid OAM %s: (%q, %q)", kind.what, k, v))
+			}
+		}
+	}
 	name := strings.TrimSpace(man.Metadata.Name)
 	if !nameRE.MatchString(name) {
 		return errorReply(fmt.Sprintf("Manifest name %s contains invalid characters. Manifest names can only contain alphanumeric characters, dashes, and underscores.", name))
@@ -308,6 +318,39 @@ func (w *Wadm) put(l *latticeState, m *nats.Msg) any {
 	}
 	return map[string]any{"result": result, "total_versions": len(mod.versions), "current_version": version,
 		"message": fmt.Sprintf("Successfully put manifest %s %s", name, version), "name": name}
+}
+
+// validOAMKey applies wadm's valid_oam_label to a label or annotation key: an
+// optional DNS-subdomain prefix and '/', then a name of at most 63 characters that
+// starts and ends alphanumeric and holds only alphanumerics, '-', '_' and '.'.
+func validOAMKey(key string) bool {
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+	name := key
+	if prefix, rest, ok := strings.Cut(key, "/"); ok {
+		if prefix == "" || len(prefix) > 253 {
+			return false
+		}
+		for _, part := range strings.Split(prefix, ".") {
+			if part == "" || len(part) > 63 || !(part[0] >= 'a' && part[0] <= 'z' || part[0] >= 'A' && part[0] <= 'Z') || !alnum(part[len(part)-1]) {
+				return false
+			}
+			for i := 0; i < len(part); i++ {
+				if !alnum(part[i]) && part[i] != '-' {
+					return false
+				}
+			}
+		}
+		name = rest
+	}
+	if name == "" || len(name) > 63 || !alnum(name[0]) || !alnum(name[len(name)-1]) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !alnum(name[i]) && name[i] != '-' && name[i] != '_' && name[i] != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 // reencode writes a manifest the way wadm's serde would send it back: keys in Go's
