@@ -246,7 +246,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 				return
 			}
 			comp.Err = err.Error()
-			msg = "failed: " + comp.Err
+			msg = "not deployed"
 			rep.Event(Event{Kind: Log, Level: "error", Task: comp.ComponentName, Message: comp.Err})
 		}
 		mu.Lock()
@@ -429,7 +429,7 @@ func waitPlaced(ctx context.Context, opts DeployOptions, c *lattice.Client, w *w
 	// "deployed" until it has taken the new one up: do not believe it at once.
 	settle := max(2*opts.PollInterval, time.Second)
 	seenOther := make([]bool, len(apps))
-	placed := n - len(pending)
+	placed := n + n - len(pending) // the first n steps were the puts and deploys
 	hosts := &hostCache{}
 	var mu sync.Mutex
 	for len(pending) > 0 {

@@ -144,7 +144,7 @@ func Remove(ctx context.Context, opts RemoveOptions) (*RemoveResult, error) {
 				return
 			}
 			comp.Err = err.Error()
-			msg = "failed: " + comp.Err
+			msg = "not removed"
 			rep.Event(Event{Kind: Log, Level: "error", Task: comp.ComponentName, Message: comp.Err})
 		}
 		mu.Lock()
@@ -208,7 +208,7 @@ func waitUndeployed(ctx context.Context, opts RemoveOptions, c *lattice.Client, 
 		}
 	}
 	deadline := time.Now().Add(opts.Timeout)
-	finished := n - len(pending)
+	finished := n + n - len(pending) // the first n steps were the undeploys and deletes
 	for len(pending) > 0 {
 		statuses := make([]*lattice.StatusReply, len(pending))
 		pool(ctx, len(pending), latticeJobs, func(k int) {
@@ -232,14 +232,16 @@ func waitUndeployed(ctx context.Context, opts RemoveOptions, c *lattice.Client, 
 				finished++
 				continue
 			}
-			if st.Status.Info.Type != comp.Status {
-				rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: finished, Total: 2 * n, Message: describeStatus(*st.Status)})
-			}
+			changed := st.Status.Info.Type != comp.Status
 			comp.Status = st.Status.Info.Type
 			comp.Duration = time.Since(began[i])
 			if comp.Status == lattice.StatusUndeployed {
 				finished++
+				rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: finished, Total: 2 * n, Message: "undeployed"})
 				continue
+			}
+			if changed {
+				rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: finished, Total: 2 * n, Message: describeStatus(*st.Status)})
 			}
 			still = append(still, i)
 		}
