@@ -63,7 +63,7 @@ func latticeFailure(cmd *cobra.Command, dir string, err error) error {
 		return printCheckFailure(cmd, dir, err)
 	case errors.As(err, &ce), errors.As(err, &nw):
 		return usageError(err)
-	case errors.Is(err, context.Canceled):
+	case err == context.Canceled:
 		return &exitError{code: exitProblems, err: errors.New("interrupted")}
 	case strings.HasPrefix(err.Error(), "no task ") || strings.HasPrefix(err.Error(), "check "):
 		return usageError(err)

@@ -210,3 +210,14 @@ func TestLatticeSettingsFromEnvironment(t *testing.T) {
 		t.Errorf("TLS without a client certificate: exit %d %s", code, errOut)
 	}
 }
+
+// Interrupting the wait says what happens to what wadm already acknowledged.
+func TestDeployInterruptedWhileWaiting(t *testing.T) {
+	dir, _, _ := latticeProject(t, latticetest.WadmOptions{PlaceAfter: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	code, _, errOut := pelatoCtx(ctx, "deploy", dir)
+	if code != 1 || !strings.Contains(errOut, "stopped waiting") || !strings.Contains(errOut, "pelato status") {
+		t.Errorf("exit %d\n%s", code, errOut)
+	}
+}

@@ -199,7 +199,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 	}
 
 	out.Lattice, out.URL = opts.Lattice.names()
-	if out.Failed() == len(apps) {
+	if len(apps) > 0 && out.Failed() == len(apps) {
 		// Nothing to send: every component failed here (gen/ missing or stale).
 		for _, comp := range out.Components {
 			rep.Event(Event{Kind: Log, Level: "error", Task: comp.ComponentName, Message: comp.Err})
