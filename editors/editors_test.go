@@ -112,6 +112,16 @@ func server(t *testing.T) string {
 // introduces the two errors; it returns the project folder.
 func brokenProject(t *testing.T) string {
 	t.Helper()
+	dst := exampleProject(t)
+	replaceOnce(t, filepath.Join(dst, "workflow.yaml"), wfOld, wfNew)
+	replaceOnce(t, filepath.Join(dst, "tasks", "convert.go"), goOld, goNew)
+	return dst
+}
+
+// exampleProject copies examples/temperature (without gen/) into a fresh
+// folder and returns the project folder.
+func exampleProject(t *testing.T) string {
+	t.Helper()
 	src := filepath.Join(repoRoot(t), "examples", "temperature")
 	// Resolve symlinks (e.g. /tmp) so paths match what editors report.
 	base, err := filepath.EvalSymlinks(t.TempDir())
@@ -140,8 +150,6 @@ func brokenProject(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replaceOnce(t, filepath.Join(dst, "workflow.yaml"), wfOld, wfNew)
-	replaceOnce(t, filepath.Join(dst, "tasks", "convert.go"), goOld, goNew)
 	return dst
 }
 

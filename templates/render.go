@@ -63,6 +63,10 @@ type Data struct {
 	// TemplateName and TemplateVersion identify the template; Render sets them.
 	TemplateName    string
 	TemplateVersion int
+	// KeyValueStore is the identifier a key-value harness opens: the name of the
+	// key-value link of the manifest (wadm.KeyValueLinkName). Render sets it, so the
+	// harness and the manifest take it from one place.
+	KeyValueStore string
 }
 
 // World returns the WIT world name of the component.
@@ -78,6 +82,7 @@ func Render(t *Template, d Data) (map[string][]byte, error) {
 		return nil, errors.New("templates: render: no template")
 	}
 	d.TemplateName, d.TemplateVersion = t.Name, t.Version
+	d.KeyValueStore = wadm.KeyValueLinkName
 	if err := checkData(d); err != nil {
 		return nil, fmt.Errorf("templates: render %s: %w", t.Name, err)
 	}

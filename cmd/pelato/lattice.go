@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/lattice"
 	"github.com/pelato-dev/pelato/internal/metrics"
 	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/progressui"
 )
 
 // latticeFlags adds the connection flags shared by deploy, remove and status.
@@ -33,22 +33,6 @@ func latticeFlags(cmd *cobra.Command) {
 // latticeSettings maps the flags of latticeFlags to their settings (for loadConfig).
 func latticeSettings() map[string]string {
 	return map[string]string{"nats-url": "NATS_URL", "lattice": "WASMCLOUD_LATTICE", "nats-creds": "NATS_CREDS", "request-timeout": "NATS_TIMEOUT"}
-}
-
-// dirAndTasks reads `[dir] [task...]`: the first argument is the project folder when
-// it holds a workflow.yaml, else every argument is a task.
-func dirAndTasks(args []string, flagTasks []string) (string, []string, error) {
-	var dirArgs []string
-	tasks := args
-	if len(args) > 0 {
-		if st, err := os.Stat(args[0] + "/workflow.yaml"); err == nil && !st.IsDir() {
-			dirArgs, tasks = args[:1], args[1:]
-		} else if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
-			dirArgs, tasks = args[:1], args[1:]
-		}
-	}
-	dir, err := projectDir(dirArgs)
-	return dir, append(append([]string(nil), tasks...), flagTasks...), err
 }
 
 // latticeFailure turns an error that stopped deploy, remove or status into an exit
@@ -103,7 +87,7 @@ func orDash(s string) string {
 
 func deployCmd() *cobra.Command {
 	var tasks []string
-	var format, registry string
+	var format, progress, registry string
 	var wait bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -126,12 +110,18 @@ the environment, then .env.
 
 Exit status: 0 all deployed; 1 a component was not deployed or the run broke off;
 2 bad arguments or settings, no project, NATS unreachable, refused credentials, or no
-wadm on the lattice.`,
+wadm on the lattice.
+
+Progress goes to stderr (a live display on a terminal, --progress plain for lines);
+the table to stdout; --format json writes JSON lines to stdout: one per event (the
+scalers' status included), then {"kind":"result","deploy":{...}}.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
+			out, err := newPipelineOutput(cmd, format, progress)
+			if err != nil {
 				return err
 			}
-			dir, sel, err := dirAndTasks(args, tasks)
+			dirArg, argTasks := dirAndTasks(args)
+			dir, err := projectDir(dirArg)
 			if err != nil {
 				return err
 			}
@@ -141,19 +131,14 @@ wadm on the lattice.`,
 			if err != nil {
 				return err
 			}
-			var rep pipeline.Reporter = &pipeline.TextReporter{W: cmd.ErrOrStderr()}
-			if format == "json" {
-				rep = pipeline.Discard
-			}
 			start := time.Now()
-			res, err := pipeline.Deploy(cmd.Context(), pipeline.DeployOptions{Root: dir, Tasks: sel, Registry: cfg.Get("REGISTRY_URL"),
-				Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout, Reporter: rep})
+			res, err := pipeline.Deploy(cmd.Context(), pipeline.DeployOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"),
+				Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout, Reporter: out.display})
+			out.display.Close()
 			if res != nil {
 				recordDeployMetrics(cmd, dir, cfg, start, res)
-				if format == "json" {
-					if werr := writeJSON(cmd.OutOrStdout(), res); werr != nil {
-						return werr
-					}
+				if out.json != nil {
+					out.json.Write(resultLine{Kind: "result", Deploy: res})
 				} else {
 					printDeploy(cmd.OutOrStdout(), res)
 				}
@@ -172,6 +157,7 @@ wadm on the lattice.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", pipeline.DefaultDeployTimeout, "longest wait for placement")
 	cmd.Flags().StringVar(&registry, "registry", "", "OCI registry the components were generated for (REGISTRY_URL)")
 	formatFlag(cmd, &format, "text", "json")
+	cmd.Flags().StringVar(&progress, "progress", "auto", "progress display: auto, tty (live) or plain")
 	latticeFlags(cmd)
 	return cmd
 }
@@ -210,11 +196,12 @@ func printDeploy(w io.Writer, res *pipeline.DeployResult) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ComponentName, c.Version, orDash(c.Action), orDash(status))
 	}
 	tw.Flush()
+	fmt.Fprintln(w, res.Summary())
 }
 
 func removeCmd() *cobra.Command {
 	var tasks []string
-	var format string
+	var format, progress string
 	var wait bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -226,13 +213,18 @@ is not an error. It needs workflow.yaml only (the component names), not gen/. Ta
 are component_names or names; none means every task. Connection settings as for
 pelato deploy.
 
+Progress goes to stderr, the table to stdout; --format json writes JSON lines: one
+per event, then {"kind":"result","remove":{...}}.
+
 Exit status: 0 removed (or not there); 1 an application could not be removed or the
 run broke off; 2 bad arguments or settings, NATS unreachable or no wadm.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
+			out, err := newPipelineOutput(cmd, format, progress)
+			if err != nil {
 				return err
 			}
-			dir, sel, err := dirAndTasks(args, tasks)
+			dirArg, argTasks := dirAndTasks(args)
+			dir, err := projectDir(dirArg)
 			if err != nil {
 				return err
 			}
@@ -240,17 +232,12 @@ run broke off; 2 bad arguments or settings, NATS unreachable or no wadm.`,
 			if err != nil {
 				return err
 			}
-			var rep pipeline.Reporter = &pipeline.TextReporter{W: cmd.ErrOrStderr()}
-			if format == "json" {
-				rep = pipeline.Discard
-			}
-			res, err := pipeline.Remove(cmd.Context(), pipeline.RemoveOptions{Root: dir, Tasks: sel,
-				Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout, Reporter: rep})
+			res, err := pipeline.Remove(cmd.Context(), pipeline.RemoveOptions{Root: dir, Tasks: append(tasks, argTasks...),
+				Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout, Reporter: out.display})
+			out.display.Close()
 			if res != nil {
-				if format == "json" {
-					if werr := writeJSON(cmd.OutOrStdout(), res); werr != nil {
-						return werr
-					}
+				if out.json != nil {
+					out.json.Write(resultLine{Kind: "result", Remove: res})
 				} else if len(res.Components) > 0 {
 					tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 					fmt.Fprintln(tw, "COMPONENT\tACTION\tVERSIONS DELETED\tSTATUS")
@@ -262,6 +249,7 @@ run broke off; 2 bad arguments or settings, NATS unreachable or no wadm.`,
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ComponentName, orDash(action), orDash(strings.Join(c.Versions, ", ")), orDash(c.Status))
 					}
 					tw.Flush()
+					fmt.Fprintln(cmd.OutOrStdout(), res.Summary())
 				}
 			}
 			if err != nil {
@@ -277,6 +265,7 @@ run broke off; 2 bad arguments or settings, NATS unreachable or no wadm.`,
 	cmd.Flags().BoolVar(&wait, "wait", true, "wait until each application is undeployed")
 	cmd.Flags().DurationVar(&timeout, "timeout", pipeline.DefaultDeployTimeout, "longest wait")
 	formatFlag(cmd, &format, "text", "json")
+	cmd.Flags().StringVar(&progress, "progress", "auto", "progress display: auto, tty (live) or plain")
 	latticeFlags(cmd)
 	return cmd
 }
@@ -305,10 +294,12 @@ or no wadm on the lattice (the hosts are still shown).`,
 			if interval <= 0 {
 				return usageError(fmt.Errorf("--interval %s: give a positive duration", interval))
 			}
-			dir, sel, err := dirAndTasks(args, tasks)
+			dirArg, argTasks := dirAndTasks(args)
+			dir, err := projectDir(dirArg)
 			if err != nil {
 				return err
 			}
+			sel := append(tasks, argTasks...)
 			cfg, err := loadConfig(cmd, dir, latticeSettings())
 			if err != nil {
 				return err
@@ -338,7 +329,7 @@ or no wadm on the lattice (the hosts are still shown).`,
 			defer c.Close()
 			conn.Client = c
 			out := cmd.OutOrStdout()
-			tty := isTerminal(out)
+			tty := progressui.IsTerminal(out)
 			for {
 				res, err := pipeline.Status(ctx, pipeline.StatusOptions{Root: dir, Tasks: sel, Lattice: conn})
 				if ctx.Err() != nil {
@@ -382,16 +373,6 @@ or no wadm on the lattice (the hosts are still shown).`,
 	formatFlag(cmd, &format, "text", "json")
 	latticeFlags(cmd)
 	return cmd
-}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // printStatus writes the applications table and the hosts table.

@@ -59,15 +59,26 @@ func TestDeployStatusRemoveCommands(t *testing.T) {
 	// Unchanged: a no-op, in JSON.
 	code, out, _ = pelato(t, "deploy", dir, "temp_filter", "--format", "json")
 	var dep struct {
-		Lattice    string `json:"lattice"`
-		Components []struct {
-			ComponentName string `json:"component_name"`
-			Action        string `json:"action"`
-			Status        string `json:"status"`
-		} `json:"components"`
+		Kind   string `json:"kind"`
+		Deploy struct {
+			Lattice    string `json:"lattice"`
+			Components []struct {
+				ComponentName string `json:"component_name"`
+				Action        string `json:"action"`
+				Status        string `json:"status"`
+			} `json:"components"`
+		} `json:"deploy"`
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &dep) != nil || len(dep.Components) != 1 || dep.Components[0].Action != "unchanged" || dep.Components[0].Status != "deployed" {
-		t.Errorf("redeploy json: exit %d\n%s", code, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || json.Unmarshal([]byte(lines[len(lines)-1]), &dep) != nil || dep.Kind != "result" || len(dep.Deploy.Components) != 1 ||
+		dep.Deploy.Components[0].Action != "unchanged" || dep.Deploy.Components[0].Status != "deployed" {
+		t.Errorf("redeploy json lines: exit %d\n%s", code, out)
+	}
+	for _, l := range lines {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev["kind"] == nil {
+			t.Errorf("not a JSON event line: %q", l)
+		}
 	}
 
 	code, out, errOut = pelato(t, "status", dir)
@@ -101,7 +112,7 @@ func TestDeployStatusRemoveCommands(t *testing.T) {
 		t.Errorf("remove: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut = pelato(t, "remove", dir, "--format", "json")
-	if code != 0 || strings.Count(out, `"action": "absent"`) != 2 {
+	if code != 0 || strings.Count(out, `"action":"absent"`) != 2 || !strings.Contains(out, `{"kind":"result","remove":`) {
 		t.Errorf("remove twice: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, _ = pelato(t, "status", dir)

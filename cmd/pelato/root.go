@@ -45,6 +45,7 @@ wasmCloud — and runs the whole workflow locally with no cluster.`,
 	root.SetErr(stderr)
 	root.AddCommand(checkCmd(), initCmd(), genCmd(), invokeCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
 	root.AddCommand(lspCmd())
+	root.AddCommand(buildCmd(), pushCmd()) // build and push (issue #8)
 	// Deploy, remove and status: wadm over NATS (cmd/pelato/lattice.go).
 	root.AddCommand(deployCmd(), removeCmd(), statusCmd())
 	return root

@@ -30,7 +30,9 @@
 
 ;;; Code:
 
+(require 'cl-lib)
 (require 'eglot)
+(require 'jsonrpc)
 (require 'project)
 (require 'subr-x)
 
@@ -154,6 +156,169 @@ their usual roots."
 
 (add-hook 'pelato-workflow-mode-hook #'pelato--maybe-eglot)
 (add-hook 'pelato-task-mode-hook #'pelato--maybe-eglot)
+
+;;;; The pipeline
+
+;; The server offers its commands (generate, build, push, deploy, remove,
+;; invoke, … — whatever it advertises) as source code actions of kind
+;; source.pelato.<verb>, for the task under point and for the whole workflow,
+;; so `eglot-code-actions' lists them.  The commands below run them directly.
+;; Either way they run asynchronously (a build or a deploy outlasts Eglot's
+;; request time-out) and the server reports the outcome in the echo area.
+
+(defcustom pelato-command-finished-functions nil
+  "Abnormal hook run when a pelato command finishes.
+Each function is called with COMMAND (a string such as \"pelato.gen\"),
+ARGUMENTS (the vector sent), RESULT and ERROR (the JSON-RPC error as a
+plist, or nil)."
+  :type 'hook)
+
+(defvar pelato--running nil
+  "The pelato commands still running, as (SERVER . REQUEST-ID) pairs.")
+
+(defun pelato--server ()
+  "The Eglot server of the current buffer, or a user error."
+  (or (eglot-current-server)
+      (user-error "pelato: this buffer is not managed by pelato-lsp (M-x eglot)")))
+
+(defun pelato--capability (server &rest path)
+  "The server capability of SERVER at PATH (keywords)."
+  (let ((caps (eglot--capabilities server)))
+    (while (and path caps)
+      (setq caps (plist-get caps (pop path))))
+    caps))
+
+(defun pelato-server-commands (&optional server)
+  "The commands SERVER (default: the current buffer's) advertises."
+  (append (pelato--capability (or server (pelato--server)) :executeCommandProvider :commands) nil))
+
+(defun pelato-verbs (&optional server)
+  "The verbs of the pelato.<verb> commands SERVER advertises."
+  (delq nil (mapcar (lambda (c)
+                      (and (string-prefix-p "pelato." c)
+                           (not (equal c "pelato.createFile"))
+                           (substring c (length "pelato."))))
+                    (pelato-server-commands server))))
+
+(defun pelato--execute (server command arguments)
+  "Run COMMAND with ARGUMENTS (a vector) on SERVER asynchronously.
+pelato.invoke without an input asks for it first."
+  (let ((args (and (vectorp arguments) (> (length arguments) 0) (aref arguments 0))))
+    (when (and (equal command "pelato.invoke") (listp args) (not (plist-member args :input)))
+      (setq args (append args (list :input (read-string
+                                            (format "pelato: input for %s: "
+                                                    (or (plist-get args :task) "the task"))))))
+      (setq arguments (vector args)))
+    (let (id)
+      (setq id
+            (car (apply
+                  ;; The internal function returns the request's id, which
+                  ;; `pelato-cancel' needs; the public one returns nil.
+                  (if (fboundp 'jsonrpc--async-request-1) #'jsonrpc--async-request-1 #'jsonrpc-async-request)
+                  server :workspace/executeCommand
+                  (list :command command :arguments arguments)
+                  :timeout nil
+                  :success-fn (lambda (result)
+                                (setq pelato--running (delete (cons server id) pelato--running))
+                                (run-hook-with-args 'pelato-command-finished-functions
+                                                    command arguments result nil))
+                  :error-fn (lambda (err)
+                              (setq pelato--running (delete (cons server id) pelato--running))
+                              ;; RequestFailed (-32803) and RequestCancelled (-32800)
+                              ;; were shown by the server already.
+                              (unless (memql (plist-get err :code) '(-32803 -32800))
+                                (message "pelato: %s: %s" command (plist-get err :message)))
+                              (run-hook-with-args 'pelato-command-finished-functions
+                                                  command arguments nil err))
+                  nil)))
+      (when id
+        (push (cons server id) pelato--running))
+      id)))
+
+;; Code actions and lenses that carry a pelato command run through
+;; `pelato--execute' too: asynchronously, with the input prompt of invoke.
+(cl-defmethod eglot-execute-command :around (server command arguments)
+  "Run pelato's commands asynchronously; others as Eglot does."
+  (if (string-prefix-p "pelato." (format "%s" command))
+      (pelato--execute server (format "%s" command) arguments)
+    (cl-call-next-method)))
+
+(defun pelato-cancel ()
+  "Cancel the pelato commands still running."
+  (interactive)
+  (if (null pelato--running)
+      (message "pelato: no command is running")
+    (dolist (r pelato--running)
+      (jsonrpc-notify (car r) :$/cancelRequest (list :id (cdr r))))
+    (message "pelato: cancelled %d command(s)" (length pelato--running))
+    (setq pelato--running nil)))
+
+(defun pelato-run (verb &optional all input)
+  "Run the server's command pelato.VERB for the task at point.
+With ALL (interactively, a prefix argument) run it for the whole
+workflow.  The server names the task: its source code actions of kind
+source.pelato.VERB at point; when several tasks share a task file,
+choose one.  INPUT is pelato.invoke's input (asked for when nil)."
+  (interactive
+   (list (completing-read "pelato command: " (pelato-verbs) nil t)
+         current-prefix-arg nil))
+  (let* ((server (pelato--server))
+         (name (concat "pelato." verb)))
+    (unless (member name (pelato-server-commands server))
+      (user-error "pelato: the server does not offer %s (it offers: %s)"
+                  name (mapconcat #'identity (pelato-verbs server) ", ")))
+    (let* ((pos (eglot--pos-to-lsp-position (point)))
+           (actions (jsonrpc-request
+                     server :textDocument/codeAction
+                     (list :textDocument (eglot--TextDocumentIdentifier)
+                           :range (list :start pos :end pos)
+                           :context (list :diagnostics []
+                                          :only (vector (concat "source.pelato." verb))))))
+           (task-cmds nil)
+           (all-cmd nil))
+      (mapc (lambda (a)
+              (let* ((cmd (if (stringp (plist-get a :command)) a (plist-get a :command)))
+                     (args (and (vectorp (plist-get cmd :arguments))
+                                (aref (plist-get cmd :arguments) 0))))
+                (when (equal (plist-get cmd :command) name)
+                  (if (member (plist-get args :task) '(nil ""))
+                      (setq all-cmd cmd)
+                    (push cmd task-cmds)))))
+            actions)
+      (setq task-cmds (nreverse task-cmds))
+      (let ((cmd
+             (cond
+              (all (or all-cmd (user-error "pelato: %s runs for one task only: run it without a prefix argument" name)))
+              ((null task-cmds)
+               (user-error "pelato: no task at point%s"
+                           (if all-cmd " (with a prefix argument it runs for the whole workflow)" "")))
+              ((null (cdr task-cmds)) (car task-cmds))
+              (t (let* ((names (mapcar (lambda (c) (plist-get (aref (plist-get c :arguments) 0) :task)) task-cmds))
+                        (pick (completing-read (format "%s: which task? " name) names nil t)))
+                   (nth (cl-position pick names :test #'equal) task-cmds))))))
+        (let ((args (copy-sequence (aref (plist-get cmd :arguments) 0))))
+          (when input
+            (setq args (plist-put args :input input)))
+          (pelato--execute server name (vector args)))))))
+
+(defmacro pelato--define-command (fn verb doc)
+  "Define command FN running pelato.VERB, documented by DOC."
+  `(defun ,fn (&optional all)
+     ,(concat doc "\nFor the task at point; with a prefix argument ALL, for the whole workflow.")
+     (interactive "P")
+     (pelato-run ,verb all)))
+
+(pelato--define-command pelato-generate "gen" "Generate the task's Go project under gen/.")
+(pelato--define-command pelato-build "build" "Build the task's Wasm component.")
+(pelato--define-command pelato-push "push" "Push the task's component to the registry.")
+(pelato--define-command pelato-deploy "deploy" "Deploy the task to the wasmCloud lattice.")
+(pelato--define-command pelato-remove "remove" "Remove the task from the lattice.")
+(pelato--define-command pelato-status "status" "Show the task's deployment status.")
+
+(defun pelato-invoke (input)
+  "Run the task at point locally once with INPUT and show its result."
+  (interactive (list (read-string "pelato: input: ")))
+  (pelato-run "invoke" nil input))
 
 (provide 'pelato)
 ;;; pelato.el ends here

@@ -37,8 +37,9 @@ var settings = []Setting{
 	{Name: "NATS_CREDS", Description: "NATS credentials file"},
 	{Name: "NATS_TLS_CA", Description: "CA certificate file for NATS over TLS"},
 	{Name: "LATTICE", Default: "default", Description: "older name of WASMCLOUD_LATTICE, still read (the one given with higher precedence wins)"},
-	{Name: "BUILDER_IMAGE", Description: "Docker image to build components with (default: pelato's builder, built on demand)"},
+	{Name: "PELATO_BUILDER_IMAGE", Description: "Docker image to build components with; pelato never builds or rebuilds it (default: pelato's builder image, built from templates/builder/Dockerfile on demand)"},
 	{Name: "JOBS", Description: "maximum parallel builds (default: number of CPUs)"},
+	{Name: "PELATO_BUILD_NETWORK", Default: "host", Description: "Docker network mode of build containers: host (fast start) or bridge (isolated from the host's network)"},
 
 	// The lattice connection of deploy, remove, status and the language server's lattice
 	// checks (NATS_HOST, NATS_PORT, NATS_URL, NATS_CREDS and NATS_TLS_CA above too); read

@@ -128,3 +128,38 @@ func TestMemory100Tasks(t *testing.T) {
 		t.Errorf("Sys %.1f MB exceeds 150 MB", float64(ms.Sys)/mb)
 	}
 }
+
+// BenchmarkCodeActions100 measures textDocument/codeAction at the cursor as VS Code
+// sends it on every cursor move (no context.only: quick fixes and source actions), in
+// the workflow.yaml of a 100-task project and in one of its task files.
+func BenchmarkCodeActions100(b *testing.B) {
+	root, text := bigProject(b, 100)
+	c := newClient(b, clientOptions{})
+	c.initialize(fullCaps(), "", root)
+	wf := workflowPath(root)
+	c.open(wf, text, 1)
+	c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 1 })
+	line := uint32(strings.Count(text[:strings.Index(text, "component_name: task_050")], "\n"))
+	for _, tc := range []struct {
+		name string
+		path string
+		line uint32
+		want int // source actions of one task and of the workflow
+	}{
+		{"workflow", wf, line, 4},
+		{"task_file", filepath.Join(root, "tasks", "t050.go"), 5, 4},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var ds []time.Duration
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				acts := c.actionsAt(tc.path, tc.line, 4)
+				ds = append(ds, time.Since(start))
+				if len(acts) < tc.want {
+					b.Fatalf("%d actions, want at least %d", len(acts), tc.want)
+				}
+			}
+			reportMedian(b, ds)
+		})
+	}
+}

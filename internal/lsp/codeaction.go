@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,26 +10,27 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/span"
+	"github.com/pelato-dev/pelato/internal/workflow"
 )
 
-// codeAction serves textDocument/codeAction: every quick fix the diagnostics under
-// the range carry, then a suppression comment for each of them. Actions name their
-// diagnostic; the first fix of each diagnostic is preferred.
+// codeAction serves textDocument/codeAction: first every quick fix the diagnostics
+// under the range carry, then a suppression comment for each of them (actions name
+// their diagnostic; the first fix of each diagnostic is preferred); then the
+// pipeline's source actions (sourceActions). context.only selects kinds as LSP
+// defines it: "source" selects every source.pelato.* action, "quickfix" the fixes.
 func (s *Server) codeAction(ctx context.Context, snap *Snapshot, params []byte) (any, error) {
 	p, err := decode[protocol.CodeActionParams](params)
 	if err != nil {
 		return nil, err
 	}
 	out := []protocol.CommandOrCodeAction{}
-	if len(p.Context.Only) > 0 && !slices.Contains(p.Context.Only, protocol.CodeActionKindQuickFix) {
-		return out, nil
-	}
 	path, err := pathOf(p.TextDocument.URI)
 	if err != nil {
 		return nil, invalidParams(err)
@@ -37,18 +39,46 @@ func (s *Server) codeAction(ctx context.Context, snap *Snapshot, params []byte) 
 	if !ok {
 		return out, nil
 	}
+	if kindWanted(p.Context.Only, protocol.CodeActionKindQuickFix) {
+		out = append(out, s.quickFixes(ctx, snap, root, path, p.Range)...)
+	}
+	for _, a := range s.sourceActions(snap, root, path, p.Range, p.Context.Only) {
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// kindWanted reports whether a code action of kind k answers a request for only
+// (empty: every kind): k is one of only or below one of them (source.pelato.gen is
+// below source.pelato and source).
+func kindWanted(only []protocol.CodeActionKind, k protocol.CodeActionKind) bool {
+	if len(only) == 0 {
+		return true
+	}
+	for _, o := range only {
+		if o != "" && (k == o || strings.HasPrefix(string(k), string(o)+".")) {
+			return true
+		}
+	}
+	return false
+}
+
+// quickFixes returns the quick fixes of the diagnostics of path under r, each
+// followed by its suppression comment.
+func (s *Server) quickFixes(ctx context.Context, snap *Snapshot, root, path string, r protocol.Range) []protocol.CommandOrCodeAction {
+	var out []protocol.CommandOrCodeAction
 	res, err := s.resultFor(ctx, snap, root)
 	if err != nil {
-		return out, nil //nolint:nilerr // a project that cannot be checked has no fixes
+		return nil // a project that cannot be checked has no fixes
 	}
 	rel, err := filepath.Rel(root, path)
 	if err != nil {
-		return out, nil //nolint:nilerr // not in the project
+		return nil // not in the project
 	}
 	rel = filepath.ToSlash(rel)
 	enc := s.encoding()
 	m := newMappers(snap, root, res.Files)
-	want := rangeOffsets(m.get(rel), enc, p.Range)
+	want := rangeOffsets(m.get(rel), enc, r)
 	marker := "#"
 	if isGoFile(path) {
 		marker = "//"
@@ -63,7 +93,168 @@ func (s *Server) codeAction(ctx context.Context, snap *Snapshot, params []byte) 
 		}
 		out = append(out, s.fixAction(snap, root, m, check.SuppressionFix(d, m.content(rel), marker), diag, false))
 	}
-	return out, nil
+	return out
+}
+
+// SourceKind is the code action kind of the pipeline's source actions; each command
+// pelato.<verb> has the kind source.pelato.<verb>.
+const SourceKind protocol.CodeActionKind = "source.pelato"
+
+// offer is a command of the table that editors are offered as code lenses and
+// source actions.
+type offer struct {
+	name  string                  // pelato.<verb>
+	label string                  // the title without "pelato: ", e.g. "Deploy"
+	kind  protocol.CodeActionKind // source.pelato.<verb>
+	cmd   Command
+}
+
+// verbOrder is the order offers are listed in; commands not named here follow, by
+// name. Naming a command here does not offer it: only registered commands are.
+var verbOrder = [...]string{CmdGen, "pelato.build", "pelato.push", "pelato.deploy", "pelato.remove", "pelato.status", "pelato.brush", CmdInvoke, CmdCheck}
+
+// offers returns the registered commands editors are offered (every one that is not
+// Silent), in verbOrder.
+func (s *Server) offers() []offer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rank := func(name string) int {
+		if i := slices.Index(verbOrder[:], name); i >= 0 {
+			return i
+		}
+		return len(verbOrder)
+	}
+	var out []offer
+	for name, c := range s.commands {
+		if c.Silent || !strings.HasPrefix(name, "pelato.") {
+			continue
+		}
+		verb := strings.TrimPrefix(name, "pelato.")
+		label := strings.TrimSpace(strings.TrimPrefix(c.Title, "pelato:"))
+		if label == "" {
+			label = verb
+		}
+		out = append(out, offer{name: name, label: label, kind: SourceKind + protocol.CodeActionKind("."+verb), cmd: c})
+	}
+	slices.SortFunc(out, func(a, b offer) int {
+		if d := rank(a.name) - rank(b.name); d != 0 {
+			return d
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	return out
+}
+
+// codeActionKinds returns the kinds the server's code actions have, for the
+// initialize result.
+func (s *Server) codeActionKinds() []protocol.CodeActionKind {
+	kinds := []protocol.CodeActionKind{protocol.CodeActionKindQuickFix, SourceKind}
+	for _, o := range s.offers() {
+		kinds = append(kinds, o.kind)
+	}
+	return kinds
+}
+
+// taskTitle and workflowTitle name an offer's action for one task and for the whole
+// workflow.
+func (o offer) taskTitle(task string) string {
+	return "pelato: " + o.label + " task " + task + o.ellipsis()
+}
+
+func (o offer) workflowTitle() string {
+	if o.cmd.WorkflowTitle != "" {
+		return o.cmd.WorkflowTitle
+	}
+	if o.cmd.NoTask {
+		return "pelato: " + o.label + " the workflow" + o.ellipsis()
+	}
+	return "pelato: " + o.label + " all tasks" + o.ellipsis()
+}
+
+func (o offer) ellipsis() string {
+	if o.cmd.Input {
+		return "…"
+	}
+	return ""
+}
+
+// taskKey is how commands name a task: its component_name, else its name; "" for
+// an entry that is not a task mapping written in the file.
+func taskKey(t *workflow.Task) string {
+	if t.Node.Kind != workflow.Mapping || !t.Node.Via.IsZero() || len(t.Node.Fields) == 0 {
+		return ""
+	}
+	if key := t.Str("component_name"); key != "" {
+		return key
+	}
+	return t.Str("name")
+}
+
+// sourceActions returns the pipeline as source actions (kinds source.pelato.<verb>),
+// each carrying its server command: for every task under r in workflow.yaml, or
+// every task whose code is the Go file path, one action per offered command; then
+// one per command for the whole workflow.
+func (s *Server) sourceActions(snap *Snapshot, root, path string, r protocol.Range, only []protocol.CodeActionKind) []*protocol.CodeAction {
+	var offers []offer
+	for _, o := range s.offers() {
+		if kindWanted(only, o.kind) {
+			offers = append(offers, o)
+		}
+	}
+	if len(offers) == 0 {
+		return nil
+	}
+	wfPath := filepath.Join(root, workflow.FileName)
+	src, err := snap.read(wfPath)
+	if err != nil {
+		return nil // no workflow.yaml to run
+	}
+	w := src.workflow()
+	var tasks []string
+	switch {
+	case isWorkflowFile(path):
+		want := rangeOffsets(src.Mapper, s.encoding(), r)
+		for _, t := range w.Tasks {
+			// A task spans from the start of its first line (the "- " of its item).
+			r := t.Node.Range
+			r.Start = bytes.LastIndexByte(src.Content[:r.Start], '\n') + 1
+			if key := taskKey(t); key != "" && overlaps(r, want) {
+				tasks = append(tasks, key)
+			}
+		}
+	case isGoFile(path):
+		for _, t := range w.Tasks {
+			key := taskKey(t)
+			code, ok := taskPath(root, t.Str("code"))
+			if key != "" && ok && (code == path || within(path, code)) && !slices.Contains(tasks, key) {
+				tasks = append(tasks, key)
+			}
+		}
+	}
+	doc := string(src.URI)
+	var out []*protocol.CodeAction
+	add := func(o offer, title string, args CommandArgs) {
+		raw, err := json.Marshal(args)
+		if err != nil {
+			return
+		}
+		kind := o.kind
+		out = append(out, &protocol.CodeAction{Title: title, Kind: &kind,
+			Command: protocol.Command{Title: title, Command: o.name, Arguments: []protocol.LSPAny{raw}}})
+	}
+	for _, task := range tasks {
+		for _, o := range offers {
+			if !o.cmd.NoTask {
+				add(o, o.taskTitle(task), CommandArgs{URI: doc, Task: task})
+			}
+		}
+	}
+	for _, o := range offers {
+		if !o.cmd.NoWorkflow {
+			add(o, o.workflowTitle(), CommandArgs{URI: doc})
+		}
+	}
+	return out
 }
 
 // resultFor returns the check result of the project at root for snap: the published

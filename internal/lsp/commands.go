@@ -18,7 +18,6 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/pelato-dev/pelato/internal/check"
-	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 	"github.com/pelato-dev/pelato/internal/workflow"
@@ -45,7 +44,25 @@ type Command struct {
 	// Run does the work.
 	Run CommandFunc
 	// Silent commands report no progress and show no message (helpers of quick fixes).
+	// They are never offered as code lenses or source actions.
 	Silent bool
+
+	// Where editors offer the command (code lenses and `source.pelato.<verb>` source
+	// actions, see offers in codeaction.go). The zero value offers a pipeline command
+	// for one task and for the whole workflow, as a lens and as a source action.
+
+	// NoTask marks a command that takes no task: offered for the whole workflow only.
+	NoTask bool
+	// NoWorkflow marks a command that needs a task: offered per task only.
+	NoWorkflow bool
+	// NoLens offers the command as a source action but not as a code lens.
+	NoLens bool
+	// Input marks a command that takes CommandArgs.Input: editors ask for it, and its
+	// titles end in "…".
+	Input bool
+	// WorkflowTitle, when set, is the title of the whole-workflow source action, for
+	// a label the default wording ("<label> the workflow") does not fit.
+	WorkflowTitle string
 }
 
 // CommandArgs is the argument object of pelato's commands.
@@ -89,15 +106,13 @@ func (s *Server) commandNames() []string {
 // builtinCommands returns the commands every server has.
 func (s *Server) builtinCommands() map[string]Command {
 	cmds := map[string]Command{
-		CmdCheck:      {Title: "pelato: Check", Run: s.cmdCheck},
+		CmdCheck:      {Title: "pelato: Check", Run: s.cmdCheck, NoTask: true},
 		CmdGen:        {Title: "pelato: Generate", Run: s.cmdGen},
 		CmdCreateFile: {Title: "pelato: Create file", Run: s.cmdCreateFile, Silent: true},
 	}
-	cmds[CmdInvoke] = Command{Title: "pelato: Invoke", Run: s.cmdInvoke}
-	// wadm over NATS (lattice.go).
-	cmds[CmdDeploy] = Command{Title: "pelato: Deploy", Run: s.cmdDeploy}
-	cmds[CmdRemove] = Command{Title: "pelato: Remove", Run: s.cmdRemove}
-	cmds[CmdStatus] = Command{Title: "pelato: Status", Run: s.cmdStatus}
+	cmds[CmdInvoke] = Command{Title: "pelato: Invoke", Run: s.cmdInvoke, NoWorkflow: true, Input: true}
+	maps.Copy(cmds, s.buildCommands())   // pelato.build, pelato.push (build.go)
+	maps.Copy(cmds, s.latticeCommands()) // pelato.deploy, pelato.remove, pelato.status (lattice.go)
 	return cmds
 }
 
@@ -127,7 +142,7 @@ func (s *Server) executeCommand(ctx context.Context, _ *Snapshot, params []byte)
 	wctx, w := s.beginWork(ctx, cmd.Title, p.WorkDoneToken)
 	res, err := cmd.Run(wctx, args, w)
 	if err == nil && wctx.Err() != nil && ctx.Err() == nil {
-		err = errors.New("cancelled")
+		err = context.Canceled // the client cancelled the progress
 	}
 	summary := ""
 	if str, ok := res.(interface{ Summary() string }); ok {
@@ -419,12 +434,9 @@ func (s *Server) cmdCreateFile(_ context.Context, raw json.RawMessage, _ pipelin
 // registryURL returns the registry for image references: the registryUrl setting,
 // else REGISTRY_URL from the environment or the project's .env, else "".
 func (s *Server) registryURL(snap *Snapshot, root string) string {
-	if snap.cfg.RegistryURL != "" {
-		return snap.cfg.RegistryURL
-	}
-	cfg, err := config.Loader{Dir: root, Getenv: s.getenv}.Load()
+	cfg, err := s.projectConfig(snap, root)
 	if err != nil {
-		return ""
+		return snap.cfg.RegistryURL
 	}
 	return strings.TrimSpace(cfg.Get("REGISTRY_URL"))
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/pelato-dev/pelato/internal/config"
 )
 
 // Config is the server's user configuration: the `pelato` settings section, read from
@@ -21,14 +23,14 @@ type Config struct {
 	RegistryURL string
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
-
-	// LatticeChecks enables the PL501 hint on `targets:` entries no host of the lattice
-	// carries: a host ping now and then (never when off, the default).
-	LatticeChecks bool
-	// NATSURL and Lattice override NATS_URL and WASMCLOUD_LATTICE of the project's
-	// settings for deploy, remove, status and the lattice checks; "" keeps them.
-	NATSURL string
+	// Lattice and NATSURL, when set, override LATTICE and NATS_URL (environment and
+	// .env) for the commands the server runs; see projectConfig.
 	Lattice string
+	NATSURL string
+	// LatticeChecks enables the PL501 hint on `targets:` entries no host of the lattice
+	// carries, from a host ping renewed in the background (lattice.go); off, the
+	// default, the server makes no network call for diagnostics.
+	LatticeChecks bool
 }
 
 // DefaultConfig returns the configuration used until the client sends its own.
@@ -42,10 +44,10 @@ type settings struct {
 	CheckTasksOn *string `json:"checkTasksOn"`
 	RegistryURL  *string `json:"registryUrl"`
 	LogLevel     *string `json:"logLevel"`
-
-	LatticeChecks *bool   `json:"latticeChecks"`
-	NATSURL       *string `json:"natsUrl"`
-	Lattice       *string `json:"lattice"`
+	Lattice      *string `json:"lattice"`
+	NATSURL      *string `json:"natsUrl"`
+	// LatticeChecks is read by lattice.go.
+	LatticeChecks *bool `json:"latticeChecks"`
 }
 
 // apply merges the settings in raw into c. raw may be the section itself or an object
@@ -84,24 +86,20 @@ func (c Config) apply(raw []byte) (Config, error) {
 	if s.RegistryURL != nil {
 		c.RegistryURL = strings.TrimSpace(*s.RegistryURL)
 	}
+	if s.Lattice != nil {
+		c.Lattice = strings.TrimSpace(*s.Lattice)
+	}
+	if s.NATSURL != nil {
+		c.NATSURL = strings.TrimSpace(*s.NATSURL)
+	}
+	if s.LatticeChecks != nil {
+		c.LatticeChecks = *s.LatticeChecks
+	}
 	if s.LogLevel != nil {
 		if _, err := parseLevel(*s.LogLevel); err != nil {
 			return c, fmt.Errorf("read pelato settings: %w", err)
 		}
 		c.LogLevel = *s.LogLevel
-	}
-	if s.LatticeChecks != nil {
-		c.LatticeChecks = *s.LatticeChecks
-	}
-	if s.NATSURL != nil {
-		c.NATSURL = strings.TrimSpace(*s.NATSURL)
-	}
-	if s.Lattice != nil {
-		l := strings.TrimSpace(*s.Lattice)
-		if strings.ContainsAny(l, ".*> \t") {
-			return c, fmt.Errorf("read pelato settings: lattice %q is not a lattice name (one NATS subject token)", l)
-		}
-		c.Lattice = l
 	}
 	return c, nil
 }
@@ -119,4 +117,67 @@ func parseLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return slog.LevelInfo, fmt.Errorf("logLevel %q is not debug, info, warn or error", s)
+}
+
+// SettingDoc documents one key of the `pelato` settings section for editors that
+// declare the settings themselves: editors/vscode/package.json mirrors this table
+// (as pelato.<Key>) and a test in editors/ keeps the two in step.
+type SettingDoc struct {
+	// Key is the name under the pelato section, e.g. "debounceMs".
+	Key string
+	// Type is the JSON Schema type: "integer", "string" or "boolean".
+	Type string
+	// Default is the value used when the key is absent.
+	Default any
+	// Enum lists the allowed values of a string setting, if limited.
+	Enum []string
+	// Minimum and Maximum bound an integer setting.
+	Minimum, Maximum int
+	// Description says what the setting does, for settings editors.
+	Description string
+}
+
+// SettingDocs returns the documentation of every key of the `pelato` settings
+// section, in the order editors list them.
+func SettingDocs() []SettingDoc {
+	d := DefaultConfig()
+	return []SettingDoc{
+		{Key: "debounceMs", Type: "integer", Default: int(d.Debounce / time.Millisecond), Minimum: 0, Maximum: 60_000,
+			Description: "Milliseconds pelato-lsp waits after a change before checking the project again."},
+		{Key: "checkTasksOn", Type: "string", Default: d.CheckTasksOn, Enum: []string{"change", "save"},
+			Description: "When task files (tasks/*.go) are type-checked: as they are typed (change) or only once saved (save)."},
+		{Key: "registryUrl", Type: "string", Default: d.RegistryURL,
+			Description: "OCI registry of component images (host[:port][/path]); empty uses REGISTRY_URL from the environment or the project's .env."},
+		{Key: "lattice", Type: "string", Default: d.Lattice,
+			Description: "wasmCloud lattice the editor's commands deploy to and query; empty uses WASMCLOUD_LATTICE (or its older name LATTICE) from the environment or .env (default: default)."},
+		{Key: "natsUrl", Type: "string", Default: d.NATSURL,
+			Description: "NATS server URL(s) of the lattice, comma-separated; empty uses NATS_URL, or NATS_HOST and NATS_PORT, from the environment or .env."},
+		{Key: "latticeChecks", Type: "boolean", Default: d.LatticeChecks,
+			Description: "Hint on each targets: entry of workflow.yaml whose label no host of the lattice carries (PL501), from a host ping renewed in the background at most every 30 seconds; off, the server makes no network call for diagnostics."},
+		{Key: "logLevel", Type: "string", Default: d.LogLevel, Enum: []string{"debug", "info", "warn", "error"},
+			Description: "Least level of the server's log lines (shown in the editor's log of the server)."},
+	}
+}
+
+// settingFlags returns the editor's settings that override the project's settings
+// (internal/config names), with the precedence of command-line flags.
+func (c Config) settingFlags() map[string]string {
+	flags := map[string]string{}
+	for name, v := range map[string]string{"REGISTRY_URL": c.RegistryURL, "LATTICE": c.Lattice, "NATS_URL": c.NATSURL} {
+		if v != "" {
+			flags[name] = v
+		}
+	}
+	return flags
+}
+
+// projectConfig returns the settings of the project at root for a command the
+// server runs: the editor's settings (registryUrl, lattice, natsUrl) over the
+// server's environment over the project's .env.
+func (s *Server) projectConfig(snap *Snapshot, root string) (*config.Config, error) {
+	cfg, err := config.Loader{Dir: root, Flags: snap.cfg.settingFlags(), Getenv: s.getenv}.Load()
+	if err != nil {
+		return nil, fmt.Errorf("settings of %s: %w", root, err)
+	}
+	return cfg, nil
 }

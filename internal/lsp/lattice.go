@@ -29,25 +29,20 @@ const (
 // latticeHostsTTL is how long a host ping answers the lattice checks.
 const latticeHostsTTL = 30 * time.Second
 
-// latticeSettings resolves the project's settings (.env, the environment) with the
-// editor's natsUrl and lattice settings on top, as flags are on the command line.
-func (s *Server) latticeSettings(snap *Snapshot, root string) (*config.Config, error) {
-	flags := map[string]string{}
-	if snap.cfg.NATSURL != "" {
-		flags["NATS_URL"] = snap.cfg.NATSURL
+// latticeCommands returns the deploy, remove and status entries of the command
+// table. Remove is offered as a source action, not as a lens one click away; status
+// is about the whole workflow.
+func (s *Server) latticeCommands() map[string]Command {
+	return map[string]Command{
+		CmdDeploy: {Title: "pelato: Deploy", Run: s.cmdDeploy},
+		CmdRemove: {Title: "pelato: Remove", Run: s.cmdRemove, NoLens: true},
+		CmdStatus: {Title: "pelato: Status", Run: s.cmdStatus, NoTask: true, WorkflowTitle: "pelato: Status of the workflow in the lattice"},
 	}
-	if snap.cfg.Lattice != "" {
-		flags["WASMCLOUD_LATTICE"] = snap.cfg.Lattice
-	}
-	cfg, err := config.Loader{Dir: root, Getenv: s.getenv, Flags: flags}.Load()
-	if err != nil {
-		return nil, fmt.Errorf("settings of %s: %w", root, err)
-	}
-	return cfg, nil
 }
 
-// latticeTarget returns the project of a command and its connection settings, with a
-// warning for each unsaved file (the commands use what is on disk).
+// latticeTarget returns the project of a command and its settings (projectConfig:
+// the editor's natsUrl and lattice over the environment over .env), with a warning
+// for each unsaved file (the commands use what is on disk).
 func (s *Server) latticeTarget(raw json.RawMessage, progress pipeline.Reporter) (CommandArgs, string, *config.Config, error) {
 	a, err := parseArgs(raw, true)
 	if err != nil {
@@ -58,7 +53,7 @@ func (s *Server) latticeTarget(raw json.RawMessage, progress pipeline.Reporter) 
 	if err != nil {
 		return a, "", nil, err
 	}
-	cfg, err := s.latticeSettings(snap, root)
+	cfg, err := s.projectConfig(snap, root)
 	if err != nil {
 		return a, "", nil, err
 	}
@@ -199,7 +194,7 @@ func (s *Server) withLatticeHints(snap *Snapshot, root string, res *check.Result
 	if !snap.cfg.LatticeChecks || res == nil || res.Workflow == nil || len(res.Workflow.Tasks) == 0 {
 		return res
 	}
-	cfg, err := s.latticeSettings(snap, root)
+	cfg, err := s.projectConfig(snap, root)
 	if err != nil {
 		s.log.Warn("lattice checks", "project", root, "err", err)
 		return res

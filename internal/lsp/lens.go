@@ -10,9 +10,11 @@ import (
 	"github.com/pelato-dev/pelato/internal/workflow"
 )
 
-// codeLens serves textDocument/codeLens in workflow.yaml: "Generate all" and "Check"
-// on the file, "Generate", "Invoke…" and "Deploy" on each task. Each runs a command through
-// workspace/executeCommand.
+// codeLens serves textDocument/codeLens in workflow.yaml, from the command table
+// (offers): on the file's first key one lens per command for the whole workflow
+// ("Generate all", …, "Check"); on each task one per command for that task
+// ("Generate", …, "Invoke…"). A command registered with NoLens gets none. Each runs
+// its command through workspace/executeCommand.
 func (s *Server) codeLens(_ context.Context, snap *Snapshot, params []byte) (any, error) {
 	p, err := decode[protocol.CodeLensParams](params)
 	if err != nil {
@@ -24,16 +26,24 @@ func (s *Server) codeLens(_ context.Context, snap *Snapshot, params []byte) (any
 	}
 	enc := s.encoding()
 	out := []protocol.CodeLens{}
+	seen := map[string]bool{} // command and task: one lens each
 	lens := func(r span.Range, title, cmd string, args CommandArgs) {
-		if !s.hasCommand(cmd) {
+		if !s.hasCommand(cmd) || seen[cmd+"\x00"+args.Task] {
 			return
 		}
 		raw, err := json.Marshal(args)
 		if err != nil {
 			return
 		}
+		seen[cmd+"\x00"+args.Task] = true
 		out = append(out, protocol.CodeLens{Range: lspRange(src.Mapper, enc, r),
 			Command: protocol.Command{Title: title, Command: cmd, Arguments: []protocol.LSPAny{raw}}})
+	}
+	var offers []offer
+	for _, o := range s.offers() {
+		if !o.cmd.NoLens {
+			offers = append(offers, o)
+		}
 	}
 	w := src.workflow()
 	top := span.Range{}
@@ -41,23 +51,26 @@ func (s *Server) codeLens(_ context.Context, snap *Snapshot, params []byte) (any
 		top = root.Fields[0].KeyRange
 	}
 	doc := CommandArgs{URI: string(src.URI)}
-	lens(top, "Generate all", CmdGen, doc)
-	lens(top, "Check", CmdCheck, doc)
+	for _, o := range offers {
+		switch {
+		case o.cmd.NoWorkflow:
+		case o.cmd.NoTask:
+			lens(top, o.label+o.ellipsis(), o.name, doc)
+		default:
+			lens(top, o.label+" all"+o.ellipsis(), o.name, doc)
+		}
+	}
 	for _, t := range w.Tasks {
-		if t.Node.Kind != workflow.Mapping || !t.Node.Via.IsZero() || len(t.Node.Fields) == 0 {
-			continue
-		}
-		key := t.Str("component_name")
-		if key == "" {
-			key = t.Str("name")
-		}
+		key := taskKey(t)
 		if key == "" {
 			continue
 		}
 		r := t.Node.Fields[0].KeyRange
-		lens(r, "Generate", CmdGen, CommandArgs{URI: doc.URI, Task: key})
-		lens(r, "Invoke…", CmdInvoke, CommandArgs{URI: doc.URI, Task: key})
-		lens(r, "Deploy", CmdDeploy, CommandArgs{URI: doc.URI, Task: key})
+		for _, o := range offers {
+			if !o.cmd.NoTask {
+				lens(r, o.label+o.ellipsis(), o.name, CommandArgs{URI: doc.URI, Task: key})
+			}
+		}
 	}
 	return out, nil
 }

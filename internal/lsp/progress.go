@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -194,9 +195,13 @@ func (w *work) finish(summary string, err error) {
 		w.s.mu.Unlock()
 	}
 	var show protocol.ShowMessageParams
-	if err != nil {
+	switch {
+	case errors.Is(err, context.Canceled):
+		// Cancelled by the user: said plainly, not as a failure.
+		show = protocol.ShowMessageParams{Type: protocol.MessageTypeInfo, Message: w.title + ": cancelled"}
+	case err != nil:
 		show = protocol.ShowMessageParams{Type: protocol.MessageTypeError, Message: fmt.Sprintf("%s failed: %v", w.title, err)}
-	} else {
+	default:
 		if summary == "" {
 			summary = "done"
 		}

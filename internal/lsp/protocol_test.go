@@ -144,15 +144,16 @@ func TestProgressCancel(t *testing.T) {
 	c.notify(protocol.MethodWindowWorkDoneProgressCancel, &protocol.WorkDoneProgressCancelParams{Token: cp.Token})
 	select {
 	case err := <-errc:
-		if err == nil {
-			t.Fatal("cancelled command succeeded")
+		if code := rpcCode(err); code != protocol.CodeRequestCancelled {
+			t.Fatalf("cancelled command answered %v (code %d), want RequestCancelled", err, code)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("window/workDoneProgress/cancel did not cancel the command")
 	}
 	c.waitFor("progress end", func(m message) bool { return m.method == protocol.MethodProgress && contains(m.params, `"end"`) })
-	c.waitFor("error message", func(m message) bool {
-		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Long failed")
+	// A cancellation is said plainly, as information, not as a failure.
+	c.waitFor("cancelled message", func(m message) bool {
+		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Long: cancelled") && contains(m.params, `"type":3`)
 	})
 }
 

@@ -506,7 +506,7 @@ func (s *Server) initialize(ctx context.Context, _ *Snapshot, params []byte) (an
 
 	t := true
 	change := protocol.TextDocumentSyncKindIncremental
-	kinds := []protocol.CodeActionKind{protocol.CodeActionKindQuickFix}
+	kinds := s.codeActionKinds()
 	return &protocol.InitializeResult{
 		Capabilities: protocol.ServerCapabilities{
 			PositionEncoding: kind,

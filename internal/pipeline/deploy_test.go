@@ -61,18 +61,7 @@ func (e *latticeEnv) gen() {
 	}
 }
 
-// events collects progress events.
-type events struct {
-	mu  sync.Mutex
-	all []Event
-}
-
-func (ev *events) Event(e Event) {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	ev.all = append(ev.all, e)
-}
-
+// text writes the recorded events one a line (events is in build_test.go).
 func (ev *events) text() string {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()

@@ -67,6 +67,9 @@ type Record struct {
 	TemplateVersion int      `json:"template_version"`
 	InputHash       string   `json:"input_hash"`
 	Files           []string `json:"files"`
+	// Sources maps each copied task file (name in the folder) to its source path
+	// relative to the project (tasks/convert.go), so build errors can point there.
+	Sources map[string]string `json:"sources,omitempty"`
 }
 
 // Component is the outcome of generating one task.
@@ -258,8 +261,9 @@ func genOne(opts GenOptions, genDir string, w *workflow.Workflow, t *workflow.Ta
 }
 
 // TaskFiles reads the files of a task's code (see internal/taskcode) through the
-// overlay, keyed by base name, each prepared for compiling: a build-ignore constraint
-// is taken out, keeping line numbers.
+// overlay and returns the copies that go into the generated project, keyed by base
+// name: a build-ignore constraint taken out and the file formatted with gofmt, so
+// generated Go is gofmt-clean byte for byte (taskcode.Copy).
 func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[string][]byte, error) {
 	paths, err := taskcode.Files(filepath.Join(root, workflow.TasksDir, filepath.FromSlash(code)))
 	if err != nil {
@@ -276,7 +280,9 @@ func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[stri
 				return nil, fmt.Errorf("read task code: %w", err)
 			}
 		}
-		out[filepath.Base(p)], _ = taskcode.Prepare(b)
+		if out[filepath.Base(p)], err = taskcode.Copy(b); err != nil {
+			return nil, fmt.Errorf("copy task code %s: %w", p, err)
+		}
 	}
 	return out, nil
 }
@@ -319,12 +325,18 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 	if err != nil {
 		return nil, Record{}, err
 	}
+	sources := map[string]string{}
 	for name, b := range code {
 		dst := name
 		if _, clash := files[dst]; clash {
 			dst = "task_" + name
 		}
 		files[dst] = b
+		src := path.Join(workflow.TasksDir, path.Clean(filepath.ToSlash(spec.Code)))
+		if path.Base(src) != name || !strings.HasSuffix(src, ".go") {
+			src = path.Join(src, name) // code is a folder
+		}
+		sources[dst] = src
 	}
 	h := sha256.New()
 	names := make([]string, 0, len(files))
@@ -336,7 +348,7 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
 		h.Write(files[n])
 	}
-	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names}
+	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names, Sources: sources}
 	recJSON, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return nil, Record{}, err
@@ -411,14 +423,36 @@ func writeFileSync(p string, b []byte) error {
 	return err
 }
 
-// sameFiles reports whether dir holds exactly files.
+// isBuildProduct reports whether a path of a component folder (slash-separated,
+// relative to it) is written by the build rather than by generation: the artifact
+// folder, the bindings wit-bindgen-go generates, the WIT dependencies wash fetches and
+// the build record. Generation leaves them alone when it compares a folder with its
+// output, so an unchanged component keeps its build.
+func isBuildProduct(rel string) bool {
+	switch rel {
+	case "build", "gen", "wit/deps", "wit/deps.lock", "wit/deps.toml", BuildRecordFile:
+		return true
+	}
+	return false
+}
+
+// sameFiles reports whether dir holds exactly files (besides build products).
 func sameFiles(dir string, files map[string][]byte) bool {
 	n := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
+		if isBuildProduct(filepath.ToSlash(rel)) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
 		want, ok := files[filepath.ToSlash(rel)]
 		if !ok {
 			return errors.New("extra file")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/format"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -77,9 +78,17 @@ func TestGenExampleIsDeterministicAndValid(t *testing.T) {
 	if strings.Contains(conv, "//go:build ignore") || !strings.Contains(conv, "func exec_task") {
 		t.Errorf("task copy must keep the code and drop the build-ignore line:\n%s", conv)
 	}
-	orig, _ := os.ReadFile("../../examples/temperature/tasks/convert.go")
-	if strings.Count(conv, "\n") != strings.Count(string(orig), "\n") {
-		t.Errorf("dropping the build line must keep line numbers")
+	if !strings.HasPrefix(conv, "package main\n") {
+		t.Errorf("the task copy must start with its package clause, not the blank lines the build line left:\n%q", conv[:min(len(conv), 40)])
+	}
+	// Every generated Go file, the task copies included, is gofmt-clean byte for byte.
+	for name, src := range sa {
+		if !strings.HasSuffix(name, ".go") {
+			continue
+		}
+		if formatted, err := format.Source([]byte(src)); err != nil || string(formatted) != src {
+			t.Errorf("%s is not gofmt-clean (%v)", name, err)
+		}
 	}
 	for _, c := range []string{"celsius_to_kelvin_conversion", "temp_filter"} {
 		m, err := wadm.Decode([]byte(sa[c+"/wadm.yaml"]))
@@ -100,6 +109,27 @@ func TestGenExampleIsDeterministicAndValid(t *testing.T) {
 				t.Errorf("%s: missing %s", c, f)
 			}
 		}
+	}
+}
+
+func TestGenFormatsTaskCopies(t *testing.T) {
+	dir := copyProject(t, "../../examples/temperature")
+	// A task file as an editor without gofmt might leave it: CRLF line ends, no
+	// blank lines, odd spacing and indentation, a BOM.
+	messy := "\ufeff//go:build ignore\r\npackage main\r\nimport \"strings\"\r\n// exec_task shouts.\r\nfunc exec_task(arg string)string{\r\n    return strings.ToUpper( arg )}\r\n"
+	if err := os.WriteFile(filepath.Join(dir, "tasks", "filter.go"), []byte(messy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Gen(context.Background(), GenOptions{Root: dir, Tasks: []string{"temp_filter"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, GenDir, "temp_filter", "filter.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "package main\n\nimport \"strings\"\n\n// exec_task shouts.\nfunc exec_task(arg string) string {\n\treturn strings.ToUpper(arg)\n}\n"
+	if string(got) != want {
+		t.Errorf("task copy:\n%q\nwant\n%q", got, want)
 	}
 }
 

@@ -203,7 +203,7 @@ func removeOne(ctx context.Context, c *lattice.Client, comp *RemovedComponent) (
 func waitUndeployed(ctx context.Context, opts RemoveOptions, c *lattice.Client, out *RemoveResult, began []time.Time, fatal *firstFatal, rep Reporter, n int) {
 	var pending []int
 	for i, comp := range out.Components {
-		if comp.Err == "" && comp.Action != "" {
+		if comp.Err == "" && comp.Action == ActionRemoved {
 			pending = append(pending, i)
 		}
 	}

@@ -20,7 +20,8 @@ const (
 // The capability provider images, pinned here and nowhere else. These are the
 // wasmCloud 1.x providers: messaging-nats and http-server 0.27.0 take their link
 // settings as lowercase named config (subscriptions, address); keyvalue-nats 0.4.1
-// takes the bucket as link target config.
+// takes the bucket as link target config. docs/TEMPLATES.md lists the upstream
+// sources of these facts.
 const (
 	// MessagingNATSImage is the pinned messaging-nats provider.
 	MessagingNATSImage = "ghcr.io/wasmcloud/messaging-nats:0.27.0"
@@ -30,13 +31,34 @@ const (
 	KeyValueNATSImage = "ghcr.io/wasmcloud/keyvalue-nats:0.4.1"
 )
 
-// Runtime configuration keys the generated components read through
-// wasi:config/runtime.
+// ConfigDestTopic is the runtime configuration key (read through
+// wasi:config/runtime) naming the subject a publishing component sends results to.
+const ConfigDestTopic = "dest_topic"
+
+// The key-value link of a storing component. wasmCloud 1.x hosts pass the
+// identifier a component gives wasi:keyvalue/store.open to the provider unchanged,
+// and route the call over the component's link named "default" unless the
+// component picks another with wasmcloud:bus/lattice.set-link-name; keyvalue-nats
+// 0.4.1 looks the store up by the name of the link it was configured on ("No NATS
+// Kv store found for bucket id (link name)"). So the identifier a component opens
+// must be the link's name, and the NATS bucket is set only in the link's target
+// config. Generated harnesses open KeyValueLinkName, Build names the link
+// KeyValueLinkName, and a local runtime resolves the identifier with
+// Manifest.KeyValueBucket.
 const (
-	// ConfigDestTopic is the subject a publishing component sends results to.
-	ConfigDestTopic = "dest_topic"
-	// ConfigBucket is the key-value bucket a storing component writes to.
-	ConfigBucket = "bucket"
+	// DefaultLinkName is the name of a link that names none, and the link a
+	// component's calls go over unless it selects another.
+	DefaultLinkName = "default"
+	// KeyValueLinkName is the name of the key-value link and the store identifier
+	// a component opens: the default link, since generated components do not
+	// select link names.
+	KeyValueLinkName = DefaultLinkName
+	// KeyValueBucketKey is the keyvalue-nats link target config key naming the
+	// NATS KV bucket.
+	KeyValueBucketKey = "bucket"
+	// KeyValueAutoCreateKey is the keyvalue-nats link target config key that lets
+	// the provider create a missing bucket.
+	KeyValueAutoCreateKey = "enable_bucket_auto_create"
 )
 
 // DefaultHTTPPort is the port an HTTP producer listens on unless told otherwise.
@@ -71,9 +93,11 @@ func LookupProvider(name string) (Provider, bool) {
 	return Provider{}, false
 }
 
-// ReservedConfigKeys returns the runtime configuration keys pelato sets itself; a
-// task's own config map must not use them (Build lets pelato's values win).
-func ReservedConfigKeys() []string { return []string{ConfigBucket, ConfigDestTopic} }
+// ReservedConfigKeys returns the configuration keys a task's own config map must not
+// use: the runtime configuration key pelato sets itself (Build lets pelato's value
+// win) and the task key the bucket comes from, which is not runtime configuration
+// and would do nothing there.
+func ReservedConfigKeys() []string { return []string{KeyValueBucketKey, ConfigDestTopic} }
 
 // BuildInput holds the facts Build turns into the application of one task.
 type BuildInput struct {
@@ -107,7 +131,8 @@ type BuildInput struct {
 	Providers []string
 	// HTTPPort is the port of the HTTP producer; 0 means DefaultHTTPPort.
 	HTTPPort int
-	// Bucket is the key-value bucket, for templates using ProviderKeyValueNATS.
+	// Bucket is the NATS KV bucket, for templates using ProviderKeyValueNATS; it
+	// goes only into the key-value link's target config (KeyValueBucketKey).
 	Bucket string
 	// Config is the task's own runtime configuration.
 	Config map[string]string
@@ -177,9 +202,6 @@ func Build(in BuildInput) *Manifest {
 	if in.Publishes {
 		runtimeConfig[ConfigDestTopic] = in.DestTopic
 	}
-	if uses[ProviderKeyValueNATS] {
-		runtimeConfig[ConfigBucket] = in.Bucket
-	}
 	if len(runtimeConfig) > 0 {
 		task.Properties.Config = []ConfigProperty{{Name: prefix + "-config", Properties: runtimeConfig}}
 	}
@@ -197,11 +219,12 @@ func Build(in BuildInput) *Manifest {
 			Namespace:  "wasi",
 			Package:    "keyvalue",
 			Interfaces: []string{"store"},
+			Name:       KeyValueLinkName,
 			Target: TargetConfig{
 				Name: providerName(ProviderKeyValueNATS),
 				Config: []ConfigProperty{{Name: prefix + "-kv", Properties: map[string]string{
-					"bucket":                    in.Bucket,
-					"enable_bucket_auto_create": "true",
+					KeyValueBucketKey:     in.Bucket,
+					KeyValueAutoCreateKey: "true",
 				}}},
 			},
 		}})

@@ -179,19 +179,26 @@ func TestBuildFacts(t *testing.T) {
 		t.Errorf("app name = %q", kv.Metadata.Name)
 	}
 	ktask := kv.Spec.Components[0]
-	if _, ok := ktask.Properties.Config[0].Properties[ConfigDestTopic]; ok {
-		t.Error("a template that does not publish must not get dest_topic")
+	if len(ktask.Properties.Config) != 0 {
+		t.Errorf("a key-value task without dest_topic or config needs no runtime config, got %+v (the bucket belongs to the link)", ktask.Properties.Config)
 	}
-	if ktask.Properties.Config[0].Properties[ConfigBucket] != "READINGS" {
-		t.Errorf("bucket config = %+v", ktask.Properties.Config)
-	}
+	kvLinks := 0
 	for _, tr := range ktask.Traits {
 		if tr.Link != nil && tr.Link.Package == "messaging" {
 			t.Error("a template that does not publish must not link to the consumer")
 		}
-		if tr.Link != nil && tr.Link.Package == "keyvalue" && tr.Link.Target.Config[0].Properties["bucket"] != "READINGS" {
-			t.Errorf("kv link = %+v", tr.Link)
+		if tr.Link != nil && tr.Link.Package == "keyvalue" {
+			kvLinks++
+			if tr.Link.Name != KeyValueLinkName || tr.Link.Target.Config[0].Properties[KeyValueBucketKey] != "READINGS" {
+				t.Errorf("kv link = %+v", tr.Link)
+			}
 		}
+	}
+	if kvLinks != 1 {
+		t.Errorf("%d key-value links, want 1", kvLinks)
+	}
+	if b, err := kv.KeyValueBucket(ktask.Name, KeyValueLinkName); err != nil || b != "READINGS" {
+		t.Errorf("KeyValueBucket(%q) = %q, %v", KeyValueLinkName, b, err)
 	}
 
 	// A component named like a provider does not collide with it.

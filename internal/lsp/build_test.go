@@ -1,0 +1,134 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"go.lsp.dev/protocol"
+
+	"github.com/pelato-dev/pelato/internal/builder"
+	"github.com/pelato-dev/pelato/internal/buildertest"
+)
+
+// buildProject opens the example project set up to build with the test builder
+// image (PELATO_BUILDER_IMAGE in its .env) and push to registry.
+func buildProject(t *testing.T, registryURL string) (*client, string, *builder.Client) {
+	t.Helper()
+	dc := buildertest.Connect(t)
+	src := buildertest.Source(t, "internal/lsp")
+	img, err := dc.EnsureImage(context.Background(), src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lspImage := img.Ref
+	t.Cleanup(func() { dc.RemoveImage(context.Background(), lspImage) })
+	var created []string
+	for _, v := range []string{"pelato-cache-go-mod", "pelato-cache-go-build", "pelato-cache-xdg"} {
+		if ok, err := dc.VolumeExists(context.Background(), v); err == nil && !ok {
+			created = append(created, v)
+		}
+	}
+	c, root, _ := openProject(t, fullCaps(), "", "")
+	write(t, filepath.Join(root, ".env"), "PELATO_BUILDER_IMAGE="+lspImage+"\nREGISTRY_URL="+registryURL+"\n")
+	buildertest.Cleanup(t, dc, map[string]string{builder.LabelProject: root}, created...)
+	return c, root, dc
+}
+
+func TestCommandBuildAndPush(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	reg := strings.TrimPrefix(srv.URL, "http://")
+	c, root, _ := buildProject(t, reg)
+	wf := string(fileURI(workflowPath(root)))
+
+	res, err := c.command(CmdBuild, CommandArgs{URI: wf, Task: "temp_filter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var br struct {
+		Components []struct {
+			ComponentName string   `json:"component_name"`
+			Status        string   `json:"status"`
+			Exports       []string `json:"exports"`
+		} `json:"components"`
+	}
+	if json.Unmarshal(res, &br) != nil || len(br.Components) != 1 || br.Components[0].Status != "built" || len(br.Components[0].Exports) == 0 {
+		t.Fatalf("build result: %s", res)
+	}
+	if _, err := os.Stat(filepath.Join(root, "gen", "temp_filter", "build", "temp_filter_s.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor("build message", func(m message) bool {
+		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Build: 1 built, 0 unchanged")
+	})
+	c.waitFor("build log", func(m message) bool {
+		return m.method == protocol.MethodWindowLogMessage && contains(m.params, "temp_filter: fakewash: building")
+	})
+	if _, err := c.command(CmdPush, CommandArgs{URI: wf, Task: "temp_filter"}); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor("push message", func(m message) bool {
+		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Push: 1 pushed")
+	})
+	// The other task was never built: push says so.
+	if _, err := c.command(CmdPush, CommandArgs{URI: wf, Task: "celsius_to_kelvin_conversion"}); err == nil || !strings.Contains(err.Error(), "not built yet") {
+		t.Errorf("push of an unbuilt task: %v", err)
+	}
+}
+
+// TestCommandBuildCancel cancels a build through its progress token: its containers
+// are removed within 5 s and the command ends as cancelled.
+func TestCommandBuildCancel(t *testing.T) {
+	c, root, dc := buildProject(t, "localhost:5000")
+	write(t, filepath.Join(root, "tasks", "filter.go"), read(t, filepath.Join(root, "tasks", "filter.go"))+"\n//fakewash:sleep 120s\n")
+	wf := string(fileURI(workflowPath(root)))
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.command(CmdBuild, CommandArgs{URI: wf, Task: "temp_filter"})
+		done <- err
+	}()
+	labels := map[string]string{builder.LabelProject: root}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if ids, _ := dc.Containers(context.Background(), labels); len(ids) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no build container started")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	begin := c.waitFor("progress begin", func(m message) bool {
+		return m.method == protocol.MethodProgress && contains(m.params, `"title":"pelato: Build"`)
+	})
+	var p struct {
+		Token json.RawMessage `json:"token"`
+	}
+	json.Unmarshal(begin.params, &p)
+	t0 := time.Now()
+	c.notify(protocol.MethodWindowWorkDoneProgressCancel, json.RawMessage(`{"token":`+string(p.Token)+`}`))
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("cancelled build succeeded")
+		}
+	case <-time.After(builder.RemoveTimeout + time.Second):
+		t.Fatal("build did not end after cancel")
+	}
+	if d := time.Since(t0); d > builder.RemoveTimeout {
+		t.Errorf("cancel took %s", d)
+	}
+	if ids, _ := dc.Containers(context.Background(), labels); len(ids) != 0 {
+		t.Errorf("%d containers left after cancel", len(ids))
+	}
+}

@@ -1,0 +1,649 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pelato-dev/pelato/internal/builder"
+	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/taskcode"
+	"github.com/pelato-dev/pelato/internal/wasmcomponent"
+	"github.com/pelato-dev/pelato/templates"
+)
+
+// BuildRecordFile, inside each component folder beside RecordFile, records the last
+// successful build: what it was built from and what it produced.
+const BuildRecordFile = ".pelato-build.json"
+
+// BuildDir is the folder of a component's build output (the name `wash build` uses).
+const BuildDir = "build"
+
+// BuildLogFile is each component's full build log, in BuildDir.
+const BuildLogFile = "build.log"
+
+// DefaultVolumePrefix names the cache volumes shared by every build:
+// <prefix>-go-mod, <prefix>-go-build and <prefix>-xdg.
+const DefaultVolumePrefix = "pelato-cache"
+
+// Artifact returns the path of a component's artifact, gen/<c>/build/<c>_s.wasm.
+func Artifact(root, component string) string {
+	return filepath.Join(root, GenDir, component, BuildDir, component+"_s.wasm")
+}
+
+// BuildOptions configures Build.
+type BuildOptions struct {
+	// Root is the project folder.
+	Root string
+	// Tasks selects tasks by component_name or name; empty means every task.
+	Tasks []string
+	// Registry is REGISTRY_URL, for the generated manifests (see GenOptions).
+	Registry string
+	// Jobs bounds how many containers run at once; < 1 means the number of CPUs.
+	Jobs int
+	// Force rebuilds components whose inputs are unchanged.
+	Force bool
+	// BuilderImage names the image to build with; "" means pelato's builder image,
+	// built from ImageSource when the daemon does not have it. A named image is
+	// never built by pelato (it is pulled when missing).
+	BuilderImage string
+	// ImageSource is what pelato's builder image is built from; nil means the
+	// embedded templates/builder/Dockerfile.
+	ImageSource *builder.ImageSource
+	// Network is the build containers' Docker network mode; "" means "host" (no
+	// per-container network setup, which would cost more than the rest of pelato's
+	// overhead; builds download modules). "bridge" isolates builds from the host's
+	// network.
+	Network string
+	// VolumePrefix names the cache volumes; "" means DefaultVolumePrefix.
+	VolumePrefix string
+	// Templates, Overlay and TaskChecker are passed to Gen.
+	Templates   *templates.Registry
+	Overlay     func(path string) ([]byte, bool)
+	TaskChecker *check.TaskChecker
+	// Reporter receives progress; nil means Discard.
+	Reporter Reporter
+}
+
+// Build statuses of a component.
+const (
+	StatusBuilt     = "built"
+	StatusSkipped   = "skipped"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// CompileError is a compiler error line of a build, mapped to the user's task file
+// when it is in the task's code.
+type CompileError struct {
+	// File is relative to the project: tasks/convert.go, or gen/<c>/main.go for an
+	// error in generated code.
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+func (e CompileError) String() string {
+	if e.Column > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+}
+
+// BuiltComponent is the outcome of building one component.
+type BuiltComponent struct {
+	ComponentName string `json:"component_name"`
+	Task          string `json:"task"`
+	Status        string `json:"status"`
+	// Artifact is the component's path relative to the project.
+	Artifact string   `json:"artifact,omitempty"`
+	Size     int64    `json:"size,omitempty"`
+	Imports  []string `json:"imports,omitempty"`
+	Exports  []string `json:"exports,omitempty"`
+	// Log is the build log's path relative to the project.
+	Log      string        `json:"log,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+	// Overhead is pelato's time around the container (create, start, remove, record).
+	Overhead      time.Duration  `json:"overhead_ns,omitempty"`
+	Err           string         `json:"error,omitempty"`
+	CompileErrors []CompileError `json:"compile_errors,omitempty"`
+}
+
+// BuildResult is the outcome of Build.
+type BuildResult struct {
+	Components []BuiltComponent `json:"components"`
+	Image      builder.Image    `json:"image"`
+	GenTime    time.Duration    `json:"gen_ns"`
+	// ImageTime is the time spent making the builder image available (0 when present).
+	ImageTime time.Duration `json:"image_ns"`
+	// ComponentsTime is the time of the container phase.
+	ComponentsTime time.Duration `json:"components_ns"`
+	Duration       time.Duration `json:"duration_ns"`
+}
+
+// Count returns how many components have status.
+func (r *BuildResult) Count(status string) int {
+	n := 0
+	for _, c := range r.Components {
+		if c.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// Failed counts the components that did not build (failed or cancelled).
+func (r *BuildResult) Failed() int { return r.Count(StatusFailed) + r.Count(StatusCancelled) }
+
+// Summary describes the result in one line.
+func (r *BuildResult) Summary() string {
+	s := fmt.Sprintf("%d built, %d unchanged", r.Count(StatusBuilt), r.Count(StatusSkipped))
+	if n := r.Count(StatusFailed); n > 0 {
+		s += fmt.Sprintf(", %d failed", n)
+	}
+	if n := r.Count(StatusCancelled); n > 0 {
+		s += fmt.Sprintf(", %d cancelled", n)
+	}
+	return s + " in " + r.Duration.Round(10*time.Millisecond).String()
+}
+
+// buildRecord is BuildRecordFile's content.
+type buildRecord struct {
+	GenInputHash   string    `json:"gen_input_hash"`
+	ImageID        string    `json:"image_id"`
+	Image          string    `json:"image"`
+	Artifact       string    `json:"artifact"`
+	ArtifactSize   int64     `json:"artifact_size"`
+	ArtifactMtime  int64     `json:"artifact_mtime_ns"`
+	ArtifactSHA256 string    `json:"artifact_sha256"`
+	Imports        []string  `json:"imports"`
+	Exports        []string  `json:"exports"`
+	BuiltAt        time.Time `json:"built_at"`
+}
+
+// Build generates the selected components (see Gen) and builds each into
+// gen/<c>/build/<c>_s.wasm in a container of the builder image: at most Jobs at a
+// time, skipping components whose generated folder and builder image are unchanged
+// since their last build (unless Force). One failure does not stop the others.
+// Cancelling ctx removes every container it started and marks the unfinished
+// components cancelled; Build then returns its result with ctx's error.
+//
+// Errors returned before any component is built: *CheckFailedError (the project has
+// errors), *builder.DaemonError (no usable Docker), *builder.ImageBuildError,
+// *builder.DiskFullError.
+func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
+	start := time.Now()
+	rep := opts.Reporter
+	if rep == nil {
+		rep = Discard
+	}
+	// Docker first: without it nothing can be built, so say so before any work.
+	dc, err := builder.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer dc.Close()
+	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
+		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep})
+	if err != nil {
+		return nil, err
+	}
+	res := &BuildResult{GenTime: gen.Duration, Components: make([]BuiltComponent, len(gen.Components))}
+	t0 := time.Now()
+	res.Image, err = builderImage(ctx, dc, opts, rep)
+	if err != nil {
+		return nil, err
+	}
+	if res.Image.Built {
+		res.ImageTime = time.Since(t0)
+	}
+	prefix := opts.VolumePrefix
+	if prefix == "" {
+		prefix = DefaultVolumePrefix
+	}
+	vols := []builder.Volume{
+		{Name: prefix + "-go-mod", Target: "/cache/go-mod"},
+		{Name: prefix + "-go-build", Target: "/cache/go-build"},
+		{Name: prefix + "-xdg", Target: "/cache/xdg"},
+	}
+	if err := dc.EnsureVolumes(ctx, vols); err != nil {
+		return nil, err
+	}
+
+	jobs := opts.Jobs
+	if jobs < 1 {
+		jobs = runtime.NumCPU()
+	}
+	total := len(gen.Components)
+	t1 := time.Now()
+	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Building %d component(s) with %s (%d at a time)", total, res.Image.Ref, min(jobs, max(total, 1))), Total: total})
+	b := &componentBuilder{opts: opts, dc: dc, image: res.Image, vols: vols, rep: rep,
+		run: strconv.FormatInt(time.Now().UnixNano(), 36), user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), network: opts.Network}
+	if b.network == "" {
+		b.network = "host"
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+	)
+	queue := make(chan int)
+	for range min(jobs, max(total, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range queue {
+				c := b.build(ctx, gen.Components[i])
+				res.Components[i] = c
+				mu.Lock()
+				done++
+				ev := Event{Kind: Step, Task: c.ComponentName, Done: done, Total: total, Message: stepMessage(c)}
+				if c.Status == StatusFailed {
+					ev.Level, ev.Err = "error", errors.New(c.Err)
+				}
+				rep.Event(ev)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range gen.Components {
+		if ctx.Err() != nil {
+			break
+		}
+		queue <- i
+	}
+	close(queue)
+	wg.Wait()
+	for i, c := range res.Components {
+		if c.Status == "" { // never started: cancelled before its turn
+			g := gen.Components[i]
+			res.Components[i] = BuiltComponent{ComponentName: g.ComponentName, Task: g.Task, Status: StatusCancelled, Err: "cancelled"}
+		}
+	}
+	res.ComponentsTime = time.Since(t1)
+	res.Duration = time.Since(start)
+	var endErr error
+	if ctx.Err() != nil {
+		endErr = ctx.Err()
+	} else if n := res.Failed(); n > 0 {
+		endErr = fmt.Errorf("%d of %d component(s) failed", n, total)
+	}
+	rep.Event(Event{Kind: End, Message: res.Summary(), Err: endErr})
+	return res, ctx.Err()
+}
+
+// stepMessage describes a finished component.
+func stepMessage(c BuiltComponent) string {
+	switch c.Status {
+	case StatusBuilt:
+		return fmt.Sprintf("built in %s (%s)", c.Duration.Round(10*time.Millisecond), humanSize(c.Size))
+	case StatusSkipped:
+		return "unchanged, not rebuilt"
+	case StatusCancelled:
+		return "cancelled"
+	}
+	return "failed: " + c.Err
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// builderImage makes the builder image available and reports it.
+func builderImage(ctx context.Context, dc *builder.Client, opts BuildOptions, rep Reporter) (builder.Image, error) {
+	// Dockerfile steps are progress steps (shown by every display); the rest is log.
+	logLine := func(s string) {
+		var n, m int
+		if _, err := fmt.Sscanf(s, "Step %d/%d", &n, &m); err == nil && m > 0 {
+			rep.Event(Event{Kind: Step, Done: n - 1, Total: m, Message: s})
+			return
+		}
+		rep.Event(Event{Kind: Log, Level: "info", Task: "builder image", Message: s})
+	}
+	if opts.BuilderImage != "" {
+		img, err := dc.UseImage(ctx, opts.BuilderImage, logLine)
+		if err == nil && img.Built {
+			rep.Event(Event{Kind: Log, Level: "info", Message: "pulled builder image " + img.Ref})
+		}
+		return img, err
+	}
+	src := opts.ImageSource
+	if src == nil {
+		src = &builder.ImageSource{Dockerfile: templates.Builder()}
+	}
+	ref := src.Tag()
+	if id, err := dc.ImageID(ctx, ref); err == nil {
+		return builder.Image{Ref: ref, ID: id}, nil
+	}
+	rep.Event(Event{Kind: Begin, Title: "Building the builder image " + ref + " (once; later builds reuse it)", Total: 1})
+	img, err := dc.EnsureImage(ctx, *src, logLine)
+	if err != nil {
+		rep.Event(Event{Kind: End, Message: "builder image not built", Err: err})
+		return img, err
+	}
+	rep.Event(Event{Kind: End, Message: fmt.Sprintf("built the builder image %s in %s", ref, img.Duration.Round(100*time.Millisecond))})
+	return img, nil
+}
+
+// componentBuilder builds one component at a time; it is shared by the workers.
+type componentBuilder struct {
+	opts    BuildOptions
+	dc      *builder.Client
+	image   builder.Image
+	vols    []builder.Volume
+	rep     Reporter
+	run     string
+	user    string
+	network string
+}
+
+func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponent {
+	start := time.Now()
+	c := BuiltComponent{ComponentName: g.ComponentName, Task: g.Task}
+	rel := func(p string) string {
+		r, err := filepath.Rel(b.opts.Root, p)
+		if err != nil {
+			return p
+		}
+		return filepath.ToSlash(r)
+	}
+	fail := func(format string, args ...any) BuiltComponent {
+		c.Status, c.Err, c.Duration = StatusFailed, fmt.Sprintf(format, args...), time.Since(start)
+		return c
+	}
+	if g.Err != "" {
+		return fail("not generated: %s", g.Err)
+	}
+	if ctx.Err() != nil {
+		c.Status, c.Err = StatusCancelled, "cancelled"
+		return c
+	}
+	dir := g.Dir
+	genRec, err := readGenRecord(dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	art := Artifact(b.opts.Root, g.ComponentName)
+	c.Artifact = rel(art)
+	recPath := filepath.Join(dir, BuildRecordFile)
+	if !b.opts.Force {
+		if rec, ok := readBuildRecord(recPath); ok && rec.GenInputHash == genRec.InputHash && rec.ImageID == b.image.ID {
+			if st, err := os.Stat(art); err == nil && st.Size() == rec.ArtifactSize && st.ModTime().UnixNano() == rec.ArtifactMtime {
+				c.Status, c.Size, c.Imports, c.Exports = StatusSkipped, rec.ArtifactSize, rec.Imports, rec.Exports
+				c.Log = rel(filepath.Join(dir, BuildDir, BuildLogFile))
+				c.Duration = time.Since(start)
+				return c
+			}
+		}
+	}
+	// A failed build must leave neither the old artifact nor its record behind.
+	os.Remove(recPath)
+	os.Remove(art)
+	outDir := filepath.Join(dir, BuildDir)
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fail("%v", err)
+	}
+	logPath := filepath.Join(outDir, BuildLogFile)
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return fail("create the build log: %v", err)
+	}
+	c.Log = rel(logPath)
+	lines := &lineReporter{rep: b.rep, task: g.ComponentName}
+	var tail, errTail tailBuffer
+	fmt.Fprintf(logFile, "# pelato build of %s with %s (%s), %s\n", g.ComponentName, b.image.Ref, shortID(b.image.ID), time.Now().UTC().Format(time.RFC3339))
+	out := io.MultiWriter(logFile, lines, &tail)
+	b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "starting container"})
+	rr, err := b.dc.Run(ctx, builder.RunSpec{
+		Image: b.image.Ref, Cmd: []string{"wash", "build"}, Dir: dir, User: b.user, Volumes: b.vols, Output: out, Stderr: &errTail, Network: b.network,
+		Labels: map[string]string{builder.LabelComponent: g.ComponentName, builder.LabelProject: b.opts.Root, builder.LabelRun: b.run},
+	})
+	lines.flush()
+	t := time.Now()
+	defer func() { c.Overhead += time.Since(t) }()
+	c.Overhead = rr.Overhead
+	if err != nil {
+		fmt.Fprintf(logFile, "# pelato: %v\n", err)
+		logFile.Close()
+		if ctx.Err() != nil {
+			c.Status, c.Err, c.Duration = StatusCancelled, "cancelled", time.Since(start)
+			return c
+		}
+		return fail("%v", err)
+	}
+	fmt.Fprintf(logFile, "# pelato: container exited with status %d after %s\n", rr.ExitCode, rr.Runtime.Round(time.Millisecond))
+	logFile.Close()
+	if rr.ExitCode != 0 {
+		c.CompileErrors = compileErrors(tail.String(), genRec, b.opts.Root, g.ComponentName)
+		for _, e := range c.CompileErrors {
+			b.rep.Event(Event{Kind: Log, Level: "error", Task: g.ComponentName, Message: e.String()})
+		}
+		switch {
+		case builder.IsDiskFull(tail.String()):
+			return fail("disk full: the build ran out of space (%s); free space in the project folder and for Docker", lastLineWith(tail.String(), "no space left"))
+		case len(c.CompileErrors) > 0:
+			return fail("compile error at %s (full log: %s)", c.CompileErrors[0], c.Log)
+		}
+		last := lastLine(errTail.String())
+		if last == "" {
+			last = lastLine(tail.String())
+		}
+		if last == "" {
+			last = "no output"
+		}
+		return fail("the build exited with status %d: %s (full log: %s)", rr.ExitCode, last, c.Log)
+	}
+	info, err := wasmcomponent.ParseFile(art)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fail("the build exited 0 but wrote no %s (full log: %s)", c.Artifact, c.Log)
+	case errors.Is(err, wasmcomponent.ErrCoreModule):
+		return fail("%s is a core WebAssembly module, not a component: the builder must target wasm32-wasip2 (full log: %s)", c.Artifact, c.Log)
+	case err != nil:
+		return fail("%s is not a valid WebAssembly component: %v", c.Artifact, err)
+	}
+	st, err := os.Stat(art)
+	if err != nil {
+		return fail("%v", err)
+	}
+	sum, err := fileSHA256(art)
+	if err != nil {
+		return fail("%v", err)
+	}
+	rec := buildRecord{GenInputHash: genRec.InputHash, ImageID: b.image.ID, Image: b.image.Ref, Artifact: c.Artifact,
+		ArtifactSize: st.Size(), ArtifactMtime: st.ModTime().UnixNano(), ArtifactSHA256: sum,
+		Imports: info.ImportNames(), Exports: info.ExportNames(), BuiltAt: time.Now().UTC()}
+	if err := writeJSON(recPath, rec); err != nil {
+		return fail("write the build record: %v", err)
+	}
+	c.Status, c.Size, c.Imports, c.Exports = StatusBuilt, st.Size(), rec.Imports, rec.Exports
+	c.Duration = time.Since(start)
+	return c
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	return id[:min(12, len(id))]
+}
+
+// readGenRecord reads a component folder's generation record.
+func readGenRecord(dir string) (Record, error) {
+	var rec Record
+	b, err := os.ReadFile(filepath.Join(dir, RecordFile))
+	if err != nil {
+		return rec, fmt.Errorf("read the generation record: %w", err)
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("%s: %w", filepath.Join(dir, RecordFile), err)
+	}
+	return rec, nil
+}
+
+func readBuildRecord(path string) (buildRecord, bool) {
+	var rec buildRecord
+	b, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(b, &rec) != nil {
+		return rec, false
+	}
+	return rec, true
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// compileLine matches a Go/TinyGo error line: [./|/src/]file.go:line[:col]: message.
+var compileLine = regexp.MustCompile(`^\s*(?:\./|/src/)?([^\s:]+\.go):(\d+)(?::(\d+))?:\s*(.+)$`)
+
+// compileErrors finds compiler error lines in a build's output and maps them to the
+// task's source files: the copy in gen/ is gofmt-formatted, so its positions are
+// mapped back through taskcode.MapPositions (one that cannot be mapped keeps the
+// copy's path).
+func compileErrors(output string, rec Record, root, component string) []CompileError {
+	var out []CompileError
+	maps := map[string]*taskcode.PosMap{}
+	for _, line := range strings.Split(output, "\n") {
+		m := compileLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		ln, _ := strconv.Atoi(m[2])
+		col, _ := strconv.Atoi(m[3])
+		file := GenDir + "/" + component + "/" + m[1]
+		if src, ok := rec.Sources[m[1]]; ok {
+			lm, seen := maps[m[1]]
+			if !seen {
+				lm = sourceLineMap(filepath.Join(root, filepath.FromSlash(src)), filepath.Join(root, GenDir, component, filepath.FromSlash(m[1])))
+				maps[m[1]] = lm
+			}
+			if l, c, ok := lm.Map(ln, col); ok {
+				file, ln, col = src, l, c
+			}
+		}
+		out = append(out, CompileError{File: file, Line: ln, Column: col, Message: strings.TrimSpace(m[4])})
+		if len(out) == 20 {
+			break
+		}
+	}
+	return out
+}
+
+// sourceLineMap maps positions of a task file's copy in gen/ to the task file's.
+func sourceLineMap(src, cp string) *taskcode.PosMap {
+	orig, err := os.ReadFile(src)
+	if err != nil {
+		return &taskcode.PosMap{}
+	}
+	copied, err := os.ReadFile(cp)
+	if err != nil {
+		return &taskcode.PosMap{}
+	}
+	return taskcode.MapPositions(orig, copied)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+func lastLineWith(s, sub string) string {
+	lines := strings.Split(s, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], sub) {
+			return strings.TrimSpace(lines[i])
+		}
+	}
+	return sub
+}
+
+// lineReporter turns a container's output into Log events, a line at a time.
+type lineReporter struct {
+	rep  Reporter
+	task string
+	mu   sync.Mutex
+	buf  []byte
+}
+
+func (w *lineReporter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.emit(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func (w *lineReporter) emit(line string) {
+	line = strings.TrimRight(line, "\r")
+	if strings.TrimSpace(line) != "" {
+		w.rep.Event(Event{Kind: Log, Level: "info", Task: w.task, Message: line})
+	}
+}
+
+func (w *lineReporter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.emit(string(w.buf))
+		w.buf = nil
+	}
+}
+
+// tailBuffer keeps the last 64 KiB written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - 64<<10; over > 0 {
+		t.buf = t.buf[over:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
