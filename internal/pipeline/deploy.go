@@ -187,9 +187,12 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 	out := &DeployResult{Components: make([]DeployedComponent, len(apps))}
 	manifests := make([]*wadm.Manifest, len(apps))
 	bodies := make([][]byte, len(apps))
+	var warnings []Event
 	for i, a := range apps {
 		out.Components[i] = DeployedComponent{ComponentName: a.spec.ComponentName, Task: a.spec.Name, App: a.name, Version: a.spec.Version}
-		m, body, err := loadManifest(opts, w, a)
+		m, body, err := loadManifest(opts, w, a, func(msg string) {
+			warnings = append(warnings, Event{Kind: Log, Level: "warning", Task: a.spec.ComponentName, Message: msg})
+		})
 		if err != nil {
 			out.Components[i].Err = err.Error()
 			continue
@@ -219,6 +222,9 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 		total *= 2
 	}
 	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Deploying %d component(s) to lattice %s at %s", len(apps), c.Lattice(), c.URL()), Total: total})
+	for _, e := range warnings {
+		rep.Event(e)
+	}
 	for _, comp := range out.Components {
 		if comp.Err != "" {
 			rep.Event(Event{Kind: Log, Level: "error", Task: comp.ComponentName, Message: comp.Err})
@@ -293,7 +299,7 @@ func stopped(ctx context.Context, f *firstFatal) error {
 
 // loadManifest reads gen/<component>/wadm.yaml, checks that it is what gen would
 // write now, and returns it with its JSON form (the body of model.put).
-func loadManifest(opts DeployOptions, w *workflow.Workflow, a app) (*wadm.Manifest, []byte, error) {
+func loadManifest(opts DeployOptions, w *workflow.Workflow, a app, warn func(string)) (*wadm.Manifest, []byte, error) {
 	rel := filepath.ToSlash(filepath.Join(GenDir, a.spec.ComponentName, templates.ManifestFile))
 	data, err := readRegular(filepath.Join(opts.Root, filepath.FromSlash(rel)), maxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -302,9 +308,17 @@ func loadManifest(opts DeployOptions, w *workflow.Workflow, a app) (*wadm.Manife
 	if err != nil {
 		return nil, nil, err
 	}
-	files, _, err := renderTask(GenOptions{Root: opts.Root, Registry: opts.Registry, Templates: opts.Templates}, w, a.spec)
+	files, rec, err := renderTask(GenOptions{Root: opts.Root, Registry: opts.Registry, Templates: opts.Templates}, w, a.spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot tell whether %s is current: %w", rel, err)
+	}
+	// The image is built and pushed by pelato build --push, or by other means: a build
+	// that does not match is worth a warning, not a refusal.
+	switch b, ok := readBuildRecord(filepath.Join(opts.Root, GenDir, a.spec.ComponentName, BuildRecordFile)); {
+	case !ok:
+		warn("not built by `pelato build` on this machine: make sure " + imageOf(files[templates.ManifestFile]) + " is pushed (`pelato build --push`)")
+	case b.GenInputHash != rec.InputHash:
+		warn("built from other sources than gen/ holds now: the image wadm deploys may be old; run `pelato build --push`")
 	}
 	if !bytes.Equal(files[templates.ManifestFile], data) {
 		return nil, nil, fmt.Errorf("%s is not what `pelato gen` writes now (workflow.yaml, the task's code or REGISTRY_URL changed since): run `pelato gen`, then build and push, before deploying", rel)
@@ -321,6 +335,14 @@ func loadManifest(opts DeployOptions, w *workflow.Workflow, a app) (*wadm.Manife
 		return nil, nil, err
 	}
 	return m, body, nil
+}
+
+// imageOf returns the first image reference of a manifest's YAML, for messages.
+func imageOf(manifest []byte) string {
+	if m, err := wadm.Decode(manifest); err == nil && len(m.Spec.Components) > 0 && m.Spec.Components[0].Properties.Image != "" {
+		return m.Spec.Components[0].Properties.Image
+	}
+	return "its image"
 }
 
 // readRegular reads a regular file of at most max bytes.

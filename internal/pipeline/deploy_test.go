@@ -119,7 +119,8 @@ func TestDeployThreeTasks(t *testing.T) {
 	}
 	log := ev.text()
 	for _, want := range []string{"Deploying 3 component(s) to lattice default at " + e.srv.URL(), "put 1.0.2 (created), deploy acknowledged",
-		"reconciling — SpreadScaler temp_filter-temp_filter: reconciling (Scaling component on 1 host(s))", "deployed 1.0.2", "deployed 3 of 3 component(s) to lattice default"} {
+		"reconciling — SpreadScaler temp_filter-temp_filter: reconciling (Scaling component on 1 host(s))", "deployed 1.0.2", "deployed 3 of 3 component(s) to lattice default",
+		"temp_filter  not built by `pelato build` on this machine: make sure localhost:5000/temp_filter:1.0.2 is pushed"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("progress lacks %q:\n%s", want, log)
 		}
