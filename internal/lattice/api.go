@@ -138,6 +138,7 @@ type APIError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *APIError) Error() string {
 	return fmt.Sprintf("wadm on lattice %q refused %s: %s", e.Lattice, e.Op, e.Message)
 }

@@ -343,10 +343,12 @@ type ConnectError struct {
 	Err    error
 }
 
+// Error implements error.
 func (e *ConnectError) Error() string {
 	return fmt.Sprintf("NATS at %s: %s (%v); %s", e.URL, e.Reason, e.Err, e.Fix)
 }
 
+// Unwrap returns the underlying error.
 func (e *ConnectError) Unwrap() error { return e.Err }
 
 // NoWadmError means nobody answered a wadm API request: no wadm listens on the lattice.
@@ -356,6 +358,7 @@ type NoWadmError struct {
 	Subject string
 }
 
+// Error implements error.
 func (e *NoWadmError) Error() string {
 	return fmt.Sprintf("no wadm is listening on lattice %q at %s (no responders on %s): start wadm for this lattice (`wash up` starts one), or set WASMCLOUD_LATTICE and NATS_URL to the lattice you mean", e.Lattice, e.URL, e.Subject)
 }
@@ -368,6 +371,7 @@ type TimeoutError struct {
 	After   time.Duration
 }
 
+// Error implements error.
 func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("wadm on lattice %q at %s did not answer %s within %s: it may be overloaded or stuck (see its log); raise NATS_TIMEOUT if it is only slow", e.Lattice, e.URL, e.Op, e.After)
 }
@@ -380,10 +384,12 @@ type LostError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *LostError) Error() string {
 	return fmt.Sprintf("lost the connection to NATS at %s during %s (%v); run the command again when the server is back: it picks up where it stopped", e.URL, e.Op, e.Err)
 }
 
+// Unwrap returns the underlying error.
 func (e *LostError) Unwrap() error { return e.Err }
 
 // IsUnavailable reports whether err means the lattice cannot be used at all (no

@@ -134,6 +134,7 @@ type VersionConflictError struct {
 	Next string
 }
 
+// Error implements error.
 func (e *VersionConflictError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "wadm on lattice %q already has version %s of %s with other content (differs at %s", e.Lattice, e.Version, e.App, strings.Join(e.Differences, ", "))
