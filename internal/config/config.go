@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -184,7 +185,7 @@ func (c *Config) NATSURL() string {
 	if u := c.Get("NATS_URL"); u != "" {
 		return u
 	}
-	return "nats://" + c.Get("NATS_HOST") + ":" + c.Get("NATS_PORT")
+	return "nats://" + net.JoinHostPort(c.Get("NATS_HOST"), c.Get("NATS_PORT")) // [::1]:4222 for IPv6
 }
 
 // Describe lists settings as `NAME=value (source)` lines, secrets masked.

@@ -32,6 +32,9 @@ func TestNATSSettings(t *testing.T) {
 	if n := d.NATS(); n.URL != "nats://localhost:4222" || n.Lattice != "default" || n.Timeout != 5*time.Second {
 		t.Errorf("defaults: %+v", n)
 	}
+	if n, _ := (Loader{Getenv: env(map[string]string{"NATS_HOST": "::1"})}).Load(); n.NATS().URL != "nats://[::1]:4222" {
+		t.Errorf("an IPv6 NATS_HOST: %s", n.NATS().URL)
+	}
 	if n, _ := (Loader{Getenv: env(map[string]string{"NATS_TIMEOUT": "2"})}).Load(); n.NATS().Timeout != 2*time.Second {
 		t.Errorf("a plain number is seconds: %v", n.NATS().Timeout)
 	}
