@@ -196,6 +196,31 @@ func TestChangedContentUnderSameVersionIsRefused(t *testing.T) {
 	}
 }
 
+// After a deploy replaces a deployed version, wadm's status still shows the old
+// version's "deployed" for a moment: deploy waits for the new version's status.
+func TestDeployNewVersionWaitsPastTheOldStatus(t *testing.T) {
+	e := newLatticeEnv(t, envOptions{wadm: latticetest.WadmOptions{StatusLag: 300 * time.Millisecond, PlaceAfter: 100 * time.Millisecond}})
+	if res, _, err := e.deploy("temp_filter"); err != nil || res.Failed() != 0 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	wf := filepath.Join(e.dir, "workflow.yaml")
+	b, _ := os.ReadFile(wf)
+	os.WriteFile(wf, []byte(strings.Replace(string(b), "version: 1.0.2", "version: 1.0.3", 1)), 0o644)
+	e.gen()
+	start := time.Now()
+	res, ev, err := e.deploy("temp_filter")
+	if err != nil || res.Failed() != 0 || res.Components[0].Action != ActionNewVersion {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Errorf("reported deployed after %s, before the new version was placed (lag 300ms + placement 100ms)", d)
+	}
+	log := ev.text()
+	if r, d := strings.Index(log, "reconciling"), strings.Index(log, "deployed 1.0.3"); r < 0 || d < r {
+		t.Errorf("want reconciling before deployed 1.0.3:\n%s", log)
+	}
+}
+
 func TestTargetNoHostCarries(t *testing.T) {
 	e := newLatticeEnv(t, envOptions{})
 	wf := filepath.Join(e.dir, "workflow.yaml")

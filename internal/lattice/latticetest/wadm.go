@@ -68,6 +68,10 @@ type WadmOptions struct {
 	// Silent makes the double receive every API request and never answer (a wadm that
 	// hangs); host pings are still answered.
 	Silent bool
+	// StatusLag is how long, after a deploy replaces a deployed version, the status
+	// still shows the old version's (wadm answers status from the last status message
+	// its scalers published, until they have taken the new version up).
+	StatusLag time.Duration
 	// BeforeReply, when set, runs before each API request is answered, with the
 	// operation ("model.put", ...) and the application name. Tests use it to hold a
 	// reply or to restart the NATS server in the middle of an operation.
@@ -97,6 +101,8 @@ type model struct {
 	deployedAt time.Time
 	undeployed bool // was deployed, then undeployed
 	placeAfter time.Duration
+	staleUntil time.Time         // until then status answers stale (StatusLag)
+	stale      lattice.AppStatus // the status of the replaced version
 }
 
 type storedVersion struct {
@@ -498,8 +504,11 @@ func (w *Wadm) deploy(l *latticeState, name string, body []byte) any {
 			return errorReply(fmt.Sprintf("Component identifier '%s' is already deployed in a different application '%s'.", id, app))
 		}
 	}
+	if mod.deployed != "" && mod.deployed != v.version && w.opts.StatusLag > 0 {
+		mod.stale, mod.staleUntil = w.status(l, name), time.Now().Add(w.opts.StatusLag)
+	}
 	if mod.deployed != v.version || mod.deployedAt.IsZero() {
-		mod.deployedAt = time.Now()
+		mod.deployedAt = time.Now().Add(w.opts.StatusLag)
 	}
 	mod.deployed, mod.undeployed, mod.placeAfter = v.version, false, w.opts.PlaceAfter
 	return map[string]any{"result": "acknowledged", "message": fmt.Sprintf("Successfully deployed application %s %s", name, v.version), "name": name, "version": v.version}
@@ -559,6 +568,9 @@ func (w *Wadm) status(l *latticeState, name string) lattice.AppStatus {
 			return lattice.AppStatus{Info: lattice.StatusInfo{Type: lattice.StatusUndeployed, Message: "Manifest has been undeployed"}}
 		}
 		return lattice.AppStatus{Info: lattice.StatusInfo{Type: lattice.StatusUndeployed}}
+	}
+	if time.Now().Before(mod.staleUntil) {
+		return mod.stale
 	}
 	man := mod.find(mod.deployed).manifest
 	placing := time.Since(mod.deployedAt) < mod.placeAfter
