@@ -41,6 +41,8 @@ import (
 //     host carries a spread's requirements ("Could not satisfy spread <s> for
 //     <image>, 0/1 eligible hosts found."), else "deployed"; the application's status
 //     is the scalers' sum by wadm's rules and its message their messages joined;
+//     after a new version replaces a deployed one, the old status lingers for
+//     StatusLag, as wadm's last published status does;
 //   - hosts that answer wasmbus.ctl.v1.<lattice>.host.ping with their id, friendly
 //     name, labels, version and uptime.
 //
