@@ -16,6 +16,7 @@ import (
 func invokeCmd() *cobra.Command {
 	var format, key, cacheDir string
 	var verbose bool
+	var limits limitFlags
 	cmd := &cobra.Command{
 		Use:   "invoke [dir] TASK [INPUT|-]",
 		Short: "Run one task once, locally, and print its result",
@@ -24,7 +25,8 @@ embedded runtime and prints its result: no cluster, registry or Docker needed. T
 component_name or a task name; INPUT is the message body ("-" reads standard input;
 absent means empty). For a nats_to_nats-kv task INPUT is the template's JSON message
 {"key": ..., "data": ...}, or give --key and the data; it prints the key and the value.
-Compiled modules are cached by the hash of their inputs.`,
+Compiled modules are cached by the hash of their inputs. A call that runs past --timeout,
+needs more than --memory or recurses past --stack is stopped and reported (exit 1).`,
 		Args: cobra.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
@@ -45,7 +47,11 @@ Compiled modules are cached by the hash of their inputs.`,
 				}
 				input = string(b)
 			}
-			opts := pipeline.InvokeOptions{Root: dir, Task: task, Input: input, CacheDir: cacheDir, TaskOutput: cmd.ErrOrStderr()}
+			lim, err := limits.limits()
+			if err != nil {
+				return err
+			}
+			opts := pipeline.InvokeOptions{Root: dir, Task: task, Input: input, CacheDir: cacheDir, TaskOutput: cmd.ErrOrStderr(), Limits: lim}
 			if cmd.Flags().Changed("key") {
 				opts.Key = &key
 			}
@@ -76,6 +82,7 @@ Compiled modules are cached by the hash of their inputs.`,
 	cmd.Flags().StringVar(&key, "key", "", "the key, for a nats_to_nats-kv task (INPUT is then the data)")
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "cache of compiled modules (default: the user cache folder)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show compile and call timings")
+	limits.register(cmd, "the call")
 	formatFlag(cmd, &format, "text", "json")
 	return cmd
 }
@@ -103,7 +110,10 @@ func invokeFailure(cmd *cobra.Command, dir string, err error) error {
 	var cf *pipeline.CheckFailedError
 	var pe *wasmrun.PanicError
 	var be *wasmrun.BuildError
+	var le *wasmrun.LimitError
 	switch {
+	case errors.As(err, &le):
+		return &exitError{code: exitProblems, err: fmt.Errorf("%w; %s", err, limitHint(le))}
 	case errors.As(err, &cf):
 		return printCheckFailure(cmd, dir, err)
 	case errors.As(err, &pe):

@@ -1,12 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/pelato-dev/pelato/internal/devrun"
 )
 
 func TestGenCommand(t *testing.T) {
@@ -92,5 +100,173 @@ func BenchmarkInvokeWarmProcess(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		run()
+	}
+}
+
+func TestInvokeLimits(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("go command not found; invoke needs the Go toolchain")
+	}
+	cache := t.TempDir()
+	dir := copyDir(t, "../../examples/temperature")
+	task := `package main
+
+import "strconv"
+
+var keep [][]byte
+
+func exec_task(arg string) string {
+	switch arg {
+	case "loop":
+		for n := 0; ; n++ {
+			if n < 0 {
+				return "never"
+			}
+		}
+	case "grow":
+		for {
+			keep = append(keep, make([]byte, 1<<20))
+		}
+	case "recurse":
+		return strconv.Itoa(deeper(1))
+	}
+	return arg
+}
+
+func deeper(n int) int { return deeper(n+1) + 1 }
+`
+	if err := os.WriteFile(filepath.Join(dir, "tasks", "filter.go"), []byte(task), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"loop", "--timeout", "500ms"}, "time limit of 500ms (an endless loop?); raise it with --timeout"},
+		{[]string{"grow", "--memory", "32MiB"}, "memory limit of 32 MiB; raise it with --memory"},
+		{[]string{"recurse", "--stack", "1MiB"}, "stack grew past the limit of 1 MiB"},
+	}
+	for _, c := range cases {
+		start := time.Now()
+		code, _, errOut := pelato(t, append([]string{"invoke", "--cache-dir", cache, dir, "temp_filter"}, c.args...)...)
+		if code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", c.args, code, errOut, c.want)
+		}
+		t.Logf("%v stopped after %v", c.args, time.Since(start))
+	}
+	for _, bad := range [][]string{{"--timeout", "-1s"}, {"--memory", "lots"}, {"--memory", "8GiB"}, {"--stack", "1KiB"}} {
+		if code, _, errOut := pelato(t, append([]string{"invoke", "--cache-dir", cache, dir, "temp_filter", "x"}, bad...)...); code != 2 {
+			t.Errorf("%v: exit %d (%s), want 2", bad, code, errOut)
+		}
+	}
+}
+
+// devProject copies examples/temperature with its HTTP producer on a free port.
+func devProject(t *testing.T) string {
+	t.Helper()
+	dir := copyDir(t, "../../examples/temperature")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	wf := filepath.Join(dir, "workflow.yaml")
+	b, err := os.ReadFile(wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), "    component_name: celsius_to_kelvin_conversion\n", fmt.Sprintf("    component_name: celsius_to_kelvin_conversion\n    http_port: %d\n", port), 1))
+	if err := os.WriteFile(wf, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestDevSend(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("go command not found; dev needs the Go toolchain")
+	}
+	cache, dir := t.TempDir(), devProject(t)
+	base := []string{"dev", dir, "--port", "-1", "--cache-dir", cache, "--store-dir", t.TempDir()}
+	code, out, errOut := pelato(t, append(base, "--send", "living_room_celsius_data=21.5")...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"living_room_celsius_data → celsius_to_kelvin_conversion → living_room_kelvin_data",
+		"294.65\n",
+		"living_room_kelvin_data → temp_filter → filtered_kelvin_data",
+		`{"kelvin":294.65,"valid":true}` + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "ready: 2 task(s) running; NATS at nats://127.0.0.1:") || !strings.Contains(errOut, "2 message(s) handled, none failed") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+
+	// JSON lines, one per event.
+	code, out, _ = pelato(t, append(base, "--format", "json", "--send", "living_room_celsius_data=0")...)
+	messages := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var e struct {
+			Kind, Task, From, To, Result string
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if e.Kind == "message" {
+			messages++
+		}
+	}
+	if code != 0 || messages != 2 {
+		t.Errorf("json: exit %d, %d message events:\n%s", code, messages, out)
+	}
+
+	// A failing task makes the run fail.
+	if err := os.WriteFile(filepath.Join(dir, "tasks", "filter.go"), []byte("package main\n\nfunc exec_task(arg string) string {\n\tpanic(\"no filter today\")\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = pelato(t, append(base, "--send", "living_room_celsius_data=1")...)
+	if code != 1 || !strings.Contains(out, "exec_task panicked: no filter today at tasks/filter.go:4") || !strings.Contains(errOut, "1 of 2 message(s) failed") {
+		t.Errorf("failing task: exit %d\n%s%s", code, out, errOut)
+	}
+	// Bad arguments.
+	if code, _, _ := pelato(t, append(base, "--send", "no-equals-sign")...); code != 2 {
+		t.Errorf("--send without =: exit %d, want 2", code)
+	}
+}
+
+func TestPublishCommand(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("go command not found; dev needs the Go toolchain")
+	}
+	r, err := devrun.Start(context.Background(), devrun.Options{Root: devProject(t), Port: -1, StoreDir: t.TempDir(), CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	nc, err := nats.Connect(r.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("filtered_kelvin_data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+	code, _, errOut := pelato(t, "publish", "--nats", r.URL(), "living_room_celsius_data", "25")
+	if code != 0 || !strings.Contains(errOut, "published 2 byte(s) to living_room_celsius_data on "+r.URL()) {
+		t.Fatalf("publish: exit %d, %s", code, errOut)
+	}
+	m, err := sub.NextMsg(10 * time.Second)
+	if err != nil || string(m.Data) != `{"kelvin":298.15,"valid":true}` {
+		t.Errorf("chain output %v, %v", m, err)
+	}
+	if code, _, errOut := pelato(t, "publish", "--nats", "nats://127.0.0.1:1", "x", "y"); code != 1 || !strings.Contains(errOut, "is pelato dev running?") {
+		t.Errorf("publish to nothing: exit %d, %s", code, errOut)
 	}
 }

@@ -46,6 +46,7 @@ wasmCloud — and runs the whole workflow locally with no cluster.`,
 	root.AddCommand(checkCmd(), initCmd(), genCmd(), invokeCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
 	root.AddCommand(lspCmd())
 	root.AddCommand(buildCmd(), pushCmd()) // build and push (issue #8)
+	root.AddCommand(devCmd(), publishCmd())
 	// Deploy, remove and status: wadm over NATS (cmd/pelato/lattice.go).
 	root.AddCommand(deployCmd(), removeCmd(), statusCmd())
 	return root

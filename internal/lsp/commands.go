@@ -316,7 +316,7 @@ func (s *Server) cmdInvoke(ctx context.Context, raw json.RawMessage, progress pi
 	if err != nil {
 		return nil, err
 	}
-	res, err := pipeline.Invoke(ctx, pipeline.InvokeOptions{Root: root, Task: a.Task, Input: a.Input, Runtime: rt, Templates: s.reg, Reporter: progress})
+	res, err := pipeline.Invoke(ctx, pipeline.InvokeOptions{Root: root, Task: a.Task, Input: a.Input, Runtime: rt, Templates: s.reg, Reporter: progress, Limits: snap.cfg.Invoke})
 	if err != nil {
 		var cf *pipeline.CheckFailedError
 		if errors.As(err, &cf) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/config"
+	"github.com/pelato-dev/pelato/internal/wasmrun"
 )
 
 // Config is the server's user configuration: the `pelato` settings section, read from
@@ -31,6 +32,9 @@ type Config struct {
 	// carries, from a host ping renewed in the background (lattice.go); off, the
 	// default, the server makes no network call for diagnostics.
 	LatticeChecks bool
+	// Invoke bounds each pelato.invoke run: time (no limit when negative), memory
+	// and stack. Zero fields take wasmrun's defaults.
+	Invoke wasmrun.Limits
 }
 
 // DefaultConfig returns the configuration used until the client sends its own.
@@ -48,6 +52,9 @@ type settings struct {
 	NATSURL      *string `json:"natsUrl"`
 	// LatticeChecks is read by lattice.go.
 	LatticeChecks *bool `json:"latticeChecks"`
+	// Limits of pelato.invoke.
+	InvokeTimeoutMs *int `json:"invokeTimeoutMs"`
+	InvokeMemoryMiB *int `json:"invokeMemoryMiB"`
 }
 
 // apply merges the settings in raw into c. raw may be the section itself or an object
@@ -100,6 +107,23 @@ func (c Config) apply(raw []byte) (Config, error) {
 			return c, fmt.Errorf("read pelato settings: %w", err)
 		}
 		c.LogLevel = *s.LogLevel
+	}
+	if s.InvokeTimeoutMs != nil {
+		switch ms := *s.InvokeTimeoutMs; {
+		case ms < 0 || ms > 3_600_000:
+			return c, fmt.Errorf("read pelato settings: invokeTimeoutMs %d is outside 0..3600000 (0: no limit)", ms)
+		case ms == 0:
+			c.Invoke.Timeout = -1
+		default:
+			c.Invoke.Timeout = time.Duration(ms) * time.Millisecond
+		}
+	}
+	if s.InvokeMemoryMiB != nil {
+		mib := *s.InvokeMemoryMiB
+		if mib < 1 || mib > wasmrun.MaxMemory>>20 {
+			return c, fmt.Errorf("read pelato settings: invokeMemoryMiB %d is outside 1..4096", mib)
+		}
+		c.Invoke.Memory = uint64(mib) << 20
 	}
 	return c, nil
 }
@@ -154,6 +178,10 @@ func SettingDocs() []SettingDoc {
 			Description: "NATS server URL(s) of the lattice, comma-separated; empty uses NATS_URL, or NATS_HOST and NATS_PORT, from the environment or .env."},
 		{Key: "latticeChecks", Type: "boolean", Default: d.LatticeChecks,
 			Description: "Hint on each targets: entry of workflow.yaml whose label no host of the lattice carries (PL501), from a host ping renewed in the background at most every 30 seconds; off, the server makes no network call for diagnostics."},
+		{Key: "invokeTimeoutMs", Type: "integer", Default: int(wasmrun.DefaultTimeout / time.Millisecond), Minimum: 0, Maximum: 3_600_000,
+			Description: "Milliseconds a task may run in Invoke before it is stopped; 0 means no limit."},
+		{Key: "invokeMemoryMiB", Type: "integer", Default: int(wasmrun.DefaultMemory >> 20), Minimum: 1, Maximum: int(wasmrun.MaxMemory >> 20),
+			Description: "MiB of memory a task may use in Invoke before it is stopped; the memory goes back to the system when the run ends."},
 		{Key: "logLevel", Type: "string", Default: d.LogLevel, Enum: []string{"debug", "info", "warn", "error"},
 			Description: "Least level of the server's log lines (shown in the editor's log of the server)."},
 	}

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -32,6 +31,10 @@ type InvokeOptions struct {
 	CacheDir string
 	// TaskOutput receives what the task prints (fmt.Println, ...) when Runtime is nil.
 	TaskOutput io.Writer
+	// Limits bound the call (time, memory, stack); zero fields take the runtime's
+	// defaults (wasmrun.DefaultTimeout, ...). A call past a limit fails with a
+	// *wasmrun.LimitError.
+	Limits wasmrun.Limits
 	// Templates is the template registry; nil means the embedded one.
 	Templates *templates.Registry
 	// Reporter receives progress; nil means Discard.
@@ -52,12 +55,6 @@ type InvokeResult struct {
 	Cached      bool          `json:"cached"`
 	CompileTime time.Duration `json:"compile_ns"`
 	CallTime    time.Duration `json:"call_ns"`
-}
-
-// kvMessage is the body the nats_to_nats-kv template consumes.
-type kvMessage struct {
-	Key  string `json:"key"`
-	Data string `json:"data"`
 }
 
 // Invoke runs one task once, locally: the task's code compiled by the host's Go
@@ -99,13 +96,13 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 		if opts.Key != nil {
 			key = *opts.Key
 		} else {
-			var m kvMessage
-			dec := json.NewDecoder(strings.NewReader(opts.Input))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&m); err != nil {
+			// The template's own decoding rule (templates.DecodeKVMessage), as pelato dev
+			// and the generated component apply it.
+			k, d, err := templates.DecodeKVMessage([]byte(opts.Input))
+			if err != nil {
 				return nil, fmt.Errorf("invoke %s: the %s template takes a JSON message {\"key\": ..., \"data\": ...} (or give --key and the data): %v", spec.ComponentName, tpl.Name, err)
 			}
-			key, data = m.Key, m.Data
+			key, data = k, d
 		}
 		if key == "" {
 			key = spec.SourceTopic // as the template does: an empty key means the subject
@@ -122,15 +119,18 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 	}
 	rep.Event(Event{Kind: Begin, Title: "Invoking " + spec.ComponentName, Total: 2})
 	start := time.Now()
-	mod, err := rt.Compile(ctx, wasmrun.Source{
+	mod, err := rt.CompileWith(ctx, wasmrun.Source{
 		Path:       filepath.Join(opts.Root, workflow.TasksDir, filepath.FromSlash(spec.Code)),
 		Kind:       wasmrun.Kind(tpl.Kind),
 		ProjectDir: opts.Root,
-	})
+	}, wasmrun.CompileOptions{Instances: 1, Limits: opts.Limits})
 	if err != nil {
 		rep.Event(Event{Kind: End, Task: spec.ComponentName, Message: "compile failed", Err: err})
 		return nil, fmt.Errorf("invoke %s: %w", spec.ComponentName, err)
 	}
+	// Closing the module frees its instance's memory at once: a long-lived caller
+	// (the language server) does not keep what a run used.
+	defer mod.Close(context.WithoutCancel(ctx))
 	out.CompileTime, out.Cached = time.Since(start), mod.FromCache()
 	rep.Event(Event{Kind: Step, Task: spec.ComponentName, Done: 1, Total: 2, Message: fmt.Sprintf("compiled in %s (cached: %v)", out.CompileTime.Round(time.Millisecond), out.Cached)})
 	start = time.Now()

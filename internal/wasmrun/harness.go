@@ -13,7 +13,7 @@ const harnessFileName = "zz_pelato_harness.go"
 // harnessABI versions the host/guest contract (exports and result encoding).
 // The full harness source is also part of the cache key, so this only needs
 // bumping when the host-side decoding changes.
-const harnessABI = "pelato-wasmrun-abi-1"
+const harnessABI = "pelato-wasmrun-abi-2"
 
 // Result encoding written by the guest into its linear memory:
 //
@@ -35,6 +35,7 @@ const (
 // Exported function names of the harness.
 const (
 	exportAlloc  = "pelato_alloc"
+	exportLimits = "pelato_limits"
 	exportExec   = "pelato_exec"
 	exportExecKV = "pelato_exec_kv"
 )
@@ -59,6 +60,20 @@ var pelatoHarnessPins = map[uint32][]byte{}
 // pelatoHarnessResult keeps the last result reachable until the host has
 // copied it out (the host copies before making any other call).
 var pelatoHarnessResult []byte
+
+// pelatoHarnessLimits applies the host's limits: the most stack a goroutine may
+// use (an unbounded recursion then fails fast instead of growing towards 1 GiB) and
+// the memory the garbage collector should keep the heap under.
+//
+//go:wasmexport pelato_limits
+func pelatoHarnessLimits(memory, stack uint64) {
+	if stack > 0 {
+		debug.SetMaxStack(int(stack))
+	}
+	if memory > 0 {
+		debug.SetMemoryLimit(int64(memory))
+	}
+}
 
 //go:wasmexport pelato_alloc
 func pelatoHarnessAlloc(size uint32) uint32 {

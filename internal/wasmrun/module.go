@@ -12,6 +12,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -71,6 +72,7 @@ type Module struct {
 	kind     Kind
 	wasmPath string
 	cached   bool
+	limits   Limits
 
 	idle   chan *Instance // idle instances, cap MaxInstances
 	slots  chan struct{}  // one token per live pooled instance
@@ -86,6 +88,9 @@ func (m *Module) WasmPath() string { return m.wasmPath }
 
 // FromCache reports whether the .wasm came from the cache (no go build).
 func (m *Module) FromCache() bool { return m.cached }
+
+// Limits returns the limits of the module's calls.
+func (m *Module) Limits() Limits { return m.limits }
 
 // Call runs a kind "string" task with input, using a pooled instance.
 func (m *Module) Call(ctx context.Context, input string) (string, error) {
@@ -127,6 +132,13 @@ func (m *Module) acquire(ctx context.Context) (*Instance, error) {
 	case inst := <-m.idle:
 		return inst, nil
 	case m.slots <- struct{}{}:
+		m.mu.Lock()
+		closed := m.closed
+		m.mu.Unlock()
+		if closed {
+			<-m.slots
+			return nil, ErrClosed
+		}
 		inst, err := m.NewInstance(ctx)
 		if err != nil {
 			<-m.slots
@@ -138,10 +150,36 @@ func (m *Module) acquire(ctx context.Context) (*Instance, error) {
 	}
 }
 
-// release returns a healthy instance to the pool and discards others.
+// Warm fills the pool with up to n instances now, so the first calls do not pay for
+// instantiation.
+func (m *Module) Warm(ctx context.Context, n int) error {
+	var got []*Instance
+	defer func() {
+		for _, inst := range got {
+			m.release(inst)
+		}
+	}()
+	for i := 0; i < min(n, cap(m.slots)); i++ {
+		select {
+		case m.slots <- struct{}{}:
+		default:
+			return nil
+		}
+		inst, err := m.NewInstance(ctx)
+		if err != nil {
+			<-m.slots
+			return err
+		}
+		got = append(got, inst)
+	}
+	return nil
+}
+
+// release returns a healthy instance to the pool and discards others, and those
+// whose memory grew past Limits.RetainMemory (their memory goes back to the system).
 func (m *Module) release(inst *Instance) {
 	m.mu.Lock()
-	if !m.closed && !inst.dead {
+	if !m.closed && !inst.dead && uint64(inst.mem.Size()) <= m.limits.RetainMemory {
 		m.idle <- inst // never blocks: live instances <= cap(idle)
 		m.mu.Unlock()
 		return
@@ -185,6 +223,7 @@ type Instance struct {
 	exec   api.Function
 	mem    api.Memory
 	kind   Kind
+	limits Limits
 	stack  [4]uint64
 	stderr *headBuffer
 	dead   bool
@@ -204,10 +243,20 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(crand.Reader)
-	mod, err := m.rt.wz.InstantiateModule(ctx, m.compiled, cfg)
+	// Initialization (package variables, init functions) is bounded like a call.
+	ictx, cancel := m.limits.callContext(ctx)
+	defer cancel()
+	ictx = experimental.WithMemoryAllocator(ictx, memoryAllocator{limit: m.limits.Memory})
+	mod, err := m.rt.wz.InstantiateModule(ictx, m.compiled, cfg)
 	if err != nil {
+		if le := m.limits.interrupted(ictx); le != nil {
+			return nil, fmt.Errorf("wasmrun: initializing task: %w", le)
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("wasmrun: instantiating task: %w", ctx.Err())
+		}
+		if le := m.limits.limitFromOutput(string(head.buf)); le != nil {
+			return nil, fmt.Errorf("wasmrun: initializing task: %w", le)
 		}
 		var exit *sys.ExitError
 		if errors.As(err, &exit) {
@@ -225,11 +274,19 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 		exec:   mod.ExportedFunction(execName),
 		mem:    mod.Memory(),
 		kind:   m.kind,
+		limits: m.limits,
 		stderr: head,
 	}
-	if inst.alloc == nil || inst.exec == nil || inst.mem == nil {
+	setLimits := mod.ExportedFunction(exportLimits)
+	if inst.alloc == nil || inst.exec == nil || inst.mem == nil || setLimits == nil {
 		_ = mod.Close(ctx)
-		return nil, fmt.Errorf("wasmrun: task module lacks %s, %s or memory exports", exportAlloc, execName)
+		return nil, fmt.Errorf("wasmrun: task module lacks %s, %s, %s or memory exports", exportAlloc, exportLimits, execName)
+	}
+	st := inst.stack[:]
+	st[0], st[1] = m.limits.softMemoryLimit(), m.limits.Stack
+	if err := setLimits.CallWithStack(ictx, st); err != nil {
+		_ = mod.Close(ctx)
+		return nil, fmt.Errorf("wasmrun: applying limits: %w", err)
 	}
 	return inst, nil
 }
@@ -267,6 +324,8 @@ func (i *Instance) call(ctx context.Context, a, b string) (string, string, error
 	if err := ctx.Err(); err != nil {
 		return "", "", fmt.Errorf("wasmrun: calling task: %w", err)
 	}
+	ctx, cancel := i.limits.callContext(ctx)
+	defer cancel()
 	i.stderr.reset()
 	pa, err := i.write(ctx, a)
 	if err != nil {
@@ -327,8 +386,14 @@ func (i *Instance) write(ctx context.Context, s string) (uint64, error) {
 func (i *Instance) fail(ctx context.Context, step string, err error) error {
 	i.dead = true
 	_ = i.mod.Close(context.Background())
+	if le := i.limits.interrupted(ctx); le != nil {
+		return le
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("wasmrun: task call interrupted: %w", ctx.Err())
+	}
+	if le := i.limits.limitFromOutput(string(i.stderr.buf)); le != nil {
+		return le
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {

@@ -46,9 +46,9 @@ type Options struct {
 	// MaxInstances bounds the instances each Module keeps for Module.Call
 	// and Module.CallKV. Default: runtime.GOMAXPROCS(0).
 	MaxInstances int
-	// MemoryLimitPages caps each instance's linear memory in 64 KiB pages.
-	// Default: 16384 (1 GiB); values above 65536 (4 GiB) are clamped.
-	MemoryLimitPages uint32
+	// Limits are the default limits of every call (time, memory, stack); a
+	// Module may override them (CompileOptions.Limits).
+	Limits Limits
 	// OnGoCommand, if set, is called with the arguments of every `go`
 	// command the Runtime runs (tests use it to verify cache hits).
 	OnGoCommand func(args []string)
@@ -85,10 +85,7 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	if opts.MaxInstances <= 0 {
 		opts.MaxInstances = runtime.GOMAXPROCS(0)
 	}
-	if opts.MemoryLimitPages == 0 {
-		opts.MemoryLimitPages = 16384
-	}
-	opts.MemoryLimitPages = min(opts.MemoryLimitPages, 65536)
+	opts.Limits = opts.Limits.withDefaults(Limits{})
 	cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(root, "wazero"))
 	if err != nil {
 		return nil, fmt.Errorf("wasmrun: opening wazero compilation cache: %w", err)
@@ -96,7 +93,9 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
 		WithCloseOnContextDone(true).
-		WithMemoryLimitPages(opts.MemoryLimitPages)
+		// Each instance's memory is capped by its Module's limit (memoryAllocator);
+		// the runtime allows what 32-bit WebAssembly can address.
+		WithMemoryLimitPages(MaxMemory / wasmPageSize)
 	wz := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, wz); err != nil {
 		_ = wz.Close(ctx)
@@ -122,10 +121,23 @@ func (r *Runtime) Close(ctx context.Context) error {
 	return errors.Join(r.wz.Close(ctx), r.cache.Close(ctx))
 }
 
+// CompileOptions tune one Module.
+type CompileOptions struct {
+	// Instances bounds the Module's pool of instances (Options.MaxInstances when 0).
+	Instances int
+	// Limits bound each call; zero fields take the Runtime's (Options.Limits).
+	Limits Limits
+}
+
 // Compile builds src (or loads it from the cache) and compiles it with
 // wazero. Problems in the user's code are returned as *BuildError with
 // positions in the user's files; a missing Go toolchain wraps ErrGoNotFound.
 func (r *Runtime) Compile(ctx context.Context, src Source) (*Module, error) {
+	return r.CompileWith(ctx, src, CompileOptions{})
+}
+
+// CompileWith is Compile with options for the Module.
+func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions) (*Module, error) {
 	res, err := r.build(ctx, src)
 	if err != nil {
 		return nil, err
@@ -139,19 +151,23 @@ func (r *Runtime) Compile(ctx context.Context, src Source) (*Module, error) {
 		want = exportExecKV
 	}
 	exports := compiled.ExportedFunctions()
-	for _, name := range []string{exportAlloc, want, "_initialize"} {
+	for _, name := range []string{exportAlloc, exportLimits, want, "_initialize"} {
 		if _, ok := exports[name]; !ok {
 			_ = compiled.Close(ctx)
 			return nil, fmt.Errorf("wasmrun: module %s does not export %s", res.path, name)
 		}
 	}
 	n := r.opts.MaxInstances
+	if co.Instances > 0 {
+		n = co.Instances
+	}
 	return &Module{
 		rt:       r,
 		compiled: compiled,
 		kind:     res.kind,
 		wasmPath: res.path,
 		cached:   res.cached,
+		limits:   co.Limits.withDefaults(r.opts.Limits),
 		idle:     make(chan *Instance, n),
 		slots:    make(chan struct{}, n),
 	}, nil

@@ -1,0 +1,541 @@
+// Package devrun runs a whole pelato workflow locally: an embedded NATS server (or an
+// existing one), every task compiled to WASI by the host Go toolchain and served by a
+// pool of wazero instances subscribed to its source_topic in a queue group, with the
+// behaviour of its template's generated component (templates/rules.go), HTTP
+// producers on their ports, key-value tasks writing to JetStream buckets, a live log,
+// and a watch mode that re-checks on save and swaps in only the tasks that changed.
+// `pelato dev` reaches it through internal/pipeline.
+package devrun
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/report"
+	"github.com/pelato-dev/pelato/internal/wasmrun"
+	"github.com/pelato-dev/pelato/internal/workflow"
+	"github.com/pelato-dev/pelato/templates"
+)
+
+// Options configures a Runner.
+type Options struct {
+	// Root is the project folder.
+	Root string
+	// Templates is the template registry; nil means the embedded one.
+	Templates *templates.Registry
+	// NATSURL is an existing NATS server to use; "" starts an embedded one.
+	NATSURL string
+	// Host is where the embedded NATS server and the HTTP producers listen
+	// (default 127.0.0.1).
+	Host string
+	// Port is the embedded NATS server's port: 0 takes 4222, or any free port when
+	// 4222 is taken; -1 takes any free port.
+	Port int
+	// StoreDir holds the embedded server's JetStream data ("" = DefaultStoreDir).
+	StoreDir string
+	// CacheDir is the cache of compiled modules ("" = the user cache).
+	CacheDir string
+	// Limits bound each message's call (time, memory, stack).
+	Limits wasmrun.Limits
+	// Watch re-checks the project when a file changes and applies the changes.
+	Watch bool
+	// PollInterval is how often Watch looks at the files (default 50 ms).
+	PollInterval time.Duration
+	// Events receives the live log; nil discards it. It is called from many
+	// goroutines.
+	Events func(Event)
+	// Record writes the server's URL where `pelato publish` finds it.
+	Record bool
+	// Base is the folder diagnostics paths are shown relative to ("" = Root).
+	Base string
+}
+
+// Runner is a running workflow.
+type Runner struct {
+	opts    Options
+	ctx     context.Context // calls; cancelled by Close after the tasks stopped
+	cancel  context.CancelFunc
+	rt      *wasmrun.Runtime
+	ns      *server.Server
+	nc      *nats.Conn
+	ncDone  chan struct{}
+	js      jetstream.JetStream
+	url     string
+	checker *check.TaskChecker
+
+	mu    sync.Mutex // guards tasks and serialises Reload
+	tasks map[string]*task
+
+	busy     atomic.Int64 // messages being handled
+	lastDone atomic.Int64 // unix nanoseconds of the last message handled
+	handled  atomic.Int64
+	failed   atomic.Int64
+
+	watchStop chan struct{}
+	watchDone chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ProblemsError is returned by Start when the project has errors: Text lists them as
+// `pelato check` does.
+type ProblemsError struct {
+	Text string
+}
+
+func (e *ProblemsError) Error() string {
+	return "the project has errors; fix them first:\n" + strings.TrimRight(e.Text, "\n")
+}
+
+// Start checks the project, starts NATS, compiles every task and wires it. Close stops
+// everything it started.
+func Start(ctx context.Context, opts Options) (*Runner, error) {
+	if opts.Templates == nil {
+		opts.Templates = templates.Default()
+	}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 50 * time.Millisecond
+	}
+	if opts.Base == "" {
+		opts.Base = opts.Root
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r := &Runner{opts: opts, ctx: rctx, cancel: cancel, tasks: map[string]*task{}, ncDone: make(chan struct{})}
+	r.checker = check.NewTaskChecker(check.TaskCheckerOptions{})
+	ok := false
+	defer func() {
+		if !ok {
+			_ = r.Close()
+		}
+	}()
+	rt, err := wasmrun.NewRuntime(ctx, wasmrun.Options{CacheDir: opts.CacheDir, Stdout: r.outputWriter(), Stderr: r.outputWriter(), Limits: opts.Limits})
+	if err != nil {
+		return nil, err
+	}
+	r.rt = rt
+	if err := r.connect(); err != nil {
+		return nil, err
+	}
+	// Taken before the first load, so a file saved while it runs is seen.
+	snap := snapshot(opts.Root)
+	if err := r.Reload(ctx); err != nil {
+		return nil, err
+	}
+	if opts.Record {
+		writeState(r.url, opts.Root)
+	}
+	if opts.Watch {
+		r.watchStop, r.watchDone = make(chan struct{}), make(chan struct{})
+		go r.watch(snap)
+	}
+	ok = true
+	r.emit(Event{Kind: Ready, URL: r.url, Text: fmt.Sprintf("%d task(s) running; NATS at %s", len(r.tasks), r.url)})
+	return r, nil
+}
+
+// connect starts the embedded NATS server, or dials Options.NATSURL.
+func (r *Runner) connect() error {
+	closed := nats.ClosedHandler(func(*nats.Conn) { close(r.ncDone) })
+	if r.opts.NATSURL != "" {
+		nc, err := nats.Connect(r.opts.NATSURL, nats.Name("pelato dev"), closed)
+		if err != nil {
+			return fmt.Errorf("connect to NATS at %s: %w", r.opts.NATSURL, err)
+		}
+		r.nc, r.url = nc, r.opts.NATSURL
+	} else {
+		store := r.opts.StoreDir
+		if store == "" {
+			var err error
+			if store, err = DefaultStoreDir(r.opts.Root); err != nil {
+				return err
+			}
+		}
+		port, err := choosePort(r.opts.Host, r.opts.Port)
+		if err != nil {
+			return err
+		}
+		ns, err := startServer(r.opts.Host, port, store)
+		if err != nil {
+			return err
+		}
+		r.ns, r.url = ns, ns.ClientURL()
+		nc, err := nats.Connect(r.url, nats.InProcessServer(ns), nats.Name("pelato dev"), closed)
+		if err != nil {
+			return fmt.Errorf("connect to the embedded NATS server: %w", err)
+		}
+		r.nc = nc
+	}
+	js, err := jetstream.New(r.nc)
+	if err == nil {
+		actx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+		_, err = js.AccountInfo(actx)
+		cancel()
+	}
+	if err == nil {
+		r.js = js
+	}
+	return nil
+}
+
+// URL returns the NATS URL clients connect to.
+func (r *Runner) URL() string { return r.url }
+
+// Conn returns the Runner's NATS connection (tests and benchmarks publish with it).
+func (r *Runner) Conn() *nats.Conn { return r.nc }
+
+// Stats returns how many messages were handled and how many of those failed.
+func (r *Runner) Stats() (handled, failed int64) { return r.handled.Load(), r.failed.Load() }
+
+// Tasks returns the names of the running tasks, sorted.
+func (r *Runner) Tasks() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := make([]string, 0, len(r.tasks))
+	for n := range r.tasks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// WaitQuiet returns once, for quiet since the call or since the last message handled,
+// no message has been handled and none is being handled; or when ctx ends.
+func (r *Runner) WaitQuiet(ctx context.Context, quiet time.Duration) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	since := time.Now()
+	for {
+		last := time.Unix(0, r.lastDone.Load())
+		if last.Before(since) {
+			last = since
+		}
+		if r.busy.Load() == 0 && time.Since(last) >= quiet {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// finish records a handled message and logs it.
+func (r *Runner) finish(t *task, from, to string, start time.Time, result string, err error) {
+	d := time.Since(start)
+	r.handled.Add(1)
+	if err != nil {
+		r.failed.Add(1)
+	}
+	if r.opts.Events != nil {
+		e := Event{Time: start, Kind: Message, Task: t.name, From: from, To: to, Duration: d, Result: result}
+		if err != nil {
+			e.Result, e.Error = "", describe(err)
+			var pe *wasmrun.PanicError
+			if errors.As(err, &pe) {
+				e.Location = panicLocation(r.opts.Root, pe.Stack)
+				e.Text = pe.Stack
+			}
+		}
+		r.opts.Events(e)
+	}
+	r.lastDone.Store(time.Now().UnixNano())
+	r.busy.Add(-1)
+}
+
+// emit sends e to the live log.
+func (r *Runner) emit(e Event) {
+	if r.opts.Events == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	r.opts.Events(e)
+}
+
+// Close stops the watch, drains every subscription (messages already received are
+// handled), stops the HTTP listeners and the NATS server, and frees every instance.
+func (r *Runner) Close() error {
+	r.closeOnce.Do(func() {
+		if r.watchStop != nil {
+			close(r.watchStop)
+			<-r.watchDone
+		}
+		r.mu.Lock()
+		var wg sync.WaitGroup
+		for _, t := range r.tasks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.stop(context.Background())
+			}()
+		}
+		wg.Wait()
+		r.tasks = map[string]*task{}
+		r.mu.Unlock()
+		var errs []error
+		if r.nc != nil {
+			if err := r.nc.Drain(); err != nil {
+				r.nc.Close()
+			}
+			select {
+			case <-r.ncDone:
+			case <-time.After(30 * time.Second):
+				r.nc.Close()
+			}
+		}
+		r.cancel()
+		if r.rt != nil {
+			errs = append(errs, r.rt.Close(context.Background()))
+		}
+		if r.ns != nil {
+			r.ns.Shutdown()
+			r.ns.WaitForShutdown()
+		}
+		if r.opts.Record {
+			clearState()
+		}
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
+
+// Reload checks the project and applies it: new tasks start, removed tasks stop,
+// tasks whose code changed get new modules (swapped in without losing a message),
+// tasks whose topics, bucket, port or instances changed are re-wired. When the
+// project has errors nothing changes and a ProblemsError lists them.
+func (r *Runner) Reload(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res, err := check.Project(ctx, check.Options{Root: r.opts.Root, Registry: r.opts.Templates, Tasks: r.checker})
+	if err != nil {
+		return err
+	}
+	if check.HasErrors(res.Diagnostics) {
+		return r.problems(res)
+	}
+	type plan struct {
+		spec        workflow.Spec
+		tpl         *templates.Template
+		fingerprint string
+		old         *task
+		mod         *wasmrun.Module
+		err         error
+	}
+	var plans []*plan
+	want := map[string]bool{}
+	for _, wt := range res.Workflow.Tasks {
+		s := wt.Spec()
+		tpl, _ := r.opts.Templates.Lookup(s.Type)
+		fp, err := codeFingerprint(r.opts.Root, s, tpl)
+		if err != nil {
+			return fmt.Errorf("read task %s: %w", s.ComponentName, err)
+		}
+		want[s.ComponentName] = true
+		plans = append(plans, &plan{spec: s, tpl: tpl, fingerprint: fp, old: r.tasks[s.ComponentName]})
+	}
+	// Build what changed, in parallel.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, p := range plans {
+		if p.old != nil && p.old.fingerprint == p.fingerprint && p.old.wiring == wiringOf(p.spec, p.tpl) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			p.mod, p.err = r.compile(ctx, p.spec, p.tpl)
+			if p.err == nil {
+				// Instantiate before serving: the first message does not wait for it.
+				if p.err = p.mod.Warm(ctx, 1); p.err != nil {
+					_ = p.mod.Close(context.Background())
+					p.mod = nil
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var buildErrs []error
+	for _, p := range plans {
+		if p.err != nil {
+			buildErrs = append(buildErrs, fmt.Errorf("%s: %w", p.spec.ComponentName, p.err))
+		}
+	}
+	if len(buildErrs) > 0 {
+		for _, p := range plans {
+			if p.mod != nil {
+				_ = p.mod.Close(context.Background())
+			}
+		}
+		return r.buildProblems(buildErrs)
+	}
+	// Check the HTTP ports before touching anything.
+	ports := map[int]string{}
+	for _, p := range plans {
+		if !p.tpl.HTTP {
+			continue
+		}
+		if other, ok := ports[p.spec.HTTPPort]; ok {
+			for _, q := range plans {
+				if q.mod != nil {
+					_ = q.mod.Close(context.Background())
+				}
+			}
+			return fmt.Errorf("tasks %s and %s both listen on http_port %d: on one machine they cannot; give one of them another http_port", other, p.spec.ComponentName, p.spec.HTTPPort)
+		}
+		ports[p.spec.HTTPPort] = p.spec.ComponentName
+	}
+	// Stop removed tasks first (they may hold ports the new ones need).
+	for name, t := range r.tasks {
+		if !want[name] {
+			t.stop(ctx)
+			delete(r.tasks, name)
+			r.emit(Event{Kind: Stopped, Task: name, Text: "stopped: no longer in workflow.yaml"})
+		}
+	}
+	var errs []error
+	for _, p := range plans {
+		s := p.spec
+		w := wiringOf(s, p.tpl)
+		switch {
+		case p.old != nil && p.old.wiring == w:
+			p.old.spec.Store(&s)
+			if p.mod != nil {
+				p.old.swap(p.mod, p.fingerprint)
+				r.emit(Event{Kind: Swapped, Task: s.ComponentName, Text: "new code serving"})
+			}
+		default:
+			if p.mod == nil { // unreachable: a re-wired task is always rebuilt
+				continue
+			}
+			if p.old != nil {
+				// Stop the old wiring first: the new one may need its port.
+				p.old.stop(ctx)
+				delete(r.tasks, s.ComponentName)
+			}
+			t := &task{r: r, name: s.ComponentName, tpl: p.tpl, wiring: w, fingerprint: p.fingerprint}
+			t.spec.Store(&s)
+			t.mod.Store(p.mod)
+			if err := t.start(ctx); err != nil {
+				t.stop(ctx)
+				errs = append(errs, err)
+				continue
+			}
+			r.tasks[s.ComponentName] = t
+			kind, text := Started, "serving "+describeWiring(s, p.tpl, r.opts.Host)
+			if p.old != nil {
+				kind, text = Rewired, "re-wired: "+describeWiring(s, p.tpl, r.opts.Host)
+			}
+			r.emit(Event{Kind: kind, Task: s.ComponentName, Text: text})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// describeWiring says what a task listens to and where its results go.
+func describeWiring(s workflow.Spec, tpl *templates.Template, host string) string {
+	var b strings.Builder
+	b.WriteString(s.SourceTopic)
+	if tpl.HTTP {
+		fmt.Fprintf(&b, " and http://%s:%d", host, s.HTTPPort)
+	}
+	switch {
+	case tpl.Publishes:
+		b.WriteString(" → " + s.DestTopic)
+	case tpl.Kind == templates.KindKV:
+		b.WriteString(" → bucket " + s.Bucket)
+	}
+	if s.Instances > 1 {
+		fmt.Fprintf(&b, " (%d instances)", s.Instances)
+	}
+	return b.String()
+}
+
+// problems reports a check with errors.
+func (r *Runner) problems(res *check.Result) error {
+	var buf bytes.Buffer
+	var shown []check.Diagnostic
+	for _, d := range res.Diagnostics {
+		if d.Severity <= check.Warning {
+			shown = append(shown, d)
+		}
+	}
+	_ = report.Write(&buf, "text", report.Input{Root: r.opts.Root, Base: r.opts.Base, Diagnostics: shown, Files: res.Files})
+	r.emit(Event{Kind: Problems, Text: buf.String()})
+	return &ProblemsError{Text: buf.String()}
+}
+
+// buildProblems reports tasks that did not compile.
+func (r *Runner) buildProblems(errs []error) error {
+	var b strings.Builder
+	for _, err := range errs {
+		var be *wasmrun.BuildError
+		if errors.As(err, &be) {
+			out := be.Output
+			if r.opts.Base != "" {
+				out = strings.ReplaceAll(out, r.opts.Base+string(filepath.Separator), "")
+			}
+			b.WriteString(out)
+		} else {
+			b.WriteString(err.Error())
+		}
+		if !strings.HasSuffix(b.String(), "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	r.emit(Event{Kind: Problems, Text: b.String()})
+	return &ProblemsError{Text: b.String()}
+}
+
+// outputWriter turns what tasks print into Output events, a line at a time.
+func (r *Runner) outputWriter() io.Writer {
+	return &lineWriter{emit: func(line string) { r.emit(Event{Kind: Output, Text: line}) }}
+}
+
+// lineWriter calls emit for every complete line written to it.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  []byte
+	emit func(string)
+}
+
+// Write implements io.Writer.
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(w.buf[:i])
+		w.buf = w.buf[i+1:]
+		w.emit(line)
+	}
+	if len(w.buf) > 64<<10 {
+		w.emit(string(w.buf))
+		w.buf = w.buf[:0]
+	}
+	return len(p), nil
+}

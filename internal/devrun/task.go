@@ -1,0 +1,343 @@
+package devrun
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pelato-dev/pelato/internal/taskcode"
+	"github.com/pelato-dev/pelato/internal/wasmrun"
+	"github.com/pelato-dev/pelato/internal/workflow"
+	"github.com/pelato-dev/pelato/templates"
+)
+
+// wiring is what connects a task to the world: changing any of it re-wires the task.
+// (dest_topic is runtime configuration: a change takes effect with the next message.)
+type wiring struct {
+	Type, Source, Bucket string
+	HTTPPort, Instances  int
+}
+
+func wiringOf(s workflow.Spec, tpl *templates.Template) wiring {
+	w := wiring{Type: s.Type, Source: s.SourceTopic, Instances: max(s.Instances, 1)}
+	if tpl.HTTP {
+		w.HTTPPort = s.HTTPPort
+	}
+	if tpl.Kind == templates.KindKV {
+		w.Bucket = s.Bucket
+	}
+	return w
+}
+
+// task is one running task: its current code, its subscriptions (one per instance,
+// in a queue group), its HTTP listener and its key-value bucket.
+type task struct {
+	r      *Runner
+	name   string
+	tpl    *templates.Template
+	wiring wiring
+	spec   atomic.Pointer[workflow.Spec]
+	mod    atomic.Pointer[wasmrun.Module]
+	// fingerprint hashes the code inputs of mod.
+	fingerprint string
+
+	subs []*nats.Subscription
+	kv   jetstream.KeyValue
+	srv  *http.Server
+	done chan struct{} // closed when the HTTP server has stopped
+}
+
+// codeFingerprint hashes what a task's module is built from: its files, the project's
+// go.mod and go.sum and the template's kind.
+func codeFingerprint(root string, s workflow.Spec, tpl *templates.Template) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "kind %s\n", tpl.Kind)
+	paths, err := taskcode.Files(filepath.Join(root, workflow.TasksDir, filepath.FromSlash(s.Code)))
+	if err != nil {
+		return "", err
+	}
+	for _, p := range append(paths, filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum")) {
+		b, err := os.ReadFile(p)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", p, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// compile builds the task's module.
+func (r *Runner) compile(ctx context.Context, s workflow.Spec, tpl *templates.Template) (*wasmrun.Module, error) {
+	return r.rt.CompileWith(ctx, wasmrun.Source{
+		Path:       filepath.Join(r.opts.Root, workflow.TasksDir, filepath.FromSlash(s.Code)),
+		Kind:       wasmrun.Kind(tpl.Kind),
+		ProjectDir: r.opts.Root,
+	}, wasmrun.CompileOptions{Instances: max(s.Instances, 1), Limits: r.opts.Limits})
+}
+
+// start wires t: its bucket, its HTTP listener, then its subscriptions.
+func (t *task) start(ctx context.Context) error {
+	s := t.spec.Load()
+	if t.tpl.Kind == templates.KindKV {
+		if t.r.js == nil {
+			return fmt.Errorf("task %s stores into bucket %q but the NATS server has no JetStream", t.name, s.Bucket)
+		}
+		kv, err := t.r.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: s.Bucket})
+		if err != nil {
+			return fmt.Errorf("task %s: open key-value bucket %q: %w", t.name, s.Bucket, err)
+		}
+		t.kv = kv
+	}
+	if t.tpl.HTTP {
+		addr := net.JoinHostPort(t.r.opts.Host, strconv.Itoa(s.HTTPPort))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			if isAddrInUse(err) {
+				return fmt.Errorf("task %s: http_port %d is already in use on %s (by another program, another task or another pelato dev); change http_port in workflow.yaml or stop the other program", t.name, s.HTTPPort, t.r.opts.Host)
+			}
+			return fmt.Errorf("task %s: listen on %s: %w", t.name, addr, err)
+		}
+		t.srv = &http.Server{Handler: http.HandlerFunc(t.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
+		t.done = make(chan struct{})
+		go func() {
+			defer close(t.done)
+			_ = t.srv.Serve(ln)
+		}()
+	}
+	for i := 0; i < t.wiring.Instances; i++ {
+		sub, err := t.r.nc.QueueSubscribe(s.SourceTopic, t.name, t.onMessage)
+		if err != nil {
+			t.stop(ctx)
+			return fmt.Errorf("task %s: subscribe to %s: %w", t.name, s.SourceTopic, err)
+		}
+		t.subs = append(t.subs, sub)
+	}
+	return nil
+}
+
+// stop drains t's subscriptions (the messages they already received are handled),
+// stops its HTTP listener after the requests in progress, and closes its module.
+func (t *task) stop(ctx context.Context) {
+	for _, sub := range t.subs {
+		_ = sub.Drain()
+	}
+	if t.srv != nil {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_ = t.srv.Shutdown(sctx)
+		cancel()
+		<-t.done
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, sub := range t.subs {
+		for sub.IsValid() && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	t.subs = nil
+	if m := t.mod.Swap(nil); m != nil {
+		_ = m.Close(context.Background())
+	}
+}
+
+// swap makes m serve t's next messages; calls in progress finish on the old module,
+// which is closed when they are done.
+func (t *task) swap(m *wasmrun.Module, fingerprint string) {
+	old := t.mod.Swap(m)
+	t.fingerprint = fingerprint
+	if old != nil {
+		_ = old.Close(context.Background())
+	}
+}
+
+// call runs exec_task on the current module; a module swapped out between loading it
+// and calling it is retried on the new one.
+func (t *task) call(in string) (string, error) {
+	for try := 0; ; try++ {
+		m := t.mod.Load()
+		if m == nil {
+			return "", errors.New("the task is stopping")
+		}
+		out, err := m.Call(t.r.ctx, in)
+		if errors.Is(err, wasmrun.ErrClosed) && try < 100 {
+			continue
+		}
+		return out, err
+	}
+}
+
+// callKV is call for a key-value task.
+func (t *task) callKV(key, data string) (string, string, error) {
+	for try := 0; ; try++ {
+		m := t.mod.Load()
+		if m == nil {
+			return "", "", errors.New("the task is stopping")
+		}
+		k, v, err := m.CallKV(t.r.ctx, key, data)
+		if errors.Is(err, wasmrun.ErrClosed) && try < 100 {
+			continue
+		}
+		return k, v, err
+	}
+}
+
+// onMessage handles one NATS message as the task's template does.
+func (t *task) onMessage(msg *nats.Msg) {
+	r := t.r
+	r.busy.Add(1)
+	start := time.Now()
+	spec := t.spec.Load()
+	var result, to string
+	var err error
+	if t.tpl.Kind == templates.KindKV {
+		result, to, err = t.store(msg.Subject, msg.Data)
+	} else {
+		result, err = t.process(msg.Subject, msg.Data, spec.DestTopic)
+		to = spec.DestTopic
+		if err == nil && msg.Reply != "" && t.tpl.Publishes {
+			if perr := r.nc.Publish(msg.Reply, []byte(result)); perr != nil {
+				err = fmt.Errorf("replying to %s: %w", strconv.Quote(msg.Reply), perr)
+			}
+		}
+	}
+	r.finish(t, msg.Subject, to, start, result, err)
+}
+
+// process runs a string task on body and publishes the result to dest.
+func (t *task) process(subject string, body []byte, dest string) (string, error) {
+	if len(body) == 0 {
+		return "", templates.EmptyBodyError(subject)
+	}
+	out, err := t.call(string(body))
+	if err != nil {
+		return "", err
+	}
+	if t.tpl.Publishes {
+		if err := t.r.nc.Publish(dest, []byte(out)); err != nil {
+			return out, &publishError{fmt.Errorf("publishing to %s: %w", strconv.Quote(dest), err)}
+		}
+	}
+	return out, nil
+}
+
+// publishError marks a failure to publish (HTTP 502).
+type publishError struct{ error }
+
+func (e *publishError) Unwrap() error { return e.error }
+
+// store runs a key-value task on a JSON message and stores the returned pair.
+func (t *task) store(subject string, body []byte) (value, to string, err error) {
+	bucket := t.spec.Load().Bucket
+	if len(body) == 0 {
+		return "", "", templates.EmptyBodyError(subject)
+	}
+	key, data, err := templates.DecodeKVMessage(body)
+	if err != nil {
+		return "", "", fmt.Errorf("message on subject %s: %w", strconv.Quote(subject), err)
+	}
+	if key == "" {
+		key = subject
+	}
+	k, v, err := t.callKV(key, data)
+	if err != nil {
+		return "", "", err
+	}
+	if k == "" {
+		return "", "", templates.ErrEmptyKey
+	}
+	to = bucket + "/" + k
+	if _, err := t.kv.Put(t.r.ctx, k, []byte(v)); err != nil {
+		return "", to, fmt.Errorf("storing key %s in bucket %s: %w", strconv.Quote(k), strconv.Quote(bucket), err)
+	}
+	return v, to, nil
+}
+
+// serveHTTP answers one request as the HTTP template does.
+func (t *task) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	r := t.r
+	r.busy.Add(1)
+	start := time.Now()
+	spec := t.spec.Load()
+	from := req.Method + " :" + strconv.Itoa(spec.HTTPPort)
+	reply := func(status int, body string, err error) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if status >= 400 {
+			body += "\n"
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+		to := spec.DestTopic
+		r.finish(t, from, to, start, body, err)
+	}
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		msg := templates.MethodNotAllowedMessage(strings.ToUpper(req.Method))
+		reply(templates.StatusMethodNotAllowed, msg, errors.New(msg))
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(req.Body, templates.MaxHTTPBody+1))
+	switch {
+	case err != nil:
+		msg := "reading the request body failed: " + err.Error()
+		reply(templates.StatusEmptyBody, msg, errors.New(msg))
+		return
+	case len(data) > templates.MaxHTTPBody:
+		msg := fmt.Sprintf("request body larger than %d bytes", templates.MaxHTTPBody)
+		reply(templates.StatusTooLarge, msg, errors.New(msg))
+		return
+	case len(data) == 0:
+		reply(templates.StatusEmptyBody, "empty request body", errors.New("empty request body"))
+		return
+	}
+	out, err := t.process(from, data, spec.DestTopic)
+	var pe *publishError
+	switch {
+	case errors.As(err, &pe):
+		reply(templates.StatusPublishFailed, err.Error(), err)
+	case err != nil:
+		reply(templates.StatusTaskFailed, describe(err), err)
+	default:
+		reply(templates.StatusOK, out, nil)
+	}
+}
+
+// describe is the one-line reason of a failed call.
+func describe(err error) string {
+	var pe *wasmrun.PanicError
+	if errors.As(err, &pe) {
+		return templates.PanicMessage(pe.Value)
+	}
+	return err.Error()
+}
+
+// panicLocation returns the first frame of a panic's stack in the project's files, as
+// a path relative to root with its line ("tasks/filter.go:8").
+func panicLocation(root string, stack string) string {
+	for _, line := range strings.Split(stack, "\n") {
+		if !strings.HasPrefix(line, "\t") {
+			continue
+		}
+		loc := strings.TrimSpace(line)
+		if i := strings.LastIndex(loc, " +0x"); i >= 0 {
+			loc = loc[:i]
+		}
+		if rel, err := filepath.Rel(root, loc); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return ""
+}
