@@ -26,6 +26,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -179,13 +181,11 @@ func requireTool(t *testing.T, program, what string) string {
 	return path
 }
 
-// missing skips the test with why, or fails it under CI=true.
+// missing skips the test with why (said on the terminal too), or fails it under
+// CI=true.
 func missing(t *testing.T, why string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s; CI=true, so this is a failure: %s", why, installHint)
-	}
-	t.Skipf("%s; skipping: %s", why, installHint)
+	testenv.Missing(t, why+": "+installHint)
 }
 
 var (
@@ -368,6 +368,13 @@ type nvimResult struct {
 	PL201Cleared bool   `json:"pl201_cleared"`
 	// ServerExited: the server exited after shutdown and exit.
 	ServerExited bool `json:"server_exited"`
+	// Omnifunc is workflow.yaml's 'omnifunc' after pelato.lua attached.
+	Omnifunc string `json:"omnifunc"`
+	// Lenses are the titles of workflow.yaml's code lenses, sorted (not compared
+	// with the golden file).
+	Lenses []string `json:"lenses,omitempty"`
+	// StderrLines counts the server's stderr lines in Neovim's LSP log.
+	StderrLines int `json:"stderr_lines"`
 	// Timings holds milliseconds from the start to the end of each step; logged,
 	// never compared.
 	Timings map[string]int `json:"timings,omitempty"`
@@ -410,8 +417,18 @@ func TestNeovim(t *testing.T) {
 	if !got.ServerExited {
 		t.Errorf("pelato-lsp did not exit within 5 s of shutdown and exit")
 	}
+	if got.Omnifunc != "v:lua.vim.lsp.omnifunc" {
+		t.Errorf("omnifunc after attach = %q, want v:lua.vim.lsp.omnifunc", got.Omnifunc)
+	}
+	if !contains(got.Lenses, "Generate all") || !contains(got.Lenses, "Check") {
+		t.Errorf("code lenses %q lack Generate all and Check", got.Lenses)
+	}
+	if got.StderrLines != 0 {
+		t.Errorf("Neovim's LSP log holds %d lines the server wrote to stderr (logged there as errors)", got.StderrLines)
+	}
 	t.Logf("nvim steps done at (ms): %v", got.Timings)
 	got.Timings = nil
+	got.Lenses = nil // checked above; other branches add lenses
 	golden(t, "nvim.golden.json", got)
 }
 

@@ -86,9 +86,9 @@ func TestNeovimCommands(t *testing.T) {
 		t.Errorf("no pelato: Generate progress reached the $/progress handler: %+v", got.Progress)
 	}
 	for _, want := range []string{
-		"pelato: Generate: generated 2 component(s)", // :PelatoGen!
-		"pelato: Invoke: 294.65",                     // :PelatoInvoke, 21.5 °C
-		"pelato: Check: ",                            // :Pelato! check
+		"pelato: Generate: gen/ is up to date: 2 components unchanged", // :PelatoGen!
+		"pelato: Invoke: 294.65", // :PelatoInvoke, 21.5 °C
+		"pelato: Check: ",        // :Pelato! check
 	} {
 		if !slices.ContainsFunc(got.Messages, func(m string) bool { return strings.HasPrefix(m, want) }) {
 			t.Errorf("no message %q in %q", want, got.Messages)

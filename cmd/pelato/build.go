@@ -20,10 +20,11 @@ import (
 )
 
 // dirAndTasks splits [dir] [task...]: the first argument is the project folder when
-// it holds a workflow.yaml, else every argument is a task.
+// it is a folder (one without workflow.yaml is then reported as no project), else
+// every argument is a task.
 func dirAndTasks(args []string) ([]string, []string) {
 	if len(args) > 0 {
-		if st, err := os.Stat(args[0] + "/workflow.yaml"); err == nil && !st.IsDir() {
+		if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
 			return args[:1], args[1:]
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/metrics"
 	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/report"
 	"github.com/spf13/cobra"
 )
@@ -48,12 +48,24 @@ func printCheckFailure(cmd *cobra.Command, dir string, err error) error {
 	return &exitError{code: exitProblems, err: err}
 }
 
+// withoutEnd passes on every event but End: the command prints the outcome itself, as
+// its result, on stdout.
+type withoutEnd struct{ pipeline.Reporter }
+
+// Event implements pipeline.Reporter.
+func (w withoutEnd) Event(e pipeline.Event) {
+	if e.Kind != pipeline.End {
+		w.Reporter.Event(e)
+	}
+}
+
 func genCmd() *cobra.Command {
 	var tasks []string
 	var format, registry string
 	cmd := &cobra.Command{
-		Use:   "gen [dir]",
-		Short: "Generate gen/<component_name>/ for each task (after a check)",
+		Use:         "gen [dir]",
+		Annotations: checksProject,
+		Short:       "Generate gen/<component_name>/ for each task (after a check)",
 		Long: `gen checks the project and, when it has no errors, writes one Go project per task
 into gen/<component_name>/: the harness of its template, the task's code, wit/,
 wasmcloud.toml, wadm.yaml and a record of what generated it. Each component is
@@ -72,18 +84,24 @@ not create is never touched. --task selects tasks by component_name or name.`,
 			if err != nil {
 				return err
 			}
-			var rep pipeline.Reporter = &pipeline.TextReporter{W: cmd.ErrOrStderr()}
+			// Progress on stderr; the result (the summary, or the JSON document) on stdout.
+			var rep pipeline.Reporter = withoutEnd{&pipeline.TextReporter{W: cmd.ErrOrStderr()}}
 			if format == "json" {
 				rep = pipeline.Discard
 			}
 			start := time.Now()
-			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep})
+			checker := check.NewTaskChecker(check.TaskCheckerOptions{})
+			loadTypes(cmd.Context(), cmd.ErrOrStderr(), dir, checker)
+			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep, TaskChecker: checker})
 			if err != nil {
 				var cf *pipeline.CheckFailedError
 				if errors.As(err, &cf) {
 					return printCheckFailure(cmd, dir, err)
 				}
-				return usageError(err)
+				if cmd.Context().Err() != nil {
+					return err // interrupted: exitCodeOf says so
+				}
+				return usageError(err) // an unknown task, a gen/ folder pelato did not create
 			}
 			if cfg.Bool("ENABLE_METRICS") {
 				changed := 0
@@ -99,14 +117,14 @@ not create is never touched. --task selects tasks by component_name or name.`,
 				}
 			}
 			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(res); err != nil {
+				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return err
 				}
+			} else {
+				fmt.Fprintln(cmd.OutOrStdout(), res.Summary())
 			}
-			if res.Failed() > 0 {
-				return &exitError{code: exitProblems, err: fmt.Errorf("%d component(s) failed", res.Failed())}
+			if n := res.Failed(); n > 0 {
+				return &exitError{code: exitProblems, err: fmt.Errorf("%s failed", plural.Count(n, "component"))}
 			}
 			return nil
 		},

@@ -18,15 +18,18 @@ func invokeCmd() *cobra.Command {
 	var verbose bool
 	var limits limitFlags
 	cmd := &cobra.Command{
-		Use:   "invoke [dir] TASK [INPUT|-]",
-		Short: "Run one task once, locally, and print its result",
+		Use:         "invoke [dir] TASK [INPUT|-]",
+		Annotations: checksProject,
+		Short:       "Run one task once, locally, and print its result",
 		Long: `invoke compiles a task with your Go toolchain to WebAssembly (WASI), runs it in an
 embedded runtime and prints its result: no cluster, registry or Docker needed. TASK is a
 component_name or a task name; INPUT is the message body ("-" reads standard input;
 absent means empty). For a nats_to_nats-kv task INPUT is the template's JSON message
 {"key": ..., "data": ...}, or give --key and the data; it prints the key and the value.
-Compiled modules are cached by the hash of their inputs. A call that runs past --timeout,
-needs more than --memory or recurses past --stack is stopped and reported (exit 1).`,
+Compiled modules are cached by the hash of their inputs ('pelato cache' shows the
+cache). The first run compiles Go's standard library for WebAssembly too, which takes
+a while; invoke says so while it waits. A call that runs past --timeout, needs more
+than --memory or recurses past --stack is stopped and reported (exit 1).`,
 		Args: cobra.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
@@ -51,12 +54,19 @@ needs more than --memory or recurses past --stack is stopped and reported (exit 
 			if err != nil {
 				return err
 			}
-			opts := pipeline.InvokeOptions{Root: dir, Task: task, Input: input, CacheDir: cacheDir, TaskOutput: cmd.ErrOrStderr(), Limits: lim}
+			cacheLim, err := cacheLimits(dir)
+			if err != nil {
+				return err
+			}
+			opts := pipeline.InvokeOptions{Root: dir, Task: task, Input: input, CacheDir: cacheDir, CacheLimits: cacheLim, TaskOutput: cmd.ErrOrStderr(), Limits: lim}
 			if cmd.Flags().Changed("key") {
 				opts.Key = &key
 			}
 			if verbose {
 				opts.Reporter = &pipeline.TextReporter{W: cmd.ErrOrStderr(), Verbose: true}
+			} else {
+				// What a long first compile is doing, and nothing else.
+				opts.Reporter = logsOnly{&pipeline.TextReporter{W: cmd.ErrOrStderr()}}
 			}
 			res, err := pipeline.Invoke(cmd.Context(), opts)
 			if err != nil {
@@ -87,14 +97,25 @@ needs more than --memory or recurses past --stack is stopped and reported (exit 
 	return cmd
 }
 
+// logsOnly passes on Log events only (warnings, errors and notices such as a long
+// compile's), not the steps of the operation.
+type logsOnly struct{ pipeline.Reporter }
+
+// Event implements pipeline.Reporter.
+func (l logsOnly) Event(e pipeline.Event) {
+	if e.Kind == pipeline.Log {
+		l.Reporter.Event(e)
+	}
+}
+
 // invokeArgs splits [dir] TASK [INPUT]: with three arguments the first is the folder;
-// with two, the first is the folder when it holds a workflow.yaml.
+// with two, the first is the folder when it is an existing folder.
 func invokeArgs(args []string) (dir []string, task, input string, err error) {
 	switch len(args) {
 	case 3:
 		return args[:1], args[1], args[2], nil
 	case 2:
-		if st, err := os.Stat(args[0] + "/workflow.yaml"); err == nil && !st.IsDir() {
+		if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
 			return args[:1], args[1], "", nil
 		}
 		return nil, args[0], args[1], nil
@@ -105,7 +126,8 @@ func invokeArgs(args []string) (dir []string, task, input string, err error) {
 }
 
 // invokeFailure turns an Invoke error into output and an exit code: the task's own
-// errors (diagnostics, compile errors, a panic with its stack) exit 1.
+// errors (diagnostics, compile errors, a panic with its stack) exit 1, an unknown task
+// 2.
 func invokeFailure(cmd *cobra.Command, dir string, err error) error {
 	var cf *pipeline.CheckFailedError
 	var pe *wasmrun.PanicError
@@ -124,5 +146,5 @@ func invokeFailure(cmd *cobra.Command, dir string, err error) error {
 	case strings.HasPrefix(err.Error(), "no task "):
 		return usageError(err)
 	}
-	return &exitError{code: exitProblems, err: err}
+	return err // classified by exitCodeOf: a missing go command is a usage error
 }

@@ -55,12 +55,6 @@ func latticeFailure(cmd *cobra.Command, dir string, err error) error {
 	return &exitError{code: exitProblems, err: err}
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 // clean makes text that came over the network safe to print: control characters are
 // escaped, so a host name cannot move the cursor or rewrite the terminal.
 func clean(s string) string {
@@ -91,8 +85,9 @@ func deployCmd() *cobra.Command {
 	var wait bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "deploy [dir] [task...]",
-		Short: "Deploy the generated components to wasmCloud through wadm (over NATS)",
+		Use:         "deploy [dir] [task...]",
+		Annotations: map[string]string{"pelato:checks-project": "true", jsonLines: "true"},
+		Short:       "Deploy the generated components to wasmCloud through wadm (over NATS)",
 		Long: `deploy puts the wadm manifest of each task (gen/<component_name>/wadm.yaml, written by
 pelato gen) into wadm over NATS and deploys it, then waits until each application is
 deployed or failed, showing the scalers' status as it goes.
@@ -205,8 +200,9 @@ func removeCmd() *cobra.Command {
 	var wait bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "remove [dir] [task...]",
-		Short: "Undeploy the project's applications from wasmCloud and delete every version",
+		Use:         "remove [dir] [task...]",
+		Annotations: map[string]string{jsonLines: "true"},
+		Short:       "Undeploy the project's applications from wasmCloud and delete every version",
 		Long: `remove undeploys the wadm application of each task and deletes every version wadm
 stores of it, then waits until wadm reports it undeployed. Removing what is not there
 is not an error. It needs workflow.yaml only (the component names), not gen/. Tasks

@@ -13,8 +13,8 @@ func lspCmd() *cobra.Command {
 		Short: "Run the language server over stdin and stdout",
 		Long: `lsp runs pelato's language server (the same as pelato-lsp): diagnostics, completion,
 hover, navigation, quick fixes and pipeline commands for workflow.yaml and task files.
-Editors start it and talk the Language Server Protocol over stdin and stdout; the log
-goes to stderr or to --logfile.`,
+Editors start it and talk the Language Server Protocol over stdin and stdout. The log
+goes to the editor (window/logMessage, each line with its level) and to --logfile.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			code, err := lsp.ServeStdio(cmd.Context(), lsp.StdioOptions{
@@ -30,7 +30,7 @@ goes to stderr or to --logfile.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&logFile, "logfile", "", "append the server's log to this file instead of stderr")
+	cmd.Flags().StringVar(&logFile, "logfile", "", "also append the server's log to this file (it goes to the editor as window/logMessage; without a file, stderr gets only warnings no editor can receive)")
 	cmd.Flags().StringVar(&logLevel, "loglevel", "info", "log level: debug, info, warn or error")
 	cmd.Flags().Bool("stdio", true, "serve over stdin and stdout (accepted for editors that pass it)")
 	return cmd

@@ -1,6 +1,6 @@
-// Command pelato checks, generates, builds, deploys and runs pelato workflows: Go
-// functions that become WebAssembly components on wasmCloud. It is a thin front end:
-// flags go in, internal packages do the work.
+// Command pelato checks, generates and runs pelato workflows: Go functions that become
+// WebAssembly components on wasmCloud. It is a thin front end: flags go in, internal
+// packages do the work.
 package main
 
 import (
@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/spf13/cobra"
 )
 
 func main() {
@@ -19,47 +21,32 @@ func main() {
 	os.Exit(code)
 }
 
-// Exit codes.
-const (
-	exitOK       = 0
-	exitProblems = 1 // the command ran and found errors (or a task failed)
-	exitUsage    = 2 // the project cannot be read or the arguments are wrong
-)
-
-// exitError carries an exit code through cobra.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return ""
-	}
-	return e.err.Error()
-}
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageError marks an error as exit code 2.
-func usageError(err error) error { return &exitError{code: exitUsage, err: err} }
-
-// run executes the CLI with args and returns the process exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// newCLI returns the root command with every command added and prepared: errors of
+// the commands classified for the exit-code table, task arguments completed.
+func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := newRoot(stdin, stdout, stderr)
+	prepare(root)
+	return root
+}
+
+// run executes the CLI with args and returns the process exit code (see exitCodes).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newCLI(stdin, stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(stderr, "pelato:", ee.err)
-		}
-		return ee.code
+	var ran *runError
+	if !errors.As(err, &ran) {
+		// cobra's own errors: unknown command, bad flag, wrong number of arguments.
+		fmt.Fprintln(stderr, "pelato:", err)
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return exitUsage
 	}
-	// cobra's own errors: unknown command, bad flag, wrong argument count.
-	fmt.Fprintln(stderr, "pelato:", err)
-	fmt.Fprintln(stderr, "Run 'pelato --help' for usage.")
-	return exitUsage
+	code, shown := exitCodeOf(ran.err)
+	if shown != nil {
+		fmt.Fprintln(stderr, "pelato:", shown)
+	}
+	return code
 }

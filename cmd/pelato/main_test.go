@@ -121,7 +121,7 @@ func TestCheckJSONAndSARIF(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("invalid JSON: %v\n%s", err, out)
 	}
-	if doc.Version != 1 || doc.Summary["error"] != 1 {
+	if doc.Version != 2 || doc.Summary["error"] != 1 {
 		t.Errorf("version/summary wrong: %+v", doc)
 	}
 	d := doc.Diagnostics[0]

@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/pelato-dev/pelato/internal/devrun"
+
+	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
 func TestGenCommand(t *testing.T) {
@@ -24,8 +26,11 @@ func TestGenCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s%s", code, out, errOut)
 	}
-	if !strings.Contains(errOut, "[2/2]") || !strings.Contains(errOut, "generated 2 component(s)") {
-		t.Errorf("no progress on stderr: %q", errOut)
+	if !strings.Contains(errOut, "[2/2]") || strings.Contains(errOut, "generated 2") {
+		t.Errorf("progress belongs on stderr, the result on stdout: %q", errOut)
+	}
+	if out != "generated 2 components\n" {
+		t.Errorf("stdout %q, want the result", out)
 	}
 	manifest, err := os.ReadFile(filepath.Join(dir, "gen", "temp_filter", "wadm.yaml"))
 	if err != nil || !strings.Contains(string(manifest), "image: reg.example:5000/temp_filter:1.0.2") {
@@ -34,6 +39,11 @@ func TestGenCommand(t *testing.T) {
 	m, err := os.ReadFile(filepath.Join(dir, "metrics.yaml"))
 	if err != nil || !strings.Contains(string(m), "gen_time:") || !strings.Contains(string(m), "n_task: 2") {
 		t.Errorf("ENABLE_METRICS did not record the run: %v\n%s", err, m)
+	}
+	// Nothing changed: the result says so, and nothing claims to have generated.
+	code, out, errOut = pelato(t, "gen", dir, "--registry", "reg.example:5000")
+	if code != 0 || out != "gen/ is up to date: 2 components unchanged\n" || strings.Contains(errOut, "generated") {
+		t.Errorf("unchanged gen: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, out, _ = pelato(t, "gen", dir, "--registry", "reg.example:5000", "--task", "temp_filter", "--format", "json")
 	var res struct {
@@ -59,8 +69,8 @@ func TestGenCommandStopsOnErrors(t *testing.T) {
 }
 
 func TestInvokeCommand(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("go command not found; invoke needs the Go toolchain")
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; invoke needs the Go toolchain")
 	}
 	cache := t.TempDir()
 	code, out, errOut := pelato(t, "invoke", "--cache-dir", cache, "../../examples/temperature", "celsius_to_kelvin_conversion", "21.5")

@@ -11,6 +11,11 @@
 --   require('pelato').setup()                       -- defaults
 --   require('pelato').setup({ cmd = { '/path/to/pelato-lsp' } })
 --
+-- On attach it sets 'omnifunc' to vim.lsp.omnifunc (so <C-x><C-o> completes) and,
+-- unless codelens = false, shows the server's code lenses ("Generate", "Invoke…")
+-- and keeps them fresh; :lua vim.lsp.codelens.run() runs the lens on the cursor line.
+-- Your own on_attach runs after that.
+--
 -- or without copying it anywhere:
 --
 --   dofile('/path/to/pelato.lua').setup()
@@ -42,9 +47,14 @@ M.config = {
   cmd = { 'pelato-lsp' },
   -- Name shown by :LspInfo-like tools and in log messages.
   name = 'pelato',
-  -- Passed to vim.lsp.start_client as they are (nil = Neovim's defaults).
+  -- Show code lenses and refresh them on BufEnter, CursorHold and InsertLeave
+  -- (Neovim does not request them by itself).
+  codelens = true,
+  -- Called after pelato's own on_attach (omnifunc, code lenses).
   on_attach = nil,
+  -- Called when the client has initialized, after pelato's own handlers.
   on_init = nil,
+  -- Passed to vim.lsp.start_client as they are (nil = Neovim's defaults).
   capabilities = nil,
   handlers = nil,
   settings = nil,
@@ -99,6 +109,35 @@ function M.root_of(path)
   end
 end
 
+-- Whether the client's server offers code lenses (Neovim 0.7 and 0.8+ spell it
+-- differently).
+local function has_codelens(client)
+  local caps = client.server_capabilities or {}
+  local resolved = client.resolved_capabilities or {}
+  return caps.codeLensProvider ~= nil or resolved.code_lens == true
+end
+
+-- on_attach sets up a buffer pelato-lsp attached to, then calls the user's.
+local function on_attach(client, bufnr)
+  vim.api.nvim_buf_set_option(bufnr, 'omnifunc', 'v:lua.vim.lsp.omnifunc')
+  if M.config.codelens and has_codelens(client) then
+    local group = vim.api.nvim_create_augroup('pelato_codelens_' .. bufnr, { clear = true })
+    vim.api.nvim_create_autocmd({ 'BufEnter', 'CursorHold', 'InsertLeave' }, {
+      group = group,
+      buffer = bufnr,
+      callback = function()
+        vim.lsp.codelens.refresh()
+      end,
+    })
+    if bufnr == vim.api.nvim_get_current_buf() then
+      vim.lsp.codelens.refresh()
+    end
+  end
+  if M.config.on_attach then
+    M.config.on_attach(client, bufnr)
+  end
+end
+
 local function client_for(root)
   local id = clients[root]
   if id ~= nil then
@@ -118,7 +157,7 @@ local function client_for(root)
     settings = c.settings,
     init_options = c.init_options,
     flags = c.flags,
-    on_attach = c.on_attach,
+    on_attach = on_attach,
     on_init = function(client, result)
       -- Client-side handlers for the server's commands, so that code actions and
       -- lenses run through M.execute (input prompt for pelato.invoke, :PelatoCancel).

@@ -142,11 +142,11 @@ local function main()
     return exists(gen .. 'celsius_to_kelvin_conversion/wadm.yaml')
   end)
   wait('the outcome of :PelatoGen', function()
-    return has_message('pelato: Generate: generated 1 component(s)')
+    return has_message('pelato: Generate: generated 1 component')
   end)
   vim.cmd('PelatoGen!')
   wait('the outcome of :PelatoGen!', function()
-    return has_message('pelato: Generate: generated 2 component(s)')
+    return has_message('pelato: Generate: gen/ is up to date: 2 components unchanged')
   end)
 
   -- 3. :PelatoInvoke in a task file asks for the input.

@@ -85,6 +85,21 @@ local function main()
     return false
   end
 
+  -- pelato.lua's on_attach: omnifunc for <C-x><C-o>, code lenses shown.
+  out.omnifunc = vim.bo[buf].omnifunc
+  vim.lsp.codelens.refresh()
+  assert(vim.wait(timeout, function()
+    return #vim.lsp.codelens.get(buf) > 0
+  end, 20), 'no code lenses for workflow.yaml')
+  out.lenses = {}
+  for _, l in ipairs(vim.lsp.codelens.get(buf)) do
+    if l.command then
+      table.insert(out.lenses, l.command.title)
+    end
+  end
+  table.sort(out.lenses)
+  mark('codelens')
+
   -- 1. Diagnostics pushed on open, for both files.
   assert(vim.wait(timeout, function()
     return has_code(wf_uri, 'PL201') and raw[task_uri] ~= nil and #raw[task_uri] > 0
@@ -214,6 +229,19 @@ local function main()
     return vim.lsp.get_client_by_id(client_id) == nil
   end, 20)
   mark('stopped')
+
+  -- Neovim files everything a server writes to stderr as an error in its log:
+  -- pelato-lsp logs through window/logMessage instead, so there is none.
+  out.stderr_lines = 0
+  local f = io.open(vim.lsp.get_log_path(), 'r')
+  if f ~= nil then
+    for l in f:lines() do
+      if l:find('"stderr"', 1, true) then
+        out.stderr_lines = out.stderr_lines + 1
+      end
+    end
+    f:close()
+  end
 end
 
 local ok, err = xpcall(main, debug.traceback)

@@ -14,6 +14,10 @@
 " or copy it to ~/.vim/plugin/. Options:
 "
 "   g:ale_pelato_lsp_executable   the server (default 'pelato-lsp')
+"   g:pelato_lsp_settings         the server's settings (default
+"                                 {'minSeverity': 'warning'}: ALE shows hints
+"                                 and infos as warnings, so they are hidden;
+"                                 {} shows every diagnostic)
 "   g:pelato_ale_linters          linters ALE runs on pelato files, by
 "                                 filetype (default: only 'pelato'), e.g.
 "                                 {'yaml': ['pelato', 'yamllint'], 'go': ['pelato']}
@@ -36,6 +40,18 @@ endif
 let g:loaded_pelato_ale = 1
 
 call ale#Set('pelato_lsp_executable', 'pelato-lsp')
+
+" ALE 3 shows LSP hints and infos as warnings ('W'): by default the server does
+" not publish them to Vim. Set g:pelato_lsp_settings = {} to see them all.
+if !exists('g:pelato_lsp_settings')
+    let g:pelato_lsp_settings = {'minSeverity': 'warning'}
+endif
+
+" s:Settings returns the server's settings, as initializationOptions and as the
+" 'pelato' section of workspace/didChangeConfiguration.
+function! s:Settings(buffer) abort
+    return {'pelato': get(g:, 'pelato_lsp_settings', {})}
+endfunction
 
 if !exists('g:pelato_ale_linters')
     let g:pelato_ale_linters = {'yaml': ['pelato'], 'go': ['pelato']}
@@ -84,6 +100,8 @@ for s:filetype in ['yaml', 'go']
     \   'executable': {b -> ale#Var(b, 'pelato_lsp_executable')},
     \   'command': '%e',
     \   'project_root': function('PelatoProjectRoot'),
+    \   'initialization_options': function('s:Settings'),
+    \   'lsp_config': function('s:Settings'),
     \})
 endfor
 

@@ -7,7 +7,8 @@ import "sort"
 type Code string
 
 // The codes. Ranges: PL0xx YAML and file level, PL1xx keys and types, PL2xx values,
-// PL3xx cross-task rules, PL4xx task Go code, PL5xx the lattice (lattice.go).
+// PL3xx cross-task rules, PL4xx task Go code, PL5xx settings in .env, PL6xx the lattice
+// (lattice.go).
 const (
 	CodeSyntax         Code = "PL001"
 	CodeDuplicateKey   Code = "PL002"
@@ -57,6 +58,10 @@ const (
 	CodeTaskHasErrors  Code = "PL410"
 	CodeTaskUnreadable Code = "PL411"
 	CodeTaskImport     Code = "PL412"
+
+	CodeUnknownSetting Code = "PL501"
+	CodeBadSetting     Code = "PL502"
+	CodeSettingTwice   Code = "PL503"
 )
 
 // CodeInfo documents one code: what it means, an example that triggers it and the fix.
@@ -134,6 +139,9 @@ var catalogue = []CodeInfo{
 	{CodeUnresolvedImp, Warning, "Third-party import not resolved locally", "import \"github.com/x/y\"", "It is resolved by `go mod tidy` at build time; to pin it, add a go.mod at the project root and run `go get`."},
 	{CodeTaskHasErrors, Error, "Task code has errors", "  code: convert.go  # convert.go has a type error", "Open the task file and fix the errors reported there."},
 	{CodeTaskUnreadable, Error, "Task code cannot be read", "tasks/convert.go is not readable", "Check the file's permissions and encoding (UTF-8)."},
+	{CodeUnknownSetting, Warning, "Unknown setting in .env", "REGISTY_URL=registry.example:5000", "Use the setting the message suggests (the quick fix renames it); `pelato help` and README.md list pelato's settings. A name pelato does not read is ignored: a hint when nothing is close to it."},
+	{CodeBadSetting, Error, "Invalid setting value in .env", "PARALLEL_BUILD=maybe", "Give the value the message asks for (True or False, a port number, ...); commands that read the setting refuse to run until it is fixed."},
+	{CodeSettingTwice, Warning, "Setting given twice in .env", "NATS_HOST=a\nNATS_HOST=b", "Keep one line: the last one wins, which is easy to miss."},
 	{CodeTaskImport, Error, "Task imports another task or a relative path", "import \"example.com/proj/tasks/filter\"", "Each task is its own program and cannot be imported: move shared code to a package outside tasks/ (with a go.mod at the project root) and import it by its module path."},
 	{CodeNoHostForTarget, Hint, "No host of the lattice carries this target label", "  targets: [gpu]  # no host has host-type=gpu", "Start a wasmCloud host with the label (WASMCLOUD_LABEL_host-type=gpu) or target a label a host has. Reported only when lattice checks are enabled in the editor (the latticeChecks setting)."},
 }

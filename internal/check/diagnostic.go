@@ -70,6 +70,10 @@ type Diagnostic struct {
 	Unnecessary bool `json:"unnecessary,omitempty"`
 	// Deprecated marks deprecated spellings (editors may strike them through).
 	Deprecated bool `json:"deprecated,omitempty"`
+	// Derived marks a diagnostic that restates problems reported elsewhere (PL410 on a
+	// task's `code:` sums up the errors in its files): it is shown, but Count leaves it
+	// out, so every problem is counted once.
+	Derived bool `json:"derived,omitempty"`
 }
 
 // Related is a secondary location of a Diagnostic.
@@ -90,7 +94,7 @@ type Fix struct {
 type TextEdit struct {
 	File    string     `json:"file"`
 	Range   span.Range `json:"range"`
-	NewText string     `json:"newText"`
+	NewText string     `json:"new_text"`
 }
 
 // CreateFile creates a new file (it must not exist) with Content.
@@ -122,11 +126,14 @@ func Sort(ds []Diagnostic) {
 	})
 }
 
-// Count returns how many diagnostics have each severity.
+// Count returns how many problems of each severity ds reports: derived diagnostics,
+// which restate others, are not counted.
 func Count(ds []Diagnostic) map[Severity]int {
 	n := map[Severity]int{}
 	for _, d := range ds {
-		n[d.Severity]++
+		if !d.Derived {
+			n[d.Severity]++
+		}
 	}
 	return n
 }

@@ -29,6 +29,9 @@ func renderDiagnosticsDoc() string {
 		if strings.HasPrefix(string(c.Code), "PL4") && c.Code != CodeTaskHasErrors {
 			lang = "go"
 		}
+		if strings.HasPrefix(string(c.Code), "PL5") {
+			lang = "sh"
+		}
 		if c.Example != "" {
 			fmt.Fprintf(&b, "Example:\n\n```%s\n%s\n```\n\n", lang, c.Example)
 		}

@@ -9,7 +9,7 @@ import (
 )
 
 // CodeNoHostForTarget: a `targets:` label that no host of the lattice carries.
-const CodeNoHostForTarget Code = "PL501"
+const CodeNoHostForTarget Code = "PL601"
 
 // TargetLabel is the host label a task's `targets:` entries select hosts by.
 const TargetLabel = "host-type"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/span"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
@@ -26,6 +27,10 @@ type Options struct {
 	Tasks *TaskChecker
 	// SkipTasks leaves out the Go checks of task code (workflow rules only).
 	SkipTasks bool
+	// NoWait does not wait for the go command: tasks whose imports' type information
+	// is not loaded yet are left out (Result.Loading says when to check again), so a
+	// cold start still reports everything else at once.
+	NoWait bool
 }
 
 // Result is the outcome of checking a project.
@@ -42,7 +47,14 @@ type Result struct {
 	// Err is set when checking stopped early (ctx ended, the go command failed): the
 	// diagnostics are then incomplete.
 	Err error
+	// Loading, with Options.NoWait, is closed when the type information the pending
+	// tasks (TaskResult.Pending) wait for is loaded; nil when no task is pending.
+	Loading <-chan struct{}
 }
+
+// Pending reports whether some tasks were left out because their imports' type
+// information is still loading (Options.NoWait).
+func (r *Result) Pending() bool { return r.Loading != nil }
 
 // ErrNoWorkflow is returned when the project folder has no workflow.yaml.
 var ErrNoWorkflow = errors.New("no " + workflow.FileName + " in the project folder")
@@ -86,6 +98,14 @@ func Project(ctx context.Context, opts Options) (*Result, error) {
 		ds = append(ds, taskDiagnostics(ctx, opts, w, ds, res)...)
 	}
 	ds = Suppress(ds, workflow.FileName, content, "#")
+	// The settings in .env: a file that is absent or cannot be read is left to the
+	// commands that load the settings, which say why.
+	if env, err := opts.ReadFile(filepath.Join(opts.Root, DotEnvFile)); err == nil {
+		if sd := Settings(env); len(sd) > 0 {
+			ds = append(ds, sd...)
+			res.Files[DotEnvFile] = env
+		}
+	}
 	Sort(ds)
 	res.Diagnostics = dedupe(ds)
 	return res, nil
@@ -105,11 +125,28 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 	var tasks []*workflow.Task
 	for _, t := range w.Tasks {
 		f := t.Field("code")
-		tpl, ok := opts.Registry.Lookup(t.Str("type"))
-		if f == nil || f.Value.Kind != workflow.Scalar || f.Value.Value == "" || bad[f.Value.At().Start] || !ok {
+		if f == nil || f.Value.Kind != workflow.Scalar || f.Value.Value == "" || bad[f.Value.At().Start] {
 			continue
 		}
-		reqs = append(reqs, TaskRequest{Root: opts.Root, Code: f.Value.Value, Template: tpl.Name, Signature: tpl.Signature, Kind: tpl.Kind, Overlay: opts.Overlay})
+		req := TaskRequest{Root: opts.Root, Code: f.Value.Value, Overlay: opts.Overlay}
+		if tpl, ok := opts.Registry.Lookup(t.Str("type")); ok {
+			req.Template, req.Signature, req.Kind = tpl.Name, tpl.Signature, tpl.Kind
+		} else {
+			// An unknown (or missing) template: the code is still checked, against the
+			// closest template's signature or the common one, and the message says so.
+			tpl, near, note := assumedTemplate(opts.Registry, t)
+			if tpl == nil {
+				continue
+			}
+			req.TemplateNote, req.Signature, req.Kind = note, tpl.Signature, tpl.Kind
+			against := "the common signature " + tpl.Signature
+			if near {
+				req.Template = tpl.Name
+				against = fmt.Sprintf("the signature of %s, %s", tpl.Name, tpl.Signature)
+			}
+			noteUnknownType(wf, t, against)
+		}
+		reqs = append(reqs, req)
 		tasks = append(tasks, t)
 	}
 	if len(reqs) == 0 {
@@ -120,8 +157,14 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 		checker = NewTaskChecker(TaskCheckerOptions{})
 	}
 	res.Tasks = make([]*TaskResult, len(w.Tasks))
+	var results []TaskResult
+	if opts.NoWait {
+		results, res.Loading = checker.CheckReady(ctx, reqs)
+	} else {
+		results = checker.CheckAll(ctx, reqs)
+	}
 	var out []Diagnostic
-	for i, r := range checker.CheckAll(ctx, reqs) {
+	for i, r := range results {
 		r := r
 		t := tasks[i]
 		res.Tasks[t.Index] = &r
@@ -146,14 +189,53 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 		}
 		p := span.NewMapper(r.Contents[first.File]).Point(first.Range.Start)
 		code := t.Field("code").Value
-		msg := fmt.Sprintf("the code of task %s has %d error(s); first: %s:%d:%d: %s", t.Label(), n, first.File, p.Line, p.Col, first.Message)
+		msg := fmt.Sprintf("the code of task %s has %s; first: %s:%d:%d: %s", t.Label(), plural.Count(n, "error"), first.File, p.Line, p.Col, first.Message)
 		if n == 1 {
 			msg = fmt.Sprintf("the code of task %s has an error: %s:%d:%d: %s", t.Label(), first.File, p.Line, p.Col, first.Message)
 		}
-		out = append(out, Diagnostic{File: workflow.FileName, Range: code.At(), Severity: Error, Code: CodeTaskHasErrors, Message: msg,
+		out = append(out, Diagnostic{File: workflow.FileName, Range: code.At(), Severity: Error, Code: CodeTaskHasErrors, Message: msg, Derived: true,
 			Related: []Related{{File: first.File, Range: first.Range, Message: first.Message}}})
 	}
 	return out
+}
+
+// assumedTemplate returns the template whose signature the code of task t is checked
+// against when t's type names no template: the closest by name to what it names
+// (near is then true), else the first template calling the common func
+// exec_task(arg string) string. note says so, for messages.
+func assumedTemplate(reg *templates.Registry, t *workflow.Task) (tpl *templates.Template, near bool, note string) {
+	name := t.Str("type")
+	if name != "" {
+		if best, ok := closest(name, reg.Names()); ok {
+			if tpl, ok := reg.Lookup(best); ok {
+				return tpl, true, fmt.Sprintf(" (assumed: `%s` is not a template; %s is the closest)", name, tpl.Name)
+			}
+		}
+	}
+	for _, tpl := range reg.All() {
+		if tpl.Kind == templates.KindString {
+			if name == "" {
+				return tpl, false, " (assumed, with the common signature: the task names no template)"
+			}
+			return tpl, false, fmt.Sprintf(" (assumed, with the common signature: `%s` is not a template)", name)
+		}
+	}
+	return nil, false, ""
+}
+
+// noteUnknownType adds to the PL201 diagnostic of task t's `type:` what its code was
+// checked against. wf holds the workflow diagnostics; it is changed in place.
+func noteUnknownType(wf []Diagnostic, t *workflow.Task, against string) {
+	f := t.Field("type")
+	if f == nil {
+		return
+	}
+	at := f.Value.At()
+	for i := range wf {
+		if d := &wf[i]; d.Code == CodeUnknownType && d.Range == at {
+			d.Message += "; meanwhile its code is checked against " + against
+		}
+	}
 }
 
 // dedupe drops exact repeats (a file shared by tasks with one template is reported once).

@@ -83,6 +83,9 @@ type TaskRequest struct {
 	Code string
 	// Template is the template's name, used in messages ("" for none).
 	Template string
+	// TemplateNote, when set, follows the template's name in messages: it says why
+	// that template was assumed (the task names one that does not exist).
+	TemplateNote string
 	// Signature is the exec_task declaration the template calls, as Go source such as
 	// `func exec_task(arg string) string`; "" skips the signature rules.
 	Signature string
@@ -120,6 +123,9 @@ type TaskResult struct {
 	// Err is set when the check stopped early: ctx ended, or the go command could not
 	// run. The diagnostics are then incomplete.
 	Err error
+	// Pending reports that the task was not type-checked because the type information
+	// of its imports is still being loaded (CheckReady): it has no diagnostics yet.
+	Pending bool
 }
 
 // taskFile is one file of a task.
@@ -173,7 +179,12 @@ func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskRe
 	for root, paths := range byRoot {
 		_, _ = c.imports.Resolve(ctx, root, paths)
 	}
-	out := make([]TaskResult, len(reqs))
+	return c.finishAll(ctx, jobs)
+}
+
+// finishAll type-checks jobs concurrently, on at most GOMAXPROCS goroutines.
+func (c *TaskChecker) finishAll(ctx context.Context, jobs []*taskJob) []TaskResult {
+	out := make([]TaskResult, len(jobs))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i := range jobs {
@@ -186,6 +197,62 @@ func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskRe
 		}(i)
 	}
 	wg.Wait()
+	return out
+}
+
+// CheckReady is CheckAll without waiting for the go command: tasks whose imports'
+// type information is loaded are checked; the others are left Pending, and the loads
+// they need start in the background (one go command per project root, as CheckAll).
+// loading is closed when those loads end — checking the pending tasks again then
+// answers without waiting — and is nil when no task is pending.
+func (c *TaskChecker) CheckReady(ctx context.Context, reqs []TaskRequest) (results []TaskResult, loading <-chan struct{}) {
+	jobs := make([]*taskJob, len(reqs))
+	byRoot := map[string][]string{}
+	for i, r := range reqs {
+		jobs[i] = c.prepare(r)
+		byRoot[r.Root] = append(byRoot[r.Root], jobs[i].imports...)
+	}
+	var waits []<-chan struct{}
+	for root, paths := range byRoot {
+		if done, err := c.imports.Pending(ctx, root, paths); err == nil && done != nil {
+			waits = append(waits, done)
+		}
+	}
+	results = make([]TaskResult, len(reqs))
+	var readyIdx []int
+	for i, job := range jobs {
+		if len(waits) > 0 && job.err == nil && len(job.files) > 0 && !c.imports.Ready(job.req.Root, job.imports) {
+			results[i] = TaskResult{Pending: true, Contents: map[string][]byte{}}
+			for _, f := range job.files {
+				results[i].Files = append(results[i].Files, f.rel)
+				results[i].Contents[f.rel] = f.content
+			}
+			continue
+		}
+		readyIdx = append(readyIdx, i)
+	}
+	for k, r := range c.finishAll(ctx, jobsAt(jobs, readyIdx)) {
+		results[readyIdx[k]] = r
+	}
+	if len(waits) == 0 {
+		return results, nil
+	}
+	all := make(chan struct{})
+	go func() {
+		for _, w := range waits {
+			<-w
+		}
+		close(all)
+	}()
+	return results, all
+}
+
+// jobsAt returns jobs[i] for each index.
+func jobsAt(jobs []*taskJob, idx []int) []*taskJob {
+	out := make([]*taskJob, len(idx))
+	for k, i := range idx {
+		out[k] = jobs[i]
+	}
 	return out
 }
 
@@ -426,7 +493,7 @@ func (c *TaskChecker) finish(ctx context.Context, job *taskJob) TaskResult {
 	}
 	res.Key = memoKey(job, im.Key())
 	if m, ok := c.memoGet(res.Key); ok {
-		res.Diagnostics, res.ExecTask = c.render(m.diags, job.req.Template), m.execTask
+		res.Diagnostics, res.ExecTask = c.render(m.diags, job.req), m.execTask
 		return res
 	}
 	if err := ctx.Err(); err != nil {
@@ -440,16 +507,17 @@ func (c *TaskChecker) finish(ctx context.Context, job *taskJob) TaskResult {
 	}
 	Sort(tc.diags)
 	c.memoPut(res.Key, &taskMemo{diags: tc.diags, execTask: tc.execTask})
-	res.Diagnostics, res.ExecTask = c.render(tc.diags, job.req.Template), tc.execTask
+	res.Diagnostics, res.ExecTask = c.render(tc.diags, job.req), tc.execTask
 	return res
 }
 
-// render fills in the template name of PL405 messages.
-func (c *TaskChecker) render(ds []Diagnostic, template string) []Diagnostic {
+// render fills in the template name (and note) of PL405 messages.
+func (c *TaskChecker) render(ds []Diagnostic, req TaskRequest) []Diagnostic {
 	name := "the template"
-	if template != "" {
-		name = "template " + template
+	if req.Template != "" {
+		name = "template " + req.Template
 	}
+	name += req.TemplateNote
 	var out []Diagnostic
 	for i, d := range ds {
 		if strings.Contains(d.Message, templatePlaceholder) {

@@ -41,6 +41,9 @@ var settings = []Setting{
 	{Name: "PELATO_BUILDER_IMAGE", Description: "Docker image to build components with; pelato never builds or rebuilds it (default: pelato's builder image, built from templates/builder/Dockerfile on demand)"},
 	{Name: "JOBS", Description: "maximum parallel builds (default: number of CPUs)"},
 	{Name: "PELATO_BUILD_NETWORK", Default: "host", Description: "Docker network mode of build containers: host (fast start) or bridge (isolated from the host's network)"},
+	// The local runtime's compile cache (pelato cache).
+	{Name: "CACHE_MAX_SIZE", Default: "512MiB", Description: "most the compile cache of pelato invoke may hold (e.g. 512MiB, 2GB; 0 for no bound)"},
+	{Name: "CACHE_MAX_AGE", Default: "30d", Description: "compiled tasks unused for longer are removed from the cache (e.g. 30d, 12h; 0 for no bound)"},
 
 	// The lattice connection of deploy, remove, status and the language server's lattice
 	// checks (NATS_HOST, NATS_PORT, NATS_URL, NATS_CREDS and NATS_TLS_CA above too); read
@@ -124,6 +127,9 @@ func (l Loader) Load() (*Config, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if err := c.validateNATSTogether(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -137,6 +143,9 @@ func (c *Config) validate() error {
 		if p, err := strconv.Atoi(v.Value); err != nil || p < 1 || p > 65535 {
 			return fmt.Errorf("NATS_PORT (from %s) is %q; expected a port from 1 to 65535", v.Source, v.Value)
 		}
+	}
+	if err := c.validateCache(); err != nil {
+		return err
 	}
 	if v := c.values["JOBS"]; v.Value != "" {
 		if n, err := strconv.Atoi(v.Value); err != nil || n < 1 {

@@ -84,24 +84,30 @@ func parseTimeout(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// validateNATS checks the lattice settings that can be checked without a network.
+// validateNATS checks each lattice setting's value on its own (so CheckValue, which
+// sees one setting at a time, can use it); validateNATSTogether checks how they
+// combine.
 func (c *Config) validateNATS() error {
-	w, l := c.values["WASMCLOUD_LATTICE"], c.values["LATTICE"]
-	if rank(w.Source) == rank(l.Source) && rank(w.Source) > 0 && w.Value != l.Value {
-		return fmt.Errorf("WASMCLOUD_LATTICE is %q and LATTICE is %q (both from %s); LATTICE is the older name of WASMCLOUD_LATTICE: keep one", w.Value, l.Value, w.Source)
-	}
-	lat := c.latticeValue()
-	if lat.Value == "" || strings.ContainsAny(lat.Value, ".*> \t\r\n") {
-		name := "WASMCLOUD_LATTICE"
-		if lat == l {
-			name = "LATTICE"
+	for _, name := range []string{"WASMCLOUD_LATTICE", "LATTICE"} {
+		if v := c.values[name]; v.Value == "" || strings.ContainsAny(v.Value, ".*> \t\r\n") {
+			return fmt.Errorf("%s (from %s) is %q; a lattice name is one NATS subject token: no dots, spaces, '*' or '>'", name, v.Source, v.Value)
 		}
-		return fmt.Errorf("%s (from %s) is %q; a lattice name is one NATS subject token: no dots, spaces, '*' or '>'", name, lat.Source, lat.Value)
 	}
 	if v := c.values["NATS_TIMEOUT"]; v.Value != "" {
 		if d, err := parseTimeout(v.Value); err != nil || d <= 0 {
 			return fmt.Errorf("NATS_TIMEOUT (from %s) is %q; expected a positive duration such as 5s or 500ms", v.Source, v.Value)
 		}
+	}
+	return nil
+}
+
+// validateNATSTogether checks the lattice settings that must agree with each other:
+// the lattice's two names, a certificate and its key, a user and a password, one way
+// to authenticate. Load runs it; CheckValue, which sees one setting, does not.
+func (c *Config) validateNATSTogether() error {
+	w, l := c.values["WASMCLOUD_LATTICE"], c.values["LATTICE"]
+	if rank(w.Source) == rank(l.Source) && rank(w.Source) > 0 && w.Value != l.Value {
+		return fmt.Errorf("WASMCLOUD_LATTICE is %q and LATTICE is %q (both from %s); LATTICE is the older name of WASMCLOUD_LATTICE: keep one", w.Value, l.Value, w.Source)
 	}
 	cert, key := c.values["NATS_TLS_CERT"], c.values["NATS_TLS_KEY"]
 	if (cert.Value == "") != (key.Value == "") {

@@ -102,3 +102,18 @@ func TestBadNATSSettings(t *testing.T) {
 		}
 	}
 }
+
+// CheckValue sees one setting at a time: settings that only make sense together are
+// not reported alone, values that are wrong on their own are.
+func TestCheckValueOfNATSSettings(t *testing.T) {
+	for name, value := range map[string]string{"NATS_PASSWORD": "x", "NATS_TLS_CERT": "c.pem", "NATS_TLS_KEY": "k.pem", "NATS_TOKEN": "t", "NATS_USER": "u", "WASMCLOUD_LATTICE": "lab", "LATTICE": "lab", "NATS_TIMEOUT": "3s"} {
+		if err := CheckValue(name, value); err != nil {
+			t.Errorf("%s=%s alone: %v", name, value, err)
+		}
+	}
+	for name, value := range map[string]string{"NATS_TIMEOUT": "soon", "WASMCLOUD_LATTICE": "a.b", "LATTICE": "x y"} {
+		if err := CheckValue(name, value); err == nil {
+			t.Errorf("%s=%s accepted", name, value)
+		}
+	}
+}

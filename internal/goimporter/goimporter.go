@@ -29,10 +29,12 @@
 // `go env GOVERSION GOROOT`).
 //
 // Concurrency: requests for import sets that are already known take a mutex for a few
-// map look-ups only. Loads of a new set run once per set (concurrent requests for the
-// same missing paths wait for the same load, others proceed), outside any lock held by
-// known sets; a load runs to completion even when the request that started it is
-// cancelled, so its result serves the next keystroke. Decoding export data mutates the
+// map look-ups only. A missing path is loaded once (a request whose paths are partly
+// being loaded for another request waits for that load and starts one for the rest
+// only), outside any lock held by known sets; a load runs to completion even when the
+// request that started it is cancelled, so its result serves the next keystroke.
+// Pending starts the loads a request would need without waiting for them: a language
+// server uses it to publish what needs no Go types at once. Decoding export data mutates the
 // shared package map (and packages that were only known as dependencies), so it takes
 // the context's write lock, and type-checking with the packages must hold the read lock
 // (Imports.Hold): a check waits at most for one decode (milliseconds), never for a go
@@ -54,6 +56,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -199,8 +202,9 @@ type modContext struct {
 	stateMu    sync.Mutex // guards the maps below; never held while waiting
 	known      map[string]*types.Package
 	unresolved map[string]Unresolved
-	exports    map[string]string // import path → export data file, from go list -deps
-	flights    map[string]*flight
+	exports    map[string]string  // import path → export data file, from go list -deps
+	flights    map[string]*flight // import path → the load under way for it
+	retry      map[string]bool    // paths whose last load failed transiently
 }
 
 type flight struct {
@@ -249,20 +253,26 @@ func (c *Cache) Resolve(ctx context.Context, root string, imports []string) (*Im
 	paths := dedupe(imports)
 	res, missing := mc.collect(paths)
 	if len(missing) > 0 {
-		f := c.startLoad(ctx, mc, missing)
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if f.err != nil {
-			return nil, f.err
+		flights := c.startLoad(ctx, mc, missing)
+		transient := map[string]string{}
+		for _, f := range flights {
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			if f.err != nil {
+				return nil, f.err
+			}
+			for p, why := range f.transient {
+				transient[p] = why
+			}
 		}
 		// Paths that failed transiently are not remembered: report them for this
 		// request only.
 		res, missing = mc.collect(paths)
 		for _, p := range missing {
-			reason := f.transient[p]
+			reason := transient[p]
 			if reason == "" {
 				reason = "its export data could not be loaded"
 			}
@@ -274,6 +284,27 @@ func (c *Cache) Resolve(ctx context.Context, root string, imports []string) (*Im
 		res.key += "\x00transient"
 	}
 	return res, nil
+}
+
+// Ready reports whether Resolve would answer for imports at root without running the
+// go command (the toolchain and go.mod are as last seen).
+func (c *Cache) Ready(root string, imports []string) bool {
+	mc, err := c.context(root)
+	if err != nil {
+		return false
+	}
+	_, missing := mc.collect(dedupe(imports))
+	if len(missing) == 0 {
+		return true
+	}
+	mc.stateMu.Lock()
+	defer mc.stateMu.Unlock()
+	for _, p := range missing {
+		if !mc.retry[p] {
+			return false
+		}
+	}
+	return true
 }
 
 // Module returns what the go.mod at root declares (cached like Resolve).
@@ -332,28 +363,80 @@ func (mc *modContext) collect(paths []string) (*Imports, []string) {
 	return res, missing
 }
 
-// startLoad returns the flight loading missing, starting it if no request for the same
-// set is under way.
-func (c *Cache) startLoad(ctx context.Context, mc *modContext, missing []string) *flight {
-	key := strings.Join(missing, "\n")
+// startLoad returns the flights that load missing: the loads already under way for
+// some of its paths (started by other requests), and one new load for the rest.
+func (c *Cache) startLoad(ctx context.Context, mc *modContext, missing []string) []*flight {
 	mc.stateMu.Lock()
 	defer mc.stateMu.Unlock()
-	if f, ok := mc.flights[key]; ok {
-		return f
+	var flights []*flight
+	var rest []string
+	for _, p := range missing {
+		if f := mc.flights[p]; f != nil {
+			if !slices.Contains(flights, f) {
+				flights = append(flights, f)
+			}
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	if len(rest) == 0 {
+		return flights
 	}
 	f := &flight{done: make(chan struct{})}
-	mc.flights[key] = f
+	for _, p := range rest {
+		mc.flights[p] = f
+	}
 	// The load outlives a cancelled request: its result serves the next one.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LoadTimeout)
 	go func() {
 		defer cancel()
-		f.transient, f.err = c.load(lctx, mc, missing)
+		f.transient, f.err = c.load(lctx, mc, rest)
 		mc.stateMu.Lock()
-		delete(mc.flights, key)
+		for _, p := range rest {
+			if mc.flights[p] == f {
+				delete(mc.flights, p)
+			}
+			if _, failed := f.transient[p]; failed {
+				mc.retry[p] = true
+			}
+		}
 		mc.stateMu.Unlock()
 		close(f.done)
 	}()
-	return f
+	return append(flights, f)
+}
+
+// Pending reports whether resolving imports for the project at root would have to
+// wait for the go command. When it would, Pending starts loading the missing paths in
+// the background (as Resolve would, once per path however often it is asked) and
+// returns a channel closed when those loads end; then Resolve answers at once. It
+// returns nil when Resolve can answer without waiting. Paths whose last load failed
+// transiently are not waited for again: Resolve retries them itself. The error is
+// non-nil only when the go command cannot be found or run at all.
+func (c *Cache) Pending(ctx context.Context, root string, imports []string) (<-chan struct{}, error) {
+	if err := c.checkToolchain(ctx); err != nil {
+		return nil, err
+	}
+	mc, err := c.context(root)
+	if err != nil {
+		return nil, err
+	}
+	_, missing := mc.collect(dedupe(imports))
+	mc.stateMu.Lock()
+	missing = slices.DeleteFunc(missing, func(p string) bool { return mc.retry[p] })
+	mc.stateMu.Unlock()
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	flights := c.startLoad(ctx, mc, missing)
+	done := make(chan struct{})
+	go func() {
+		for _, f := range flights {
+			<-f.done
+		}
+		close(done)
+	}()
+	return done, nil
 }
 
 // load resolves missing (sorted, none known) into mc. It returns the paths whose export
@@ -402,9 +485,11 @@ func (c *Cache) load(ctx context.Context, mc *modContext, missing []string) (map
 	defer mc.stateMu.Unlock()
 	for p, pkg := range decoded {
 		mc.known[p] = pkg
+		delete(mc.retry, p)
 	}
 	for p, u := range fixed {
 		mc.unresolved[p] = u
+		delete(mc.retry, p)
 	}
 	for p := range failed {
 		delete(mc.exports, p) // list it again next time
@@ -749,6 +834,7 @@ func (c *Cache) context(root string) (*modContext, error) {
 			unresolved: map[string]Unresolved{},
 			exports:    map[string]string{},
 			flights:    map[string]*flight{},
+			retry:      map[string]bool{},
 		}
 		mc.dir = os.TempDir()
 		if mod.exists {

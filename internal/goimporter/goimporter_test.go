@@ -174,3 +174,33 @@ func TestParseGoMod(t *testing.T) {
 		t.Errorf("%+v", m)
 	}
 }
+
+// TestPendingStartsOneLoad: Pending starts the load a request needs without waiting;
+// a Resolve of some of the same paths meanwhile waits for that load instead of
+// starting its own; afterwards nothing is pending and Resolve runs no go command.
+func TestPendingStartsOneLoad(t *testing.T) {
+	root := t.TempDir()
+	c := New(Options{})
+	ctx := context.Background()
+	done, err := c.Pending(ctx, root, []string{"net/url", "text/template", "unsafe"})
+	if err != nil || done == nil {
+		t.Fatalf("Pending = %v, %v; want a channel", done, err)
+	}
+	if im := resolve(t, c, root, "text/template"); im.Package("text/template") == nil {
+		t.Fatal("text/template not resolved")
+	}
+	<-done
+	if c.Loads() != 1 {
+		t.Errorf("loads = %d, want 1 (Resolve waited for the pending load)", c.Loads())
+	}
+	if again, err := c.Pending(ctx, root, []string{"net/url", "unsafe"}); again != nil || err != nil {
+		t.Errorf("Pending after the load = %v, %v; want nil", again, err)
+	}
+	resolve(t, c, root, "net/url", "text/template")
+	if c.Loads() != 1 {
+		t.Errorf("loads = %d after the load, want 1", c.Loads())
+	}
+	if only, err := c.Pending(ctx, root, []string{"unsafe"}); only != nil || err != nil {
+		t.Errorf("unsafe needs no load: %v, %v", only, err)
+	}
+}

@@ -163,3 +163,121 @@ func BenchmarkCodeActions100(b *testing.B) {
 		})
 	}
 }
+
+// reportQuantiles reports the median and the 90th percentile of ds.
+func reportQuantiles(b *testing.B, ds []time.Duration) {
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(ds[len(ds)/2]), "ms/median")
+	b.ReportMetric(ms(ds[len(ds)*9/10]), "ms/p90")
+}
+
+// typingPause is the time between two measured edits: fast typing, ten keys a
+// second. It is not part of the measured time.
+const typingPause = 100 * time.Millisecond
+
+// BenchmarkEditToDiagnosticsDefault measures, at the default settings (adaptive
+// debounce), the time from a didChange to the publication of its diagnostics, edits
+// coming at typing pace: of a 100-task workflow.yaml, of a task file, and after the
+// last of a burst of five edits 5 ms apart (coalesced by the server).
+func BenchmarkEditToDiagnosticsDefault(b *testing.B) {
+	settle := func(c *client, root string) {
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) {
+			c.srv.mu.Lock()
+			p := c.srv.projects[root]
+			idle := p != nil && !p.waiting && p.cost > 0
+			c.srv.mu.Unlock()
+			if idle {
+				time.Sleep(200 * time.Millisecond)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		b.Fatal("the project never settled")
+	}
+	b.Run("workflow100", func(b *testing.B) {
+		root, text := bigProject(b, 100)
+		c := newClient(b, clientOptions{server: Options{Config: ptr(DefaultConfig())}})
+		c.initialize(fullCaps(), "", root)
+		wf := workflowPath(root)
+		c.open(wf, text, 1)
+		c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 1 })
+		settle(c, root)
+		var ds []time.Duration
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			time.Sleep(typingPause)
+			c.reset()
+			b.StartTimer()
+			v := int32(i + 2)
+			start := time.Now()
+			c.replace(wf, strings.Replace(text, "version: 1.0.0", fmt.Sprintf("version: 1.0.%d", v), 1), v)
+			c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == v })
+			ds = append(ds, time.Since(start))
+		}
+		reportQuantiles(b, ds)
+	})
+	b.Run("taskfile", func(b *testing.B) {
+		root, _ := bigProject(b, 10)
+		c := newClient(b, clientOptions{server: Options{Config: ptr(DefaultConfig())}})
+		c.initialize(fullCaps(), "", root)
+		task := filepath.Join(root, "tasks", "t001.go")
+		src := read(b, task)
+		c.open(task, src, 1)
+		settle(c, root)
+		bad := strings.Replace(src, "return strings.ToUpper(arg)", "return 42", 1)
+		var ds []time.Duration
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			time.Sleep(typingPause)
+			c.reset()
+			b.StartTimer()
+			text := src
+			if i%2 == 0 {
+				text = bad
+			}
+			v := int32(i + 2)
+			start := time.Now()
+			c.replace(task, text, v)
+			c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == v })
+			ds = append(ds, time.Since(start))
+		}
+		reportQuantiles(b, ds)
+	})
+	b.Run("workflow100-burst", func(b *testing.B) {
+		root, text := bigProject(b, 100)
+		c := newClient(b, clientOptions{server: Options{Config: ptr(DefaultConfig())}})
+		c.initialize(fullCaps(), "", root)
+		wf := workflowPath(root)
+		c.open(wf, text, 1)
+		c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 1 })
+		settle(c, root)
+		var ds []time.Duration
+		v := int32(1)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			time.Sleep(4 * typingPause)
+			c.reset()
+			for k := 0; k < 4; k++ {
+				v++
+				c.replace(wf, strings.Replace(text, "version: 1.0.0", fmt.Sprintf("version: 1.0.%d", v), 1), v)
+				time.Sleep(5 * time.Millisecond)
+			}
+			b.StartTimer()
+			v++
+			last := v
+			start := time.Now()
+			c.replace(wf, strings.Replace(text, "version: 1.0.0", fmt.Sprintf("version: 1.0.%d", v), 1), v)
+			c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == last })
+			ds = append(ds, time.Since(start))
+		}
+		reportQuantiles(b, ds)
+	})
+}

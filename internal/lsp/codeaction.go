@@ -271,7 +271,9 @@ func (s *Server) resultFor(ctx context.Context, snap *Snapshot, root string) (*c
 			return last.res, nil
 		}
 	}
-	res, err := check.Project(ctx, s.checkOptions(snap, root))
+	opts := s.checkOptions(snap, root)
+	opts.NoWait = true // a request never waits for the go command
+	res, err := check.Project(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", root, err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
@@ -214,7 +215,7 @@ func (s *Server) rootOf(snap *Snapshot, u string) (string, error) {
 type checkSummary int
 
 // Summary describes the result for the outcome message.
-func (n checkSummary) Summary() string { return fmt.Sprintf("%d diagnostic(s)", int(n)) }
+func (n checkSummary) Summary() string { return plural.Count(int(n), "diagnostic") }
 
 // cmdCheck re-checks the project of args.uri (every project without it) now and
 // returns the number of diagnostics.
@@ -232,7 +233,7 @@ func (s *Server) cmdCheck(ctx context.Context, raw json.RawMessage, progress pip
 		}
 		roots = []string{root}
 	}
-	progress.Event(pipeline.Event{Kind: pipeline.Begin, Title: fmt.Sprintf("Checking %d project(s)", len(roots)), Total: len(roots)})
+	progress.Event(pipeline.Event{Kind: pipeline.Begin, Title: "Checking " + plural.Count(len(roots), "project"), Total: len(roots)})
 	total := 0
 	for i, root := range roots {
 		n, err := s.checkNow(ctx, snap, root)
@@ -240,7 +241,7 @@ func (s *Server) cmdCheck(ctx context.Context, raw json.RawMessage, progress pip
 			return nil, fmt.Errorf("check %s: %w", root, err)
 		}
 		total += n
-		progress.Event(pipeline.Event{Kind: pipeline.Step, Done: i + 1, Total: len(roots), Message: fmt.Sprintf("%s: %d diagnostic(s)", root, n)})
+		progress.Event(pipeline.Event{Kind: pipeline.Step, Done: i + 1, Total: len(roots), Message: fmt.Sprintf("%s: %s", root, plural.Count(n, "diagnostic"))})
 	}
 	return checkSummary(total), nil
 }
@@ -251,9 +252,7 @@ type genSummary struct {
 }
 
 // Summary describes the result for the outcome message.
-func (g genSummary) Summary() string {
-	return fmt.Sprintf("generated %d component(s)", len(g.Components)-g.Failed())
-}
+func (g genSummary) Summary() string { return g.GenResult.Summary() }
 
 // cmdGen generates the workflow of args.uri, or its task args.task.
 func (s *Server) cmdGen(ctx context.Context, raw json.RawMessage, progress pipeline.Reporter) (any, error) {
@@ -266,7 +265,7 @@ func (s *Server) cmdGen(ctx context.Context, raw json.RawMessage, progress pipel
 	if err != nil {
 		return nil, err
 	}
-	opts := pipeline.GenOptions{Root: root, Registry: s.registryURL(snap, root), Templates: s.reg, Overlay: snap.overlay, Reporter: progress}
+	opts := pipeline.GenOptions{Root: root, Registry: s.registryURL(snap, root), Templates: s.reg, Overlay: snap.overlay, Reporter: progress, TaskChecker: s.tasks.c}
 	if a.Task != "" {
 		opts.Tasks = []string{a.Task}
 	}
@@ -279,7 +278,7 @@ func (s *Server) cmdGen(ctx context.Context, raw json.RawMessage, progress pipel
 		return nil, err
 	}
 	if n := res.Failed(); n > 0 {
-		return nil, fmt.Errorf("%d of %d component(s) failed", n, len(res.Components))
+		return nil, fmt.Errorf("%d of %s failed", n, plural.Count(len(res.Components), "component"))
 	}
 	return genSummary{res}, nil
 }

@@ -36,7 +36,7 @@ func TestCommandCheck(t *testing.T) {
 		t.Errorf("pelato.check returned %s, want 5 diagnostics", res)
 	}
 	c.waitFor("check message", func(m message) bool {
-		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Check: 5 diagnostic(s)")
+		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Check: 5 diagnostics")
 	})
 	// Without a uri every project is checked.
 	if res, err := c.command(CmdCheck, CommandArgs{}); err != nil || string(res) != "5" {
@@ -77,7 +77,7 @@ func TestCommandGen(t *testing.T) {
 		t.Errorf("progress %v, want begin, report…, end", kinds)
 	}
 	c.waitFor("gen message", func(m message) bool {
-		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Generate: generated 1 component(s)")
+		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Generate: generated 1 component")
 	})
 
 	// A project with errors is not generated: the error is shown.

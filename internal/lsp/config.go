@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 )
@@ -14,7 +15,12 @@ import (
 // Config is the server's user configuration: the `pelato` settings section, read from
 // initializationOptions and workspace/didChangeConfiguration.
 type Config struct {
-	// Debounce is how long the server waits after a change before re-checking.
+	// Debounce is the longest the server waits after a change before re-checking.
+	// It adapts: a project whose last check was cheap (under a third of Debounce) is
+	// checked at once, unless edits come in a burst (three within Debounce), which are
+	// coalesced into one check a third of Debounce after the last of them; a project
+	// whose checks are expensive is checked once no edit has come for Debounce. 0
+	// checks at once after every change.
 	Debounce time.Duration
 	// CheckTasksOn is "change" (task files are checked as they are typed) or "save"
 	// (only saved task files are checked).
@@ -28,18 +34,23 @@ type Config struct {
 	// .env) for the commands the server runs; see projectConfig.
 	Lattice string
 	NATSURL string
-	// LatticeChecks enables the PL501 hint on `targets:` entries no host of the lattice
+	// LatticeChecks enables the PL601 hint on `targets:` entries no host of the lattice
 	// carries, from a host ping renewed in the background (lattice.go); off, the
 	// default, the server makes no network call for diagnostics.
 	LatticeChecks bool
 	// Invoke bounds each pelato.invoke run: time (no limit when negative), memory
 	// and stack. Zero fields take wasmrun's defaults.
 	Invoke wasmrun.Limits
+	// MinSeverity is the least severe diagnostic published: check.Hint (all, the
+	// default), check.Info, check.Warning or check.Error. Clients that show hints as
+	// warnings (Vim's ALE) hide them with "warning".
+	MinSeverity check.Severity
 }
 
 // DefaultConfig returns the configuration used until the client sends its own.
 func DefaultConfig() Config {
-	return Config{Debounce: 150 * time.Millisecond, CheckTasksOn: "change", LogLevel: "info"}
+	return Config{Debounce: 150 * time.Millisecond, CheckTasksOn: "change", LogLevel: "info", MinSeverity: check.Hint,
+		Invoke: wasmrun.Limits{Timeout: wasmrun.DefaultTimeout, Memory: wasmrun.DefaultMemory}}
 }
 
 // settings is the wire form of the `pelato` section; absent keys leave values alone.
@@ -53,8 +64,9 @@ type settings struct {
 	// LatticeChecks is read by lattice.go.
 	LatticeChecks *bool `json:"latticeChecks"`
 	// Limits of pelato.invoke.
-	InvokeTimeoutMs *int `json:"invokeTimeoutMs"`
-	InvokeMemoryMiB *int `json:"invokeMemoryMiB"`
+	InvokeTimeoutMs *int    `json:"invokeTimeoutMs"`
+	InvokeMemoryMiB *int    `json:"invokeMemoryMiB"`
+	MinSeverity     *string `json:"minSeverity"`
 }
 
 // apply merges the settings in raw into c. raw may be the section itself or an object
@@ -102,6 +114,13 @@ func (c Config) apply(raw []byte) (Config, error) {
 	if s.LatticeChecks != nil {
 		c.LatticeChecks = *s.LatticeChecks
 	}
+	if s.MinSeverity != nil {
+		sev, ok := parseSeverity(*s.MinSeverity)
+		if !ok {
+			return c, fmt.Errorf("read pelato settings: minSeverity %q is not \"error\", \"warning\", \"info\" or \"hint\"", *s.MinSeverity)
+		}
+		c.MinSeverity = sev
+	}
 	if s.LogLevel != nil {
 		if _, err := parseLevel(*s.LogLevel); err != nil {
 			return c, fmt.Errorf("read pelato settings: %w", err)
@@ -126,6 +145,19 @@ func (c Config) apply(raw []byte) (Config, error) {
 		c.Invoke.Memory = uint64(mib) << 20
 	}
 	return c, nil
+}
+
+// parseSeverity reads a minSeverity setting ("" means hint: everything).
+func parseSeverity(s string) (check.Severity, bool) {
+	if s == "" {
+		return check.Hint, true
+	}
+	for _, sev := range []check.Severity{check.Error, check.Warning, check.Info, check.Hint} {
+		if strings.EqualFold(s, sev.String()) || (sev == check.Info && strings.EqualFold(s, "information")) {
+			return sev, true
+		}
+	}
+	return 0, false
 }
 
 // parseLevel turns a logLevel setting into a slog level.
@@ -177,11 +209,13 @@ func SettingDocs() []SettingDoc {
 		{Key: "natsUrl", Type: "string", Default: d.NATSURL,
 			Description: "NATS server URL(s) of the lattice, comma-separated; empty uses NATS_URL, or NATS_HOST and NATS_PORT, from the environment or .env."},
 		{Key: "latticeChecks", Type: "boolean", Default: d.LatticeChecks,
-			Description: "Hint on each targets: entry of workflow.yaml whose label no host of the lattice carries (PL501), from a host ping renewed in the background at most every 30 seconds; off, the server makes no network call for diagnostics."},
+			Description: "Hint on each targets: entry of workflow.yaml whose label no host of the lattice carries (PL601), from a host ping renewed in the background at most every 30 seconds; off, the server makes no network call for diagnostics."},
 		{Key: "invokeTimeoutMs", Type: "integer", Default: int(wasmrun.DefaultTimeout / time.Millisecond), Minimum: 0, Maximum: 3_600_000,
 			Description: "Milliseconds a task may run in Invoke before it is stopped; 0 means no limit."},
 		{Key: "invokeMemoryMiB", Type: "integer", Default: int(wasmrun.DefaultMemory >> 20), Minimum: 1, Maximum: int(wasmrun.MaxMemory >> 20),
 			Description: "MiB of memory a task may use in Invoke before it is stopped; the memory goes back to the system when the run ends."},
+		{Key: "minSeverity", Type: "string", Default: "hint", Enum: []string{"error", "warning", "info", "hint"},
+			Description: "Least severe diagnostic published; \"warning\" hides hints and infos (for clients such as Vim's ALE that show hints as warnings)."},
 		{Key: "logLevel", Type: "string", Default: d.LogLevel, Enum: []string{"debug", "info", "warn", "error"},
 			Description: "Least level of the server's log lines (shown in the editor's log of the server)."},
 	}

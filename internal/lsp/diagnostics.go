@@ -22,9 +22,14 @@ type project struct {
 	root string
 
 	// Guarded by Server.mu.
-	want   uint64             // version of the newest snapshot that changed the project
-	timer  *time.Timer        // pending debounced check
-	cancel context.CancelFunc // cancels the running check
+	want     uint64             // version of the newest snapshot that changed the project
+	timer    *time.Timer        // pending debounced check
+	timerGen uint64             // identifies the pending timer (a stopped one may still fire)
+	armed    time.Time          // when the pending timer was first armed
+	cancel   context.CancelFunc // cancels the running check
+	edits    [3]time.Time       // the latest changes, newest first
+	cost     time.Duration      // how long the last completed check took (0: none yet)
+	waiting  bool               // a goroutine waits for Go type information, then re-checks
 
 	// Guarded by pubMu, which serialises publishing.
 	pubMu     sync.Mutex
@@ -52,7 +57,8 @@ func (p *project) halt() {
 }
 
 // invalidate records that the current snapshot changed the project at root and
-// schedules its check after the debounce delay. The caller holds s.mu.
+// schedules its check: at once, or after the delay the adaptive debounce chooses
+// (see Config.Debounce). The caller holds s.mu.
 func (s *Server) invalidate(root string) {
 	if s.closed || s.state != stateInitialized {
 		return
@@ -63,21 +69,61 @@ func (s *Server) invalidate(root string) {
 		s.projects[root] = p
 	}
 	p.want = s.snap.version
-	if p.timer != nil {
-		p.timer.Stop()
-		p.timer = nil
-	}
-	if d := s.snap.cfg.Debounce; d > 0 {
-		p.timer = time.AfterFunc(d, func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.projects[root] == p && !s.closed {
-				s.startCheck(p)
-			}
-		})
+	now := time.Now()
+	copy(p.edits[1:], p.edits[:len(p.edits)-1])
+	p.edits[0] = now
+	delay := s.delay(p, now)
+	if delay == 0 {
+		if p.timer != nil {
+			p.timer.Stop()
+			p.timer = nil
+		}
+		s.startCheck(p)
 		return
 	}
-	s.startCheck(p)
+	if p.timer != nil {
+		if now.Sub(p.armed) >= s.snap.cfg.Debounce {
+			return // a long burst: the pending check runs as armed, bounding the wait
+		}
+		p.timer.Stop()
+	} else {
+		p.armed = now
+	}
+	p.timerGen++
+	gen := p.timerGen
+	p.timer = time.AfterFunc(delay, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.projects[root] == p && !s.closed && p.timerGen == gen {
+			p.timer = nil
+			s.startCheck(p)
+		}
+	})
+}
+
+// delay chooses how long to wait before checking p after a change at now: nothing
+// when its last check was cheap and the change is not part of a burst, a third of
+// the debounce setting in a burst (each change of the burst restarts it), the whole
+// setting when its checks are expensive. The caller holds s.mu.
+func (s *Server) delay(p *project, now time.Time) time.Duration {
+	debounce := s.snap.cfg.Debounce
+	if debounce <= 0 {
+		return 0
+	}
+	short := debounce / 3
+	burst := true
+	for _, t := range p.edits[1:] {
+		if t.IsZero() || now.Sub(t) > debounce {
+			burst = false
+		}
+	}
+	switch {
+	case p.cost >= short:
+		return debounce
+	case burst:
+		return short
+	}
+	return 0
 }
 
 // startCheck cancels the project's running check and starts one on the current
@@ -89,14 +135,27 @@ func (s *Server) startCheck(p *project) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	p.cancel = cancel
 	snap := s.snap
+	s.checks.Add(1)
 	s.goBackground(func() {
 		defer cancel()
-		res, err := check.Project(ctx, s.checkOptions(snap, p.root))
+		// Never wait for the go command here: what needs no Go types is published at
+		// once; tasks waiting for type information follow (awaitTypes).
+		opts := s.checkOptions(snap, p.root)
+		opts.NoWait = true
+		start := time.Now()
+		res, err := check.Project(ctx, opts)
+		cost := time.Since(start)
 		if ctx.Err() != nil {
 			s.dropped.Add(1) // superseded
 			return
 		}
 		s.publish(ctx, p, snap, res, err)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		p.cost = cost
+		if err == nil && res.Pending() && !p.waiting && s.projects[p.root] == p {
+			s.awaitTypes(p, res.Loading)
+		}
 	})
 }
 
@@ -148,27 +207,47 @@ func (s *Server) publish(ctx context.Context, p *project, snap *Snapshot, res *c
 	if res.Err != nil {
 		s.log.Warn("check incomplete", "project", p.root, "err", res.Err)
 	}
-	res = s.withLatticeHints(snap, p.root, res) // opt-in PL501 hints (lattice.go)
+	res = s.withLatticeHints(snap, p.root, res) // opt-in PL601 hints (lattice.go)
+	// The files of tasks still waiting for Go type information keep what the client
+	// shows for them until their check can run.
+	pending := map[string]bool{}
+	for _, r := range res.Tasks {
+		if r != nil && r.Pending {
+			for _, f := range r.Files {
+				pending[filepath.Join(p.root, filepath.FromSlash(f))] = true
+			}
+		}
+	}
 	files := map[string][]protocol.Diagnostic{}
 	m := newMappers(snap, p.root, res.Files)
+	least := snap.cfg.MinSeverity
 	for _, d := range res.Diagnostics {
 		path := filepath.Join(p.root, filepath.FromSlash(d.File))
+		if least != 0 && d.Severity > least || pending[path] {
+			continue
+		}
 		files[path] = append(files[path], toLSPDiagnostic(d, p.root, m, enc))
 	}
 	for _, path := range slices.Sorted(maps.Keys(p.published)) {
-		if _, ok := files[path]; !ok {
+		if _, ok := files[path]; !ok && !pending[path] {
 			files[path] = []protocol.Diagnostic{}
 		}
 	}
 	for _, path := range slices.Sorted(maps.Keys(files)) {
 		s.sendDiagnostics(snap, path, files[path])
 	}
-	p.published = map[string]bool{}
-	for path, ds := range files {
-		if len(ds) > 0 {
-			p.published[path] = true
+	published := map[string]bool{}
+	for path := range pending {
+		if p.published[path] {
+			published[path] = true
 		}
 	}
+	for path, ds := range files {
+		if len(ds) > 0 {
+			published[path] = true
+		}
+	}
+	p.published = published
 	p.last = &checked{version: snap.version, root: p.root, res: res}
 }
 

@@ -9,6 +9,7 @@ import (
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
+	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/span"
 	"github.com/pelato-dev/pelato/internal/workflow"
 )
@@ -72,6 +73,9 @@ func applyChanges(content []byte, changes []protocol.TextDocumentContentChangeEv
 
 // isWorkflowFile reports whether path names a workflow.yaml.
 func isWorkflowFile(path string) bool { return filepath.Base(path) == workflow.FileName }
+
+// isDotEnvFile reports whether path names a project's settings file, .env.
+func isDotEnvFile(path string) bool { return filepath.Base(path) == check.DotEnvFile }
 
 // isGoFile reports whether path names a Go file.
 func isGoFile(path string) bool { return filepath.Ext(path) == ".go" }

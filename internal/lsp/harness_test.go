@@ -42,6 +42,8 @@ type client struct {
 	mu      sync.Mutex
 	msgs    []message
 	changed chan struct{}
+	// wait bounds each waitFor; 0 means 10 s.
+	wait time.Duration
 }
 
 // clientOptions tune newClient.
@@ -113,7 +115,11 @@ func (c *client) messages() []message {
 // waitFor waits until a received message satisfies ok and returns it.
 func (c *client) waitFor(what string, ok func(message) bool) message {
 	c.t.Helper()
-	deadline := time.After(10 * time.Second)
+	wait := c.wait
+	if wait == 0 {
+		wait = 10 * time.Second
+	}
+	deadline := time.After(wait)
 	seen := 0
 	for {
 		c.mu.Lock()

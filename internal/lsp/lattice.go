@@ -186,7 +186,7 @@ func connKey(o lattice.Options) string {
 	return strings.Join([]string{o.URL, o.Lattice, o.Creds, o.User, o.TLSCA, o.TLSCert}, "\x00")
 }
 
-// withLatticeHints adds the PL501 hints of the project at root to res when the
+// withLatticeHints adds the PL601 hints of the project at root to res when the
 // latticeChecks setting is on, from the hosts last pinged; a ping older than
 // latticeHostsTTL is renewed in the background and the project re-checked after.
 // It never waits for the network.

@@ -4,18 +4,23 @@
 //
 // The server keeps an immutable Snapshot of the workspace (open buffers over the disk,
 // the known projects, the configuration); every change makes a new one with a higher
-// version. Diagnostics are computed off the request path by internal/check, debounced
-// per project, and published only when no newer change has superseded them. Requests
+// version. Diagnostics are computed off the request path by internal/check, with an
+// adaptive debounce per project (at once when checks are cheap, coalesced in bursts),
+// never waiting for the go command (what needs no Go types is published at once; task
+// files follow when their imports' type information is loaded), and published only
+// when no newer change has superseded them. Requests
 // are answered from the snapshot current when they arrive. Positions are converted
 // with internal/span in the encoding negotiated at initialize.
 //
 // One file per concern: server.go (lifecycle and dispatch), stdio.go (serving a
 // process's stdin and stdout), documents.go and snapshot.go (buffers, snapshots,
 // projects), workspace.go (watched files, configuration, folders), diagnostics.go
-// (also the didOpen/didChange/didSave/didClose notifications), taskcheck.go,
+// (also the didOpen/didChange/didSave/didClose notifications, and the debounce),
+// coldstart.go (loading Go type information in the background), taskcheck.go,
 // completion.go with outline.go (its tolerant line scan), hover.go, definition.go
 // (definition and references) with locate.go, symbols.go (symbols, links, folding),
-// codeaction.go, lens.go, commands.go, progress.go, config.go and position.go.
+// codeaction.go, lens.go, commands.go, progress.go, config.go, logging.go (the log as
+// window/logMessage) and position.go.
 package lsp
 
 import (
@@ -64,6 +69,10 @@ type Options struct {
 	// CacheDir is the local runtime's cache root for pelato.invoke; "" means the
 	// user cache folder.
 	CacheDir string
+
+	// logSink, when set, is the sink behind Logger: while a client is connected, the
+	// log goes to it as window/logMessage.
+	logSink *logSink
 }
 
 // lifecycle is the server's protocol state.
@@ -94,6 +103,7 @@ type Server struct {
 	getenv  func(string) (string, bool)
 	version string
 	tasks   *taskChecker
+	logSink *logSink
 
 	rtMu     sync.Mutex
 	rt       *wasmrun.Runtime // the local runtime of pelato.invoke, created on first use
@@ -122,6 +132,7 @@ type Server struct {
 	routes    map[string]route
 	inflight  inflight
 	dropped   atomic.Int64 // stale diagnostics results dropped
+	checks    atomic.Int64 // project checks started by changes (not by commands)
 	hooks     hooks
 
 	hosts latticeHosts // host pings of the lattice checks (lattice.go)
@@ -147,6 +158,7 @@ func New(opts Options) *Server {
 		getenv:   opts.Getenv,
 		version:  opts.Version,
 		cacheDir: opts.CacheDir,
+		logSink:  opts.logSink,
 
 		discoverLimit: maxDiscovered,
 		tasks:         newTaskChecker(),
@@ -184,6 +196,14 @@ func (s *Server) Run(ctx context.Context, stream jsonrpc2.Stream) int {
 	s.mu.Lock()
 	s.conn = conn
 	s.mu.Unlock()
+	if s.logSink != nil {
+		// Not s.notify: a failure to send a log line must not be logged again.
+		s.logSink.connect(func(t protocol.MessageType, msg string) {
+			_ = conn.Notify(s.ctx, protocol.MethodWindowLogMessage, &protocol.LogMessageParams{Type: t, Message: msg})
+		})
+		defer s.logSink.disconnect()
+		s.log.Info("pelato-lsp serving", "version", s.version, "pid", os.Getpid())
+	}
 	conn.Go(connCtx, func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
 		if req.Method() == protocol.MethodCancelRequest {
 			s.cancelRequest(req.Params())
@@ -195,6 +215,9 @@ func (s *Server) Run(ctx context.Context, stream jsonrpc2.Stream) int {
 	case <-s.exited:
 	case <-conn.Done():
 	case <-ctx.Done():
+	}
+	if s.logSink != nil {
+		s.logSink.disconnect() // the client is gone: warnings go to stderr again
 	}
 	s.close()
 	cancel()
@@ -611,6 +634,7 @@ func (s *Server) registerWatchers(conn jsonrpc2.Conn) {
 		{GlobPattern: protocol.Pattern("**/" + "workflow.yaml")},
 		{GlobPattern: protocol.Pattern("**/tasks/**/*.go")},
 		{GlobPattern: protocol.Pattern("**/go.mod")},
+		{GlobPattern: protocol.Pattern("**/.env")},
 	}}
 	raw, err := protocol.Marshal(opts)
 	if err != nil {

@@ -82,11 +82,16 @@ func (s *Snapshot) read(path string) (*source, error) {
 }
 
 // projectOf returns the project folder path belongs to: for a workflow.yaml its
-// folder; for a Go file the nearest enclosing project whose tasks/ folder holds it.
+// folder; for a .env the project in the same folder; for a Go file the nearest
+// enclosing project whose tasks/ folder holds it.
 func (s *Snapshot) projectOf(path string) (string, bool) {
 	if isWorkflowFile(path) {
 		dir := filepath.Dir(path)
 		return dir, s.roots[dir] || s.docs[path] != nil
+	}
+	if isDotEnvFile(path) {
+		dir := filepath.Dir(path)
+		return dir, s.roots[dir]
 	}
 	if !isGoFile(path) {
 		return "", false

@@ -47,19 +47,18 @@ func (s stdio) Close() error {
 }
 
 // ServeStdio runs a server over In and Out with LSP header framing and returns the
-// exit code: 0 after shutdown and exit, 1 otherwise.
+// exit code: 0 after shutdown and exit, 1 otherwise. The log goes to the client as
+// window/logMessage (see logSink) and to LogFile when set; without a log file, only
+// warnings and errors no client can receive are written to Log.
 func ServeStdio(ctx context.Context, o StdioOptions) (int, error) {
-	logw := o.Log
-	if logw == nil {
-		logw = io.Discard
-	}
+	var file io.Writer
 	if o.LogFile != "" {
 		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return 1, fmt.Errorf("open log file: %w", err)
 		}
 		defer f.Close()
-		logw = f
+		file = f
 	}
 	level := new(slog.LevelVar)
 	l, err := parseLevel(o.LogLevel)
@@ -67,8 +66,9 @@ func ServeStdio(ctx context.Context, o StdioOptions) (int, error) {
 		return 1, err
 	}
 	level.Set(l)
-	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
-	srv := New(Options{Logger: logger, Level: level, Version: o.Version})
+	sink := newLogSink(level, file, o.Log)
+	logger := sink.logger()
+	srv := New(Options{Logger: logger, Level: level, Version: o.Version, logSink: sink})
 	logger.Info("pelato-lsp starting", "version", o.Version, "pid", os.Getpid())
 	code := srv.Run(ctx, jsonrpc2.NewStream(stdio{Reader: o.In, Writer: o.Out}))
 	logger.Info("pelato-lsp exiting", "code", code)

@@ -162,30 +162,6 @@ func publishedVersions(t *testing.T, c *client, path string) []int32 {
 	return out
 }
 
-func TestRapidChangesPublishOnlyTheLast(t *testing.T) {
-	root := copyProject(t, "temperature")
-	wf := workflowPath(root)
-	cfg := DefaultConfig()
-	cfg.Debounce = 50 * time.Millisecond
-	c := newClient(t, clientOptions{server: Options{Config: &cfg}})
-	c.initialize(fullCaps(), "", root)
-	c.open(wf, brokenWorkflow, 1)
-	text := brokenWorkflow
-	for v := int32(2); v <= 20; v++ {
-		text = strings.Replace(text, "version: 1.0.2", fmt.Sprintf("version: 1.0.%d", v), 1)
-		text = strings.Replace(text, fmt.Sprintf("version: 1.0.%d", v-1), fmt.Sprintf("version: 1.0.%d", v), 1)
-		c.replace(wf, text, v)
-	}
-	c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 20 })
-	time.Sleep(150 * time.Millisecond)
-	if got := publishedVersions(t, c, wf); !slices.Equal(got, []int32{20}) {
-		t.Fatalf("published versions %v, want only [20]", got)
-	}
-	if got := string(c.srv.snapshot().Doc(wf).Content); got != text {
-		t.Fatalf("server text differs after rapid changes")
-	}
-}
-
 func TestClosedFileDiagnosticsCleared(t *testing.T) {
 	root := copyProject(t, "temperature")
 	wf := workflowPath(root)

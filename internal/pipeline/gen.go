@@ -13,11 +13,13 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/taskcode"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
@@ -92,6 +94,35 @@ type GenResult struct {
 	Stale []string `json:"stale,omitempty"`
 }
 
+// Summary says what Gen did, in one line: "generated 1 component, 1 unchanged", or
+// "gen/ is up to date: 2 components unchanged" when nothing was written.
+func (r *GenResult) Summary() string {
+	written, unchanged, failed := 0, 0, r.Failed()
+	for _, c := range r.Components {
+		switch {
+		case c.Err != "":
+		case c.Changed:
+			written++
+		default:
+			unchanged++
+		}
+	}
+	if written == 0 && failed == 0 {
+		if unchanged == 0 {
+			return "nothing to generate"
+		}
+		return "gen/ is up to date: " + plural.Count(unchanged, "component") + " unchanged"
+	}
+	parts := []string{"generated " + plural.Count(written, "component")}
+	if unchanged > 0 {
+		parts = append(parts, strconv.Itoa(unchanged)+" unchanged")
+	}
+	if failed > 0 {
+		parts = append(parts, strconv.Itoa(failed)+" failed")
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Failed counts the components that could not be generated.
 func (r *GenResult) Failed() int {
 	n := 0
@@ -109,7 +140,7 @@ type CheckFailedError struct {
 }
 
 func (e *CheckFailedError) Error() string {
-	return fmt.Sprintf("the project has %d errors; fix them first (pelato check lists them)", check.Count(e.Result.Diagnostics)[check.Error])
+	return fmt.Sprintf("the project has %s; fix them first (pelato check lists them)", plural.Count(check.Count(e.Result.Diagnostics)[check.Error], "error"))
 }
 
 // Gen checks the project and, when it has no errors, writes gen/<component_name>/ for
@@ -142,7 +173,7 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	if err := claimGenDir(genDir); err != nil {
 		return nil, err
 	}
-	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Generating %d component(s) into %s", len(tasks), genDir), Total: len(tasks)})
+	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Generating %s into %s", plural.Count(len(tasks), "component"), genDir), Total: len(tasks)})
 	// Components are independent: render and write them on a bounded pool. Writing is
 	// mostly file-system calls, which overlap well even on few cores.
 	out := &GenResult{Components: make([]Component, len(tasks))}
@@ -190,9 +221,9 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	out.Duration = time.Since(start)
 	var endErr error
 	if n := out.Failed(); n > 0 {
-		endErr = fmt.Errorf("%d of %d components failed", n, len(tasks))
+		endErr = fmt.Errorf("%d of %s failed", n, plural.Count(len(tasks), "component"))
 	}
-	rep.Event(Event{Kind: End, Message: fmt.Sprintf("generated %d component(s) in %s", len(tasks)-out.Failed(), out.Duration.Round(time.Millisecond)), Err: endErr})
+	rep.Event(Event{Kind: End, Message: fmt.Sprintf("%s in %s", out.Summary(), out.Duration.Round(time.Millisecond)), Err: endErr})
 	return out, nil
 }
 

@@ -29,6 +29,8 @@ type InvokeOptions struct {
 	Runtime *wasmrun.Runtime
 	// CacheDir is the runtime's cache root when Runtime is nil ("" = user cache).
 	CacheDir string
+	// CacheLimits bound that runtime's compile cache (zero: the defaults).
+	CacheLimits wasmrun.CacheLimits
 	// TaskOutput receives what the task prints (fmt.Println, ...) when Runtime is nil.
 	TaskOutput io.Writer
 	// Limits bound the call (time, memory, stack); zero fields take the runtime's
@@ -39,7 +41,16 @@ type InvokeOptions struct {
 	Templates *templates.Registry
 	// Reporter receives progress; nil means Discard.
 	Reporter Reporter
+
+	// slowAfter is how long a compile runs before Invoke says it is compiling (0:
+	// slowCompile); tests shorten it.
+	slowAfter time.Duration
 }
+
+// slowCompile is how long a compile may take before Invoke tells the user about it: a
+// task's first build (above all on a new machine, where Go's standard library is
+// compiled for WebAssembly too) takes seconds to minutes, a cached one milliseconds.
+const slowCompile = time.Second
 
 // InvokeResult is the outcome of Invoke.
 type InvokeResult struct {
@@ -111,7 +122,7 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 
 	rt := opts.Runtime
 	if rt == nil {
-		rt, err = wasmrun.NewRuntime(ctx, wasmrun.Options{CacheDir: opts.CacheDir, Stdout: opts.TaskOutput, Stderr: opts.TaskOutput})
+		rt, err = wasmrun.NewRuntime(ctx, wasmrun.Options{CacheDir: opts.CacheDir, CacheLimits: opts.CacheLimits, Stdout: opts.TaskOutput, Stderr: opts.TaskOutput})
 		if err != nil {
 			return nil, fmt.Errorf("invoke %s: %w", spec.ComponentName, err)
 		}
@@ -119,11 +130,17 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 	}
 	rep.Event(Event{Kind: Begin, Title: "Invoking " + spec.ComponentName, Total: 2})
 	start := time.Now()
+	slow := opts.slowAfter
+	if slow <= 0 {
+		slow = slowCompile
+	}
+	done := tellWhileCompiling(rep, spec.ComponentName, slow)
 	mod, err := rt.CompileWith(ctx, wasmrun.Source{
 		Path:       filepath.Join(opts.Root, workflow.TasksDir, filepath.FromSlash(spec.Code)),
 		Kind:       wasmrun.Kind(tpl.Kind),
 		ProjectDir: opts.Root,
 	}, wasmrun.CompileOptions{Instances: 1, Limits: opts.Limits})
+	done(err)
 	if err != nil {
 		rep.Event(Event{Kind: End, Task: spec.ComponentName, Message: "compile failed", Err: err})
 		return nil, fmt.Errorf("invoke %s: %w", spec.ComponentName, err)
@@ -146,6 +163,46 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 	}
 	rep.Event(Event{Kind: End, Task: spec.ComponentName, Message: fmt.Sprintf("ran in %s", out.CallTime.Round(time.Microsecond))})
 	return out, nil
+}
+
+// tellWhileCompiling reports, once a compile has taken longer than after, that the
+// task is being compiled and why it takes time, then every ten seconds how long it
+// has been going; done (called with the compile's error) ends the reports, saying how
+// long the compile took if anything was reported. Events are Log events of level
+// "notice", which terminals show without -v.
+func tellWhileCompiling(rep Reporter, task string, after time.Duration) (done func(error)) {
+	stop := make(chan struct{})
+	finished := make(chan bool, 1)
+	start := time.Now()
+	go func() {
+		told := false
+		defer func() { finished <- told }()
+		timer := time.NewTimer(after)
+		defer timer.Stop()
+		select {
+		case <-stop:
+			return
+		case <-timer.C:
+		}
+		told = true
+		rep.Event(Event{Kind: Log, Level: "notice", Task: task, Message: "compiling with the Go toolchain; a task's first build takes a while (on a new machine a minute or two, as Go's standard library is compiled for WebAssembly too); later runs take well under a second"})
+		tick := time.NewTicker(10 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				rep.Event(Event{Kind: Log, Level: "notice", Task: task, Message: fmt.Sprintf("still compiling (%s)", time.Since(start).Round(time.Second))})
+			}
+		}
+	}()
+	return func(err error) {
+		close(stop)
+		if <-finished && err == nil {
+			rep.Event(Event{Kind: Log, Level: "notice", Task: task, Message: fmt.Sprintf("compiled in %s", time.Since(start).Round(100*time.Millisecond))})
+		}
+	}
 }
 
 // taskErrors returns the errors that concern task t: in its files, in its entry of

@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/pelato-dev/pelato/internal/testenv"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 )
 
@@ -21,10 +24,7 @@ func needGo(t testing.TB) {
 	if p, _ := lookPath("go"); p != "" {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("the go command is needed for invoke tests and CI must have it")
-	}
-	t.Skip("go command not found; invoke tests need the Go toolchain")
+	testenv.Missing(t, "the go command is not on PATH; invoke tests need the Go toolchain")
 }
 
 func lookPath(name string) (string, error) {
@@ -164,5 +164,42 @@ func TestInvokeReportsErrors(t *testing.T) {
 	_, err = Invoke(ctx, InvokeOptions{Root: dir, Task: "temp_filter", Input: "1", CacheDir: t.TempDir()})
 	if !errors.Is(err, wasmrun.ErrGoNotFound) {
 		t.Errorf("want ErrGoNotFound, got %v", err)
+	}
+}
+
+// TestInvokeSaysWhileCompiling: a compile that takes long (here: any) is announced
+// with why it takes time, and its duration reported; a cached one says nothing.
+func TestInvokeSaysWhileCompiling(t *testing.T) {
+	needGo(t)
+	ctx := context.Background()
+	dir := copyProject(t, "../../examples/temperature")
+	cache := t.TempDir()
+	var mu sync.Mutex
+	var events []Event
+	rep := ReporterFunc(func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Kind == Log {
+			events = append(events, e)
+		}
+	})
+	opts := InvokeOptions{Root: dir, Task: "temp_filter", Input: "300", CacheDir: cache, Reporter: rep, slowAfter: time.Nanosecond}
+	if _, err := Invoke(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := append([]Event(nil), events...)
+	events = nil
+	mu.Unlock()
+	if len(got) < 2 || got[0].Level != "notice" || !strings.Contains(got[0].Message, "first build takes a while") ||
+		!strings.HasPrefix(got[len(got)-1].Message, "compiled in ") || got[0].Task != "temp_filter" {
+		t.Errorf("events of a first compile: %+v", got)
+	}
+	opts.slowAfter = 0 // the default: a cache hit is far quicker
+	if _, err := Invoke(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 0 {
+		t.Errorf("a cached compile reported %+v", events)
 	}
 }

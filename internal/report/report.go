@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/span"
 )
 
@@ -90,24 +91,26 @@ func writeText(w io.Writer, in Input) error {
 	return err
 }
 
-// Summary says how many diagnostics of each severity there are.
+// Summary says how many problems of each severity there are ("1 error, 2 hints").
+// A derived diagnostic (PL410, which restates the errors of a task's files) is not
+// counted again.
 func Summary(ds []check.Diagnostic) string {
 	n := check.Count(ds)
-	if len(ds) == 0 {
-		return "no problems found"
-	}
 	var parts []string
 	for _, s := range []check.Severity{check.Error, check.Warning, check.Info, check.Hint} {
 		if n[s] > 0 {
-			name := s.String()
-			if n[s] > 1 {
-				name += "s"
-			}
-			parts = append(parts, fmt.Sprintf("%d %s", n[s], name))
+			parts = append(parts, plural.Count(n[s], s.String()))
 		}
+	}
+	if len(parts) == 0 {
+		return "no problems found"
 	}
 	return strings.Join(parts, ", ")
 }
+
+// JSONVersion is the version of JSONDocument's shape; it changes when a key is renamed
+// or removed (2: snake_case everywhere, fixes' "new_text").
+const JSONVersion = 2
 
 // JSONDocument is the stable shape of `--format json`.
 type JSONDocument struct {
@@ -124,7 +127,7 @@ type JSONDiagnostic struct {
 }
 
 func writeJSON(w io.Writer, in Input) error {
-	doc := JSONDocument{Version: 1, Root: in.Root, Summary: map[string]int{}, Diagnostics: []JSONDiagnostic{}}
+	doc := JSONDocument{Version: JSONVersion, Root: in.Root, Summary: map[string]int{}, Diagnostics: []JSONDiagnostic{}}
 	for _, s := range []check.Severity{check.Error, check.Warning, check.Info, check.Hint} {
 		doc.Summary[s.String()] = 0
 	}

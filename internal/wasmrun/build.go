@@ -235,6 +235,7 @@ func (r *Runtime) build(ctx context.Context, src Source) (*buildResult, error) {
 
 	cachePath := filepath.Join(r.cacheRoot, "wasm", in.key()+".wasm")
 	if b, err := os.ReadFile(cachePath); err == nil && bytes.HasPrefix(b, []byte("\x00asm")) {
+		touch(cachePath) // used: trimming removes it last
 		return &buildResult{wasm: b, path: cachePath, kind: kind, cached: true}, nil
 	}
 	if err := ctx.Err(); err != nil {

@@ -21,10 +21,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -36,6 +36,9 @@ type Options struct {
 	// wazero's compiled code to CacheDir/wazero.
 	// Default: os.UserCacheDir()/pelato.
 	CacheDir string
+	// CacheLimits bound those two folders; the cache is trimmed after every new
+	// build (see TrimCache). Default: 512 MiB, entries unused for 30 days removed.
+	CacheLimits CacheLimits
 	// GoBinary is the go command to use. Default: `go` from PATH.
 	GoBinary string
 	// Stdout and Stderr receive the guest's standard output and error
@@ -72,11 +75,11 @@ type Runtime struct {
 func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	root := opts.CacheDir
 	if root == "" {
-		dir, err := os.UserCacheDir()
+		dir, err := DefaultCacheDir()
 		if err != nil {
-			return nil, fmt.Errorf("wasmrun: locating user cache directory (set Options.CacheDir): %w", err)
+			return nil, err
 		}
-		root = filepath.Join(dir, "pelato")
+		root = dir
 	}
 	root, err := filepath.Abs(root)
 	if err != nil {
@@ -145,6 +148,11 @@ func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions
 	compiled, err := r.wz.CompileModule(ctx, res.wasm)
 	if err != nil {
 		return nil, fmt.Errorf("wasmrun: compiling wasm module %s: %w", res.path, err)
+	}
+	if !res.cached {
+		// A new entry (and wazero's native code for it): keep the cache bounded. A
+		// failure to trim costs disk space only.
+		_, _, _ = TrimCache(r.cacheRoot, r.opts.CacheLimits, time.Now())
 	}
 	want := exportExec
 	if res.kind == KindKV {

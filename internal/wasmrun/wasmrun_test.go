@@ -14,16 +14,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
 // requireGo skips when the go toolchain is missing, except on CI.
 func requireGo(tb testing.TB) {
 	tb.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("go toolchain not found on PATH (required when CI=true): %v", err)
-		}
-		tb.Skip("go toolchain not found on PATH; install Go from https://go.dev/dl/ to run wasmrun tests")
+		testenv.Missing(tb, "go toolchain not found on PATH; install Go from https://go.dev/dl/ to run wasmrun tests")
 	}
 }
 

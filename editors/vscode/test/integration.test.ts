@@ -196,7 +196,7 @@ describe('pelato-lsp through vscode-languageserver-protocol', { skip: !bin && !c
     const ui = recordingProgress();
     const ended: string[] = [];
     const out: Outcome = await runCommand(runner(), ui.withProgress, 'pelato.gen', args, 'pelato: Generate temp_filter', { token: 'it-gen', onEnd: (m) => ended.push(m) });
-    assert.deepEqual({ ok: out.ok, message: out.message }, { ok: true, message: 'pelato: Generate: generated 1 component(s)' });
+    assert.deepEqual({ ok: out.ok, message: out.message }, { ok: true, message: 'pelato: Generate: generated 1 component' });
     assert.ok(fs.existsSync(path.join(root, 'gen', 'temp_filter', 'wadm.yaml')));
     assert.ok(!fs.existsSync(path.join(root, 'gen', 'celsius_to_kelvin_conversion')));
     assert.deepEqual(progressKinds.get('it-gen')?.[0], 'begin');

@@ -1,0 +1,5 @@
+package main
+
+func exec_task(arg string) string {
+	return arg + 1
+}
