@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	logLevel := fs.String("loglevel", "info", "log level: debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	_ = fs.Bool("stdio", true, "serve over stdin and stdout (the only transport; accepted for editors that pass it)")
+	maxMessage := fs.String("max-message-size", "64MiB", "largest message read from the client (bytes, or with K/M/G); larger ones are refused")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			// Asked for: the help goes to stdout and is not an error.
@@ -69,11 +70,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	info := buildinfo.Read(version)
+	limit, err := lsp.ParseSize(*maxMessage)
+	if err != nil {
+		fmt.Fprintln(stderr, "pelato-lsp: --max-message-size:", err)
+		return 2
+	}
 	if *showVersion {
 		fmt.Fprintln(stdout, "pelato-lsp", info)
 		return 0
 	}
-	code, err := lsp.ServeStdio(ctx, lsp.StdioOptions{In: stdin, Out: stdout, Log: stderr, LogFile: *logFile, LogLevel: *logLevel, Version: info.Version})
+	code, err := lsp.ServeStdio(ctx, lsp.StdioOptions{In: stdin, Out: stdout, Log: stderr, LogFile: *logFile, LogLevel: *logLevel, Version: info.Version, MaxMessage: limit})
 	if err != nil {
 		fmt.Fprintln(stderr, "pelato-lsp:", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -18,18 +17,6 @@ import (
 	"github.com/pelato-dev/pelato/internal/progressui"
 	"github.com/spf13/cobra"
 )
-
-// dirAndTasks splits [dir] [task...]: the first argument is the project folder when
-// it is a folder (one without workflow.yaml is then reported as no project), else
-// every argument is a task.
-func dirAndTasks(args []string) ([]string, []string) {
-	if len(args) > 0 {
-		if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
-			return args[:1], args[1:]
-		}
-	}
-	return nil, args
-}
 
 // pipelineOutput is how a pipeline command reports: progress (stderr, or JSON lines
 // on stdout) and where the final result goes.
@@ -90,8 +77,9 @@ func buildCmd() *cobra.Command {
 		force, push, insecure                   bool
 	)
 	cmd := &cobra.Command{
-		Use:   "build [dir] [task...]",
-		Short: "Build each task into a WebAssembly component in Docker",
+		Use:         "build [dir] [task...]",
+		Annotations: checksProjectJSONLines,
+		Short:       "Build each task into a WebAssembly component in Docker",
 		Long: `build brings gen/ up to date (as pelato gen does), then builds each selected
 component into gen/<component_name>/build/<component_name>_s.wasm in a container of the
 builder image: pelato's own image, built once through Docker from
@@ -184,8 +172,9 @@ func pushCmd() *cobra.Command {
 		force, insecure            bool
 	)
 	cmd := &cobra.Command{
-		Use:   "push [dir] [task...]",
-		Short: "Push each built component to the OCI registry (REGISTRY_URL)",
+		Use:         "push [dir] [task...]",
+		Annotations: map[string]string{jsonLines: "true"},
+		Short:       "Push each built component to the OCI registry (REGISTRY_URL)",
 		Long: `push uploads each selected component built by pelato build to REGISTRY_URL as
 <registry>/<component_name>:<version>, in the OCI layout wasmCloud pulls (a
 application/vnd.wasm.config.v0+json config listing the component's imports and

@@ -281,6 +281,7 @@ func TestBuildSocketPermission(t *testing.T) {
 	}
 	bin := pelatoBinary(t)
 	dir := buildertest.Project(t, 1, func(int) string { return buildertest.TaskCode() })
+	os.Chmod(filepath.Dir(dir), 0o711) // t.TempDir's parent is closed to other users
 	os.Chmod(dir, 0o777)
 	cmd := exec.Command(bin, "build", dir)
 	cmd.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}

@@ -428,6 +428,9 @@ func TestJSONEveryFormat(t *testing.T) {
 		if strings.Contains(c.Use, "INPUT") {
 			args = append(args, "21.5")
 		}
+		if c.Flags().Lookup("send") != nil {
+			args = append(args, "--send", "living_room_celsius_data=21.5") // dev: run, then stop
+		}
 		t.Run(strings.ReplaceAll(path, " ", "_"), func(t *testing.T) {
 			// A command that needs a peer (Docker, a registry, NATS) may run long or
 			// fail here; what it prints must still be JSON of the right style.

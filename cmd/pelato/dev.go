@@ -21,8 +21,9 @@ func devCmd() *cobra.Command {
 	var send []string
 	var limits limitFlags
 	cmd := &cobra.Command{
-		Use:   "dev [dir]",
-		Short: "Run the whole workflow locally: embedded NATS, every task live, reload on save",
+		Use:         "dev [dir]",
+		Annotations: checksProjectJSONLines,
+		Short:       "Run the whole workflow locally: embedded NATS, every task live, reload on save",
 		Long: `dev runs every task of the workflow on this machine, with no cluster, registry or
 Docker: an embedded NATS server (JetStream on, for key-value tasks; data under the user
 cache folder), each task compiled by your Go toolchain to WebAssembly and served by its
@@ -132,9 +133,12 @@ running on this machine, else nats://localhost:4222.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data := []byte(args[1])
 			if args[1] == "-" {
-				b, err := io.ReadAll(cmd.InOrStdin())
+				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), maxInvokeInput+1))
 				if err != nil {
 					return usageError(fmt.Errorf("read input: %w", err))
+				}
+				if len(b) > maxInvokeInput {
+					return usageError(fmt.Errorf("read input: standard input holds more than %d MiB; a message body is at most that", maxInvokeInput>>20))
 				}
 				data = b
 			}

@@ -40,6 +40,10 @@ var checksProject = map[string]string{"pelato:checks-project": "true"}
 // an event stream, one JSON document a line, rather than one document.
 const jsonLines = "pelato:json-lines"
 
+// checksProjectJSONLines annotates a command that checks the project first and
+// streams JSON lines.
+var checksProjectJSONLines = map[string]string{"pelato:checks-project": "true", jsonLines: "true"}
+
 // exitError carries an exit code and an optional message through cobra.
 type exitError struct {
 	code int

@@ -9,9 +9,13 @@ import (
 	"strings"
 
 	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/termsafe"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 	"github.com/spf13/cobra"
 )
+
+// maxInvokeInput bounds the input read from standard input (`-`): a message body.
+const maxInvokeInput = 64 << 20
 
 func invokeCmd() *cobra.Command {
 	var format, key, cacheDir string
@@ -44,9 +48,12 @@ than --memory or recurses past --stack is stopped and reported (exit 1).`,
 				return err
 			}
 			if input == "-" {
-				b, err := io.ReadAll(cmd.InOrStdin())
+				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), maxInvokeInput+1))
 				if err != nil {
 					return usageError(fmt.Errorf("read input: %w", err))
+				}
+				if len(b) > maxInvokeInput {
+					return usageError(fmt.Errorf("read input: standard input holds more than %d MiB; a message body is at most that", maxInvokeInput>>20))
 				}
 				input = string(b)
 			}
@@ -139,7 +146,7 @@ func invokeFailure(cmd *cobra.Command, dir string, err error) error {
 	case errors.As(err, &cf):
 		return printCheckFailure(cmd, dir, err)
 	case errors.As(err, &pe):
-		fmt.Fprintf(cmd.ErrOrStderr(), "panic: %s\n\n%s\n", pe.Value, strings.TrimRight(pe.Stack, "\n"))
+		fmt.Fprintf(cmd.ErrOrStderr(), "panic: %s\n\n%s\n", termsafe.Text(pe.Value), termsafe.Text(strings.TrimRight(pe.Stack, "\n")))
 		return &exitError{code: exitProblems, err: errors.New("the task panicked")}
 	case errors.As(err, &be):
 		return &exitError{code: exitProblems, err: err}

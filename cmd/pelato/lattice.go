@@ -9,7 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/metrics"
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/progressui"
+	"github.com/pelato-dev/pelato/internal/termsafe"
 )
 
 // latticeFlags adds the connection flags shared by deploy, remove and status.
@@ -55,22 +55,9 @@ func latticeFailure(cmd *cobra.Command, dir string, err error) error {
 	return &exitError{code: exitProblems, err: err}
 }
 
-// clean makes text that came over the network safe to print: control characters are
-// escaped, so a host name cannot move the cursor or rewrite the terminal.
-func clean(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) }) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-		} else {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// clean makes text that came over the network (host names, labels, wadm's messages)
+// or from the project safe to print: termsafe escapes control characters.
+func clean(s string) string { return termsafe.Line(s) }
 
 func orDash(s string) string {
 	if s == "" {

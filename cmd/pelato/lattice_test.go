@@ -173,7 +173,7 @@ func TestDeployCommandFailures(t *testing.T) {
 }
 
 func TestCleanEscapesControlCharacters(t *testing.T) {
-	if got := clean("edge\x1b[2J\n1"); got != `edge\x1b[2J\x0a1` {
+	if got := clean("edge\x1b[2J\n1"); got != `edge\x1b[2J\n1` {
 		t.Errorf("clean = %q", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/pelato-dev/pelato/internal/termsafe"
 	"github.com/spf13/cobra"
 )
 
@@ -40,13 +41,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ran *runError
 	if !errors.As(err, &ran) {
 		// cobra's own errors: unknown command, bad flag, wrong number of arguments.
-		fmt.Fprintln(stderr, "pelato:", err)
+		fmt.Fprintln(stderr, "pelato:", termsafe.Text(err.Error()))
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return exitUsage
 	}
 	code, shown := exitCodeOf(ran.err)
 	if shown != nil {
-		fmt.Fprintln(stderr, "pelato:", shown)
+		fmt.Fprintln(stderr, "pelato:", termsafe.Text(shown.Error()))
 	}
 	return code
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/report"
 	"github.com/pelato-dev/pelato/internal/scaffold"
 	"github.com/pelato-dev/pelato/internal/schema"
+	"github.com/pelato-dev/pelato/internal/termsafe"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 	"github.com/spf13/cobra"
@@ -67,6 +68,22 @@ func projectDir(args []string) (string, error) {
 		return "", usageError(err)
 	}
 	return root, nil
+}
+
+// dirAndTasks splits [dir] [task...]: the first argument is the project folder when
+// it names an existing folder or holds a path separator (task names hold neither),
+// otherwise every argument is a task and the project is found from the current
+// folder.
+func dirAndTasks(args []string) ([]string, []string) {
+	if len(args) > 0 {
+		if strings.ContainsRune(args[0], '/') || strings.ContainsRune(args[0], filepath.Separator) {
+			return args[:1], args[1:]
+		}
+		if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
+			return args[:1], args[1:]
+		}
+	}
+	return nil, args
 }
 
 func formatFlag(cmd *cobra.Command, target *string, formats ...string) {
@@ -125,6 +142,11 @@ library once, which can take a minute); on a terminal, check says so while it wa
 			if err := report.Write(cmd.OutOrStdout(), format, in); err != nil {
 				return err
 			}
+			if res.Err != nil && !check.HasErrors(res.Diagnostics) {
+				// The task checks did not all run (a go.mod that cannot be read, say):
+				// "no errors" would not be true.
+				return usageError(fmt.Errorf("the check is incomplete: %w", res.Err))
+			}
 			if check.HasErrors(res.Diagnostics) {
 				return &exitError{code: exitProblems}
 			}
@@ -175,9 +197,9 @@ tasks/ or gen/ folder of another one.`,
 			}
 			out := cmd.OutOrStdout()
 			for _, p := range written {
-				fmt.Fprintln(out, "created", filepath.Join(dir, filepath.FromSlash(p)))
+				fmt.Fprintln(out, "created", termsafe.Line(filepath.Join(dir, filepath.FromSlash(p))))
 			}
-			fmt.Fprintf(out, "next: pelato check %s\n", dir)
+			fmt.Fprintf(out, "next: pelato check %s\n", termsafe.Line(dir))
 			return nil
 		},
 	}

@@ -19,6 +19,7 @@ const (
 	CodeNotMapping     Code = "PL007"
 	CodeNoWorkflow     Code = "PL008"
 	CodeBadEncoding    Code = "PL009"
+	CodeNotRegular     Code = "PL010"
 	CodeUnknownKey     Code = "PL101"
 	CodeMissingKey     Code = "PL102"
 	CodeWrongType      Code = "PL103"
@@ -101,6 +102,7 @@ var catalogue = []CodeInfo{
 	{CodeNotMapping, Error, "Top level of workflow.yaml is not a mapping", "- just\n- a list", "The file must be a mapping with `project_name` and `tasks`."},
 	{CodeNoWorkflow, Error, "No workflow.yaml in the project folder", "(missing file)", "Create workflow.yaml, or run `pelato init`."},
 	{CodeBadEncoding, Error, "workflow.yaml is not valid UTF-8", "name: \\xff", "Save the file as UTF-8."},
+	{CodeNotRegular, Error, "workflow.yaml is not a regular file", "workflow.yaml -> /dev/zero", "Make workflow.yaml a regular file (a symbolic link to one is fine): pelato never reads named pipes, devices or sockets."},
 	{CodeUnknownKey, Error, "Unknown key", "  taregts: [edge]", "Use one of the keys the message lists; the quick fix applies the closest one."},
 	{CodeMissingKey, Error, "Required key is missing", "  - name: t  # no type, code, ...", "Add the key; the quick fix inserts it with a placeholder value."},
 	{CodeWrongType, Error, "Value has the wrong type", "  targets: edge  # must be a list", "Write the value with the type the message names."},

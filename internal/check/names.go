@@ -77,30 +77,41 @@ func closest(s string, candidates []string) (string, bool) {
 }
 
 // distance is the Damerau–Levenshtein (optimal string alignment) distance of a and b.
+// It keeps three rows on the stack: the did-you-mean of a large project calls it
+// many thousand times.
 func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 || len(rb) > 64 {
-		return 1 << 20
+	var bufA, bufB [64]rune
+	ra, rb := bufA[:0], bufB[:0]
+	for _, r := range a {
+		if len(ra) == cap(ra) {
+			return 1 << 20
+		}
+		ra = append(ra, r)
 	}
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
+	for _, r := range b {
+		if len(rb) == cap(rb) {
+			return 1 << 20
+		}
+		rb = append(rb, r)
 	}
-	for j := range d[0] {
-		d[0][j] = j
+	var rows [3][65]int
+	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
+	for j := 0; j <= len(rb); j++ {
+		prev[j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
 		}
+		prev2, prev, cur = prev, cur, prev2
 	}
-	return d[len(ra)][len(rb)]
+	return prev[len(rb)]
 }

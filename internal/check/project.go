@@ -10,6 +10,7 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/span"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -59,14 +60,17 @@ func (r *Result) Pending() bool { return r.Loading != nil }
 // ErrNoWorkflow is returned when the project folder has no workflow.yaml.
 var ErrNoWorkflow = errors.New("no " + workflow.FileName + " in the project folder")
 
-// ReadFile reads an absolute path through the overlay, then the disk.
+// ReadFile reads workflow.yaml (or another project file of at most
+// workflow.MaxFileSize bytes) through the overlay, then the disk: only a regular file
+// is read from the disk, and only when it is within the size cap (see
+// internal/userfile).
 func (o Options) ReadFile(path string) ([]byte, error) {
 	if o.Overlay != nil {
 		if b, ok := o.Overlay(path); ok {
 			return b, nil
 		}
 	}
-	return os.ReadFile(path)
+	return userfile.Read(path, workflow.MaxFileSize)
 }
 
 // Project checks the workflow of the project at opts.Root. It fails only when the
@@ -84,6 +88,10 @@ func Project(ctx context.Context, opts Options) (*Result, error) {
 	content, err := opts.ReadFile(wfPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("check %s: %w (run `pelato init` to create one)", opts.Root, ErrNoWorkflow)
+	}
+	var refused *userfile.Error
+	if errors.As(err, &refused) {
+		return refusedWorkflow(refused), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", opts.Root, err)
@@ -251,4 +259,20 @@ func dedupe(ds []Diagnostic) []Diagnostic {
 		out = append(out, d)
 	}
 	return out
+}
+
+// refusedWorkflow is the result of a project whose workflow.yaml exists but is not
+// read: it is not a regular file (a FIFO, a device, a link to one) or is larger than
+// workflow.MaxFileSize. One error says which and why; nothing else is checked.
+func refusedWorkflow(e *userfile.Error) *Result {
+	code, msg := CodeNotRegular, workflow.FileName+" "+e.Reason
+	if errors.Is(e, userfile.ErrTooLarge) {
+		code = CodeTooLarge
+		msg = fmt.Sprintf("%s %s (a 200-task workflow is about 40 KB)", workflow.FileName, e.Reason)
+	}
+	return &Result{
+		Workflow:    workflow.New(workflow.Parse(workflow.FileName, nil)),
+		Files:       map[string][]byte{workflow.FileName: nil},
+		Diagnostics: []Diagnostic{{File: workflow.FileName, Severity: Error, Code: code, Message: msg}},
+	}
 }

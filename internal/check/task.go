@@ -25,6 +25,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/goimporter"
 	"github.com/pelato-dev/pelato/internal/span"
 	"github.com/pelato-dev/pelato/internal/taskcode"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/templates"
 )
 
@@ -35,7 +36,8 @@ type TaskCheckerOptions struct {
 	Imports *goimporter.Cache
 	// ImporterOptions configure the cache made when Imports is nil.
 	ImporterOptions goimporter.Options
-	// MaxFileSize is the largest task file checked, in bytes; 0 means 16 MiB.
+	// MaxFileSize is the largest task file checked, in bytes; 0 means
+	// taskcode.MaxFileSize.
 	MaxFileSize int64
 	// MemoSize bounds the memo of results; 0 means 512 entries, negative disables it.
 	MemoSize int
@@ -62,7 +64,7 @@ func NewTaskChecker(opts TaskCheckerOptions) *TaskChecker {
 		c.imports = goimporter.New(opts.ImporterOptions)
 	}
 	if c.maxSize <= 0 {
-		c.maxSize = 16 << 20
+		c.maxSize = taskcode.MaxFileSize
 	}
 	if c.memoSize == 0 {
 		c.memoSize = 512
@@ -168,9 +170,13 @@ func (c *TaskChecker) Check(ctx context.Context, req TaskRequest) TaskResult {
 // command run per project root before checking them concurrently. Results are in the
 // order of reqs.
 func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskResult {
+	same := sameRequests(reqs)
 	jobs := make([]*taskJob, len(reqs))
 	byRoot := map[string][]string{}
 	for i, r := range reqs {
+		if same[i] != i {
+			continue
+		}
 		jobs[i] = c.prepare(r)
 		byRoot[r.Root] = append(byRoot[r.Root], jobs[i].imports...)
 	}
@@ -179,7 +185,36 @@ func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskRe
 	for root, paths := range byRoot {
 		_, _ = c.imports.Resolve(ctx, root, paths)
 	}
-	return c.finishAll(ctx, jobs)
+	return shareResults(c.finishAll(ctx, jobs), same)
+}
+
+// sameRequests returns, for each request, the index of the first request that asks
+// for the same check: tasks sharing a file and a template (a workflow of thousands
+// of tasks may name one file) are read and checked once.
+func sameRequests(reqs []TaskRequest) []int {
+	type reqKey struct{ root, code, template, signature, kind string }
+	first := make(map[reqKey]int, len(reqs))
+	same := make([]int, len(reqs))
+	for i, r := range reqs {
+		k := reqKey{r.Root, r.Code, r.Template, r.Signature, string(r.Kind)}
+		if j, ok := first[k]; ok {
+			same[i] = j
+			continue
+		}
+		first[k], same[i] = i, i
+	}
+	return same
+}
+
+// shareResults copies each checked request's result to the requests that asked for
+// the same check (see sameRequests).
+func shareResults(out []TaskResult, same []int) []TaskResult {
+	for i, j := range same {
+		if j != i {
+			out[i] = out[j]
+		}
+	}
+	return out
 }
 
 // finishAll type-checks jobs concurrently, on at most GOMAXPROCS goroutines.
@@ -188,6 +223,9 @@ func (c *TaskChecker) finishAll(ctx context.Context, jobs []*taskJob) []TaskResu
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i := range jobs {
+		if jobs[i] == nil {
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(i int) {
@@ -206,9 +244,13 @@ func (c *TaskChecker) finishAll(ctx context.Context, jobs []*taskJob) []TaskResu
 // loading is closed when those loads end — checking the pending tasks again then
 // answers without waiting — and is nil when no task is pending.
 func (c *TaskChecker) CheckReady(ctx context.Context, reqs []TaskRequest) (results []TaskResult, loading <-chan struct{}) {
+	same := sameRequests(reqs)
 	jobs := make([]*taskJob, len(reqs))
 	byRoot := map[string][]string{}
 	for i, r := range reqs {
+		if same[i] != i {
+			continue
+		}
 		jobs[i] = c.prepare(r)
 		byRoot[r.Root] = append(byRoot[r.Root], jobs[i].imports...)
 	}
@@ -221,6 +263,9 @@ func (c *TaskChecker) CheckReady(ctx context.Context, reqs []TaskRequest) (resul
 	results = make([]TaskResult, len(reqs))
 	var readyIdx []int
 	for i, job := range jobs {
+		if job == nil {
+			continue // shares the result of an earlier request
+		}
 		if len(waits) > 0 && job.err == nil && len(job.files) > 0 && !c.imports.Ready(job.req.Root, job.imports) {
 			results[i] = TaskResult{Pending: true, Contents: map[string][]byte{}}
 			for _, f := range job.files {
@@ -234,6 +279,7 @@ func (c *TaskChecker) CheckReady(ctx context.Context, reqs []TaskRequest) (resul
 	for k, r := range c.finishAll(ctx, jobsAt(jobs, readyIdx)) {
 		results[readyIdx[k]] = r
 	}
+	results = shareResults(results, same)
 	if len(waits) == 0 {
 		return results, nil
 	}
@@ -281,11 +327,7 @@ func (c *TaskChecker) prepare(req TaskRequest) *taskJob {
 		return job
 	}
 	if !st.IsDir() {
-		if st.Size() > c.maxSize {
-			job.tooLarge(job.rel, st.Size(), c.maxSize)
-			return job
-		}
-		b, err := os.ReadFile(abs)
+		b, err := userfile.Read(abs, c.maxSize)
 		if err != nil {
 			job.unreadable(job.rel, err)
 			return job
@@ -314,11 +356,7 @@ func (c *TaskChecker) prepare(req TaskRequest) *taskJob {
 			b, ok = req.Overlay(fabs)
 		}
 		if !ok {
-			if info, err := e.Info(); err == nil && info.Size() > c.maxSize {
-				job.tooLarge(frel, info.Size(), c.maxSize)
-				continue
-			}
-			if b, err = os.ReadFile(fabs); err != nil {
+			if b, err = userfile.Read(fabs, c.maxSize); err != nil {
 				job.unreadable(frel, err)
 				continue
 			}
@@ -362,7 +400,17 @@ func firstInvalidUTF8(b []byte) int {
 
 func (job *taskJob) unreadable(rel string, err error) {
 	var reason string
+	var refused *userfile.Error
 	switch {
+	case errors.As(err, &refused) && errors.Is(err, userfile.ErrTooLarge):
+		job.tooLarge(rel, refused.Size, refused.Limit)
+		return
+	case errors.As(err, &refused):
+		// Not a regular file (a FIFO, a device, a link to one): never read.
+		reason = strings.TrimPrefix(refused.Reason, "is ")
+		job.diags = append(job.diags, Diagnostic{File: rel, Severity: Error, Code: CodeTaskUnreadable,
+			Message: fmt.Sprintf("cannot read %s: it is %s", rel, reason)})
+		return
 	case errors.Is(err, fs.ErrNotExist):
 		reason = "it does not exist (deleted or renamed?)"
 	case errors.Is(err, fs.ErrPermission):

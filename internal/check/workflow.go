@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
 	if opts.Registry == nil {
 		opts.Registry = templates.Default()
 	}
-	c := &wfChecker{w: w, f: w.File, opts: opts, reg: opts.Registry}
+	c := &wfChecker{w: w, f: w.File, opts: opts, reg: opts.Registry, suggestions: suggestionBudget}
 	for _, k := range workflow.Keys() {
 		if k.Scope == workflow.Common && k.Required {
 			c.required = append(c.required, k.Key)
@@ -52,6 +53,8 @@ func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
 type wfChecker struct {
 	realTasks    string                 // tasks/ with symbolic links resolved, computed once
 	tasksEntries map[string]fs.DirEntry // the listing of tasks/, read once
+	nearNames    []string               // task files and folders, for suggestions
+	suggestions  int                    // comparisons left for suggestions (suggestionBudget)
 	required     []string               // the keys every task must have
 	w            *workflow.Workflow
 	f            *workflow.File
@@ -613,7 +616,8 @@ func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.
 			kind = tpl.Kind
 		}
 		msg := fmt.Sprintf("task code `tasks/%s` does not exist", clean)
-		if near := nearbyFiles(tasksDir, clean); near != "" {
+		near := c.nearbyFile(tasksDir, clean)
+		if near != "" {
 			msg += "; did you mean `" + near + "`?"
 		}
 		var fixes []Fix
@@ -621,7 +625,7 @@ func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.
 			fixes = append(fixes, Fix{Title: "Create tasks/" + clean + " with an exec_task stub",
 				Create: &CreateFile{File: workflow.TasksDir + "/" + clean, Content: TaskStub(kind, t.Str("name"))}})
 		}
-		if near := nearbyFiles(tasksDir, clean); near != "" && f.Value.Via.IsZero() {
+		if near != "" && f.Value.Via.IsZero() {
 			fixes = append(fixes, c.edit("Change to `"+near+"`", f.Value.Range, near))
 		}
 		c.add(Error, CodeCodeMissing, at, msg, fixes...)
@@ -676,23 +680,52 @@ func (c *wfChecker) stat(tasksDir, full, clean string) (isDir, link bool, err er
 	return st.IsDir(), true, nil // a nested path or a link: EvalSymlinks decides
 }
 
-// nearbyFiles returns the existing task file or folder nearest to name, if any is near.
-func nearbyFiles(tasksDir, name string) string {
-	entries, err := os.ReadDir(tasksDir)
-	if err != nil {
-		return ""
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() || strings.HasSuffix(e.Name(), ".go") {
-			names = append(names, e.Name())
+// suggestionBudget bounds the edit-distance comparisons the did-you-mean of missing
+// code paths makes in one check: 10 000 tasks naming missing files in a tasks/ of
+// 10 000 entries would otherwise cost 10⁸ comparisons. Past it, messages carry no
+// suggestion.
+const suggestionBudget = 100_000
+
+// nearbyFile returns the existing task file or folder nearest to name, if any is
+// near. The listing of tasks/ is read once per check; candidates whose length alone
+// puts them too far are skipped without a comparison.
+func (c *wfChecker) nearbyFile(tasksDir, name string) string {
+	if c.nearNames == nil {
+		c.nearNames = []string{}
+		entries, _ := os.ReadDir(tasksDir)
+		for _, e := range entries {
+			if e.IsDir() || strings.HasSuffix(e.Name(), ".go") {
+				c.nearNames = append(c.nearNames, e.Name())
+			}
 		}
 	}
-	best, ok := closest(name, names)
+	if c.suggestions <= 0 {
+		return ""
+	}
+	limit := max(2, len(name)/3)
+	var candidates []string
+	for _, n := range c.nearNames {
+		if abs(len(n)-len(name)) <= limit {
+			if len(candidates) == c.suggestions {
+				c.suggestions = 0 // too many to compare: no more suggestions this check
+				return ""
+			}
+			candidates = append(candidates, n)
+		}
+	}
+	c.suggestions -= len(candidates)
+	best, ok := closest(name, candidates)
 	if !ok || best == name {
 		return ""
 	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // TaskStub returns the source of a new task file whose exec_task has the signature of
@@ -775,7 +808,17 @@ type edgeTask struct {
 	src, dst *workflow.Field
 }
 
-// graph checks the topic graph: self loops, cycles and dangling ends.
+// Bounds of the PL302 report: a cycle is reported once, on its first task, listing
+// at most maxCycleNames tasks and pointing at most maxCycleRelated others.
+const (
+	maxCycleNames   = 8
+	maxCycleRelated = 8
+)
+
+// graph checks the topic graph: self loops, cycles and dangling ends. Its cost is
+// linear in the tasks and in the (subject, pattern) matches: tasks are linked through
+// one node per distinct dest_topic and one per distinct source_topic, so that n tasks
+// consuming one wildcard make n edges, not n².
 func (c *wfChecker) graph() {
 	var nodes []edgeTask
 	for _, t := range c.w.Tasks {
@@ -792,80 +835,213 @@ func (c *wfChecker) graph() {
 		}
 		nodes = append(nodes, e)
 	}
-	// Index subjects: exact ones by value, wildcard patterns in a short list, so the
-	// graph costs O(n + wildcards·n) rather than O(n²).
-	exactSrc, exactDst := map[string][]int{}, map[string]bool{}
-	var wildSrc []int
-	for i, n := range nodes {
-		if n.src != nil {
-			if s := n.src.Value.Value; strings.ContainsAny(s, "*>") {
-				wildSrc = append(wildSrc, i)
-			} else {
-				exactSrc[s] = append(exactSrc[s], i)
-			}
-		}
-		if n.dst != nil {
-			exactDst[n.dst.Value.Value] = true
-		}
-	}
-	adj := make([][]int, len(nodes))
+	g := newTopicGraph(nodes)
 	for i, a := range nodes {
-		if a.dst == nil {
-			continue
+		if a.src != nil && a.dst != nil && subjectMatches(a.src.Value.Value, a.dst.Value.Value) {
+			c.add(Error, CodeSelfLoop, a.dst.Value.At(), fmt.Sprintf("task %s publishes to `%s`, which its own source_topic `%s` consumes: every result would trigger it again, forever; publish to another subject", a.t.Label(), a.dst.Value.Value, a.src.Value.Value)).Related =
+				[]Related{{File: c.f.Path, Range: a.src.Value.At(), Message: "consumed here"}}
 		}
-		subject := a.dst.Value.Value
-		consumers := exactSrc[subject]
-		for _, j := range wildSrc {
-			if subjectMatches(nodes[j].src.Value.Value, subject) {
-				consumers = append(consumers[:len(consumers):len(consumers)], j)
-			}
+		if a.dst != nil && !g.consumed[g.subjectOf[i]] {
+			c.add(Hint, CodeExternalDest, a.dst.Value.At(), fmt.Sprintf("no task consumes `%s`: it is an output of the workflow, read outside it", a.dst.Value.Value))
 		}
-		for _, j := range consumers {
-			if i == j {
-				c.add(Error, CodeSelfLoop, a.dst.Value.At(), fmt.Sprintf("task %s publishes to `%s`, which its own source_topic `%s` consumes: every result would trigger it again, forever; publish to another subject", a.t.Label(), subject, a.src.Value.Value)).Related =
-					[]Related{{File: c.f.Path, Range: a.src.Value.At(), Message: "consumed here"}}
-				continue
-			}
-			adj[i] = append(adj[i], j)
-		}
-		if len(consumers) == 0 {
-			c.add(Hint, CodeExternalDest, a.dst.Value.At(), fmt.Sprintf("no task consumes `%s`: it is an output of the workflow, read outside it", subject))
+		if a.src != nil && !g.produced[g.patternOf[i]] {
+			c.add(Hint, CodeExternalSource, a.src.Value.At(), fmt.Sprintf("no task produces `%s`: it is an input of the workflow, fed from outside it", a.src.Value.Value))
 		}
 	}
-	for _, b := range nodes {
-		if b.src == nil {
-			continue
-		}
-		pattern := b.src.Value.Value
-		produced := exactDst[pattern]
-		if !produced && strings.ContainsAny(pattern, "*>") {
-			for d := range exactDst {
-				if subjectMatches(pattern, d) {
-					produced = true
-					break
-				}
+	for _, comp := range sccs(g.adj) {
+		var members []int // task indexes of the component, in file order
+		for _, v := range comp {
+			if v < len(nodes) {
+				members = append(members, v)
 			}
 		}
-		if !produced {
-			c.add(Hint, CodeExternalSource, b.src.Value.At(), fmt.Sprintf("no task produces `%s`: it is an input of the workflow, fed from outside it", pattern))
+		if len(members) < 2 {
+			continue // no cycle, or a self loop (PL301)
+		}
+		sort.Ints(members)
+		c.cycle(nodes, g, members)
+	}
+}
+
+// cycle reports one cycle of tasks (a strongly connected group of members, sorted) on
+// its first task: the shortest loop through that task, named, and how many tasks
+// feed each other in all.
+func (c *wfChecker) cycle(nodes []edgeTask, g *topicGraph, members []int) {
+	first := members[0]
+	loop := g.shortestLoop(first, members)
+	var labels []string
+	for i, v := range loop {
+		if i == maxCycleNames {
+			labels = append(labels, fmt.Sprintf("… (%d more)", len(loop)-maxCycleNames))
+			break
+		}
+		labels = append(labels, nodes[v].t.Label())
+	}
+	labels = append(labels, nodes[first].t.Label())
+	msg := fmt.Sprintf("tasks %s form a cycle through their topics: messages may circulate forever", strings.Join(labels, " → "))
+	if len(members) > len(loop) {
+		msg += fmt.Sprintf(" (%d tasks in all feed each other in this loop)", len(members))
+	}
+	d := c.add(Warning, CodeCycle, nodes[first].dst.Value.At(), msg)
+	for _, v := range loop[1:] {
+		if len(d.Related) == maxCycleRelated {
+			break
+		}
+		d.Related = append(d.Related, Related{File: c.f.Path, Range: nodes[v].dst.Value.At(), Message: "part of the cycle"})
+	}
+}
+
+// topicGraph links tasks through their subjects. Vertices 0..n-1 are the tasks, then
+// one per distinct dest_topic (a subject), then one per distinct source_topic (a
+// pattern). A task points at its subject, a subject at every pattern matching it, a
+// pattern at every task consuming it.
+type topicGraph struct {
+	adj       [][]int
+	subjectOf []int  // task → its subject vertex, or -1
+	patternOf []int  // task → its pattern vertex, or -1
+	consumed  []bool // by vertex: a subject some pattern matches
+	produced  []bool // by vertex: a pattern some subject matches
+}
+
+func newTopicGraph(nodes []edgeTask) *topicGraph {
+	n := len(nodes)
+	g := &topicGraph{subjectOf: make([]int, n), patternOf: make([]int, n)}
+	subjects, patterns := map[string]int{}, map[string]int{}
+	var subjectNames, patternNames []string
+	next := n
+	for i, e := range nodes {
+		g.subjectOf[i], g.patternOf[i] = -1, -1
+		if e.dst != nil {
+			s := e.dst.Value.Value
+			if _, ok := subjects[s]; !ok {
+				subjects[s] = len(subjectNames)
+				subjectNames = append(subjectNames, s)
+			}
+		}
+		if e.src != nil {
+			p := e.src.Value.Value
+			if _, ok := patterns[p]; !ok {
+				patterns[p] = len(patternNames)
+				patternNames = append(patternNames, p)
+			}
 		}
 	}
-	for _, comp := range sccs(adj) {
-		if len(comp) < 2 {
+	firstSubject := next
+	firstPattern := firstSubject + len(subjectNames)
+	total := firstPattern + len(patternNames)
+	g.adj = make([][]int, total)
+	g.consumed, g.produced = make([]bool, total), make([]bool, total)
+	for i, e := range nodes {
+		if e.dst != nil {
+			g.subjectOf[i] = firstSubject + subjects[e.dst.Value.Value]
+			g.adj[i] = append(g.adj[i], g.subjectOf[i])
+		}
+		if e.src != nil {
+			g.patternOf[i] = firstPattern + patterns[e.src.Value.Value]
+			g.adj[g.patternOf[i]] = append(g.adj[g.patternOf[i]], i)
+		}
+	}
+	// Match every subject against the patterns: exact ones by lookup, wildcards
+	// through a token trie, so a subject costs what its matches cost.
+	trie := &patternTrie{}
+	for k, p := range patternNames {
+		if strings.ContainsAny(p, "*>") {
+			trie.insert(p, firstPattern+k)
+		}
+	}
+	for k, s := range subjectNames {
+		sv := firstSubject + k
+		if pk, ok := patterns[s]; ok {
+			g.link(sv, firstPattern+pk)
+		}
+		trie.match(s, func(pv int) { g.link(sv, pv) })
+	}
+	return g
+}
+
+func (g *topicGraph) link(subject, pattern int) {
+	g.adj[subject] = append(g.adj[subject], pattern)
+	g.consumed[subject], g.produced[pattern] = true, true
+}
+
+// shortestLoop returns the tasks of a shortest loop from task start back to it,
+// within the group members (start first), by breadth-first search.
+func (g *topicGraph) shortestLoop(start int, members []int) []int {
+	in := make(map[int]bool, len(members))
+	for _, m := range members {
+		in[m] = true
+	}
+	prev := map[int]int{start: -1}
+	queue := []int{start}
+	for len(queue) > 0 {
+		v := queue[0]
+		queue = queue[1:]
+		for _, w := range g.adj[v] {
+			if w < len(g.subjectOf) && !in[w] {
+				continue // a task outside the group
+			}
+			if w == start {
+				var loop []int
+				for u := v; u != -1; u = prev[u] {
+					if u < len(g.subjectOf) {
+						loop = append(loop, u)
+					}
+				}
+				slices.Reverse(loop)
+				return loop
+			}
+			if _, seen := prev[w]; !seen {
+				prev[w] = v
+				queue = append(queue, w)
+			}
+		}
+	}
+	return []int{start}
+}
+
+// patternTrie indexes NATS subject patterns by token, as NATS's own sublist does.
+type patternTrie struct {
+	children map[string]*patternTrie
+	ends     []int // vertices of patterns ending here
+	rest     []int // vertices of patterns ending here with `>`
+}
+
+func (t *patternTrie) insert(pattern string, v int) {
+	node := t
+	for _, tok := range strings.Split(pattern, ".") {
+		if tok == ">" {
+			node.rest = append(node.rest, v)
+			return
+		}
+		if node.children == nil {
+			node.children = map[string]*patternTrie{}
+		}
+		child := node.children[tok]
+		if child == nil {
+			child = &patternTrie{}
+			node.children[tok] = child
+		}
+		node = child
+	}
+	node.ends = append(node.ends, v)
+}
+
+// match calls found for every pattern matching the concrete subject.
+func (t *patternTrie) match(subject string, found func(int)) {
+	tok, rest, more := strings.Cut(subject, ".")
+	for _, v := range t.rest {
+		found(v) // `>` matches one or more remaining tokens
+	}
+	for _, key := range [2]string{tok, "*"} {
+		child := t.children[key]
+		if child == nil || (key == "*" && tok == "*") {
 			continue
 		}
-		sort.Ints(comp)
-		var labels []string
-		for _, i := range comp {
-			labels = append(labels, nodes[i].t.Label())
-		}
-		for _, i := range comp {
-			n := nodes[i]
-			d := c.add(Warning, CodeCycle, n.dst.Value.At(), fmt.Sprintf("tasks %s form a cycle through their topics: messages may circulate forever", strings.Join(labels, " → ")))
-			for _, k := range comp {
-				if k != i {
-					d.Related = append(d.Related, Related{File: c.f.Path, Range: nodes[k].dst.Value.At(), Message: "part of the cycle"})
-				}
+		if more {
+			child.match(rest, found)
+		} else {
+			for _, v := range child.ends {
+				found(v)
 			}
 		}
 	}

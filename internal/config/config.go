@@ -15,6 +15,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
 // Setting describes one setting.
@@ -101,11 +104,11 @@ func (l Loader) Load() (*Config, error) {
 	dotenv := map[string]string{}
 	if l.Dir != "" {
 		path := filepath.Join(l.Dir, ".env")
-		data, err := os.ReadFile(path)
+		data, err := userfile.Read(path, MaxDotEnvSize)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
-			return nil, fmt.Errorf("read %s: %w", path, err)
+			return nil, fmt.Errorf("read settings: %w", err)
 		default:
 			if dotenv, err = ParseDotEnv(path, data); err != nil {
 				return nil, err
@@ -146,6 +149,11 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateCache(); err != nil {
 		return err
+	}
+	if v := c.values["REGISTRY_URL"]; v.Value != "" {
+		if err := ValidateRegistry(v.Value); err != nil {
+			return fmt.Errorf("REGISTRY_URL (from %s): %w", v.Source, err)
+		}
 	}
 	if v := c.values["JOBS"]; v.Value != "" {
 		if n, err := strconv.Atoi(v.Value); err != nil || n < 1 {
@@ -211,13 +219,20 @@ func (c *Config) Describe() []string {
 	return out
 }
 
+// MaxDotEnvSize is the largest .env file pelato reads.
+const MaxDotEnvSize = 1 << 20
+
 // ParseDotEnv parses a .env file: `NAME=value` lines, `export ` prefixes, `#` comments,
-// single- or double-quoted values. A line it cannot read is an error naming it.
+// single- or double-quoted values. A line it cannot read is an error naming the file,
+// the line and the kind of problem — never the line's content: .env holds secrets,
+// and a .env that is a link to another file (a credentials file) must not have it
+// printed.
 func ParseDotEnv(path string, data []byte) (map[string]string, error) {
 	out := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -225,15 +240,15 @@ func ParseDotEnv(path string, data []byte) (map[string]string, error) {
 		line = strings.TrimPrefix(line, "export ")
 		name, value, ok := strings.Cut(line, "=")
 		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t\"'") {
-			return nil, fmt.Errorf("%s:%d:1: expected NAME=value, found %q", path, n, line)
+		if problem := dotEnvNameProblem(name, ok); problem != "" {
+			return nil, fmt.Errorf("%s:%d:1: %s; expected NAME=value (the line is not shown: it may hold a secret)", path, n, problem)
 		}
 		value = strings.TrimSpace(value)
 		switch {
 		case len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"':
 			uq, err := strconv.Unquote(value)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d:%d: bad double-quoted value: %v", path, n, len(name)+2, err)
+				return nil, fmt.Errorf("%s:%d:%d: the double-quoted value of %s is not a valid quoted string (an unknown escape such as \\q, or an unescaped \" inside)", path, n, len(name)+2, name)
 			}
 			value = uq
 		case len(value) >= 2 && value[0] == '\'' && value[len(value)-1] == '\'':
@@ -246,9 +261,33 @@ func ParseDotEnv(path string, data []byte) (map[string]string, error) {
 		out[name] = value
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("%s:%d:1: the line is longer than 1 MiB; a .env line is NAME=value", path, n)
+		}
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// dotEnvNameProblem says what is wrong with the NAME part of a .env line, or "".
+// hasEquals reports whether the line has an `=`. It describes, never quotes.
+func dotEnvNameProblem(name string, hasEquals bool) string {
+	switch {
+	case !hasEquals:
+		return "the line has no `=`"
+	case name == "":
+		return "the line has no name before `=`"
+	case strings.ContainsAny(name, " \t"):
+		return "the name before `=` contains white space"
+	case strings.ContainsAny(name, "\"'"):
+		return "the name before `=` contains a quote"
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return "the name before `=` contains a control character or invalid UTF-8"
+		}
+	}
+	return ""
 }
 
 // Template returns the content of a .env.template listing every setting.

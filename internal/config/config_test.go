@@ -87,3 +87,78 @@ func TestTemplateListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// A .env that is not what it seems (a link to a credentials file, a line with a
+// token) is reported by file, line and kind of problem: its content never appears.
+func TestDotEnvErrorsNeverEchoContent(t *testing.T) {
+	const secret = "ghp_0123456789abcdefSECRET"
+	for name, content := range map[string]string{
+		"url line":         "https://alice:" + secret + "@github.com\n",
+		"name with space":  "MY " + secret + "=x\n",
+		"quoted name":      "\"" + secret + "\"=x\n",
+		"no name":          "=" + secret + "\n",
+		"bad quoted value": "TOKEN=\"" + secret + "\\q\"\n",
+		"control in name":  secret + "\x1b[2J=1\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, ".env"), []byte("# settings\n"+content), 0o600)
+			_, err := Loader{Dir: dir, Getenv: env(nil)}.Load()
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "ghp_") || strings.Contains(msg, "SECRET") || strings.Contains(msg, "alice") {
+				t.Errorf("error echoes the file's content: %s", msg)
+			}
+			if !strings.Contains(msg, filepath.Join(dir, ".env")+":2:") {
+				t.Errorf("error %q should name the file and line 2", msg)
+			}
+		})
+	}
+}
+
+func TestDotEnvMustBeARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, ".env")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Loader{Dir: dir, Getenv: env(nil)}.Load()
+	if err == nil || !strings.Contains(err.Error(), "symbolic link to /dev/zero, a character device, not a regular file") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestRegistryURL(t *testing.T) {
+	for _, ok := range []string{"localhost:5000", "localhost", "ghcr.io/my-org", "registry.example.com:443/a/b_c/d-e", "127.0.0.1:5000", "[::1]:5000", "localhost:5000/"} {
+		if err := ValidateRegistry(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for in, says := range map[string]string{
+		"https://registry.example.com:5000/org": "has a scheme (https://); write it without a scheme, as host[:port][/path]: registry.example.com:5000/org",
+		"https://bob:hunter2@ghcr.io":           "REGISTRY_USER",
+		"bob:hunter2@ghcr.io":                   "contains `@`",
+		"host:99999":                            "port 99999",
+		"host:":                                 "no port",
+		"Registry.Example.com":                  "upper-case letters; image references are lowercase: registry.example.com",
+		"ghcr.io/Org":                           "upper-case",
+		"host#frag":                             `contains '#'`,
+		"host/a//b":                             "path component",
+		"-bad-.com":                             "not a valid host name",
+		"":                                      "empty",
+		"two words":                             "white space",
+	} {
+		err := ValidateRegistry(in)
+		if err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("%q: got %v, want it to say %q", in, err, says)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%q: the error repeats the password: %v", in, err)
+		}
+	}
+	_, err := Loader{Getenv: env(map[string]string{"REGISTRY_URL": "https://r.example"})}.Load()
+	if err == nil || !strings.Contains(err.Error(), "REGISTRY_URL (from environment)") {
+		t.Errorf("Load must validate REGISTRY_URL: %v", err)
+	}
+}

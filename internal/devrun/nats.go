@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
 // DefaultNATSPort is the port the embedded NATS server takes when it is free.
@@ -123,6 +125,9 @@ func writeState(url, root string) {
 	}
 }
 
+// maxStateSize bounds the state record read back (it is read only when a regular file).
+const maxStateSize = 1 << 20
+
 // clearState removes the record if it is this process's.
 func clearState() {
 	p, err := statePath()
@@ -130,7 +135,7 @@ func clearState() {
 		return
 	}
 	var s state
-	if b, err := os.ReadFile(p); err == nil && json.Unmarshal(b, &s) == nil && s.PID == os.Getpid() {
+	if b, err := userfile.Read(p, maxStateSize); err == nil && json.Unmarshal(b, &s) == nil && s.PID == os.Getpid() {
 		_ = os.Remove(p)
 	}
 }
@@ -142,7 +147,7 @@ func RunningURL() (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	b, err := os.ReadFile(p)
+	b, err := userfile.Read(p, maxStateSize)
 	if err != nil {
 		return "", false
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pelato-dev/pelato/internal/taskcode"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
@@ -71,7 +72,7 @@ func codeFingerprint(root string, s workflow.Spec, tpl *templates.Template) (str
 		return "", err
 	}
 	for _, p := range append(paths, filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum")) {
-		b, err := os.ReadFile(p)
+		b, err := userfile.Read(p, 64<<20) // task files, go.mod, go.sum: regular files only
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return "", err
 		}

@@ -65,6 +65,8 @@ import (
 	"time"
 
 	"golang.org/x/tools/go/gcexportdata"
+
+	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
 // Options configure a Cache.
@@ -774,6 +776,11 @@ func (c *Cache) checkToolchain(ctx context.Context) error {
 	return nil
 }
 
+// maxModFileSize bounds go.mod, go.sum and vendor/modules.txt: they are read only
+// when regular files of at most this size (a FIFO named go.mod must not hang the
+// checker, nor a /dev/zero link exhaust it).
+const maxModFileSize = 64 << 20
+
 // context returns the module context of root, replacing it when its go.mod, go.sum or
 // vendor/modules.txt changed.
 func (c *Cache) context(root string) (*modContext, error) {
@@ -805,7 +812,7 @@ func (c *Cache) context(root string) (*modContext, error) {
 	if mod.exists {
 		h := sha256.New()
 		for _, p := range []string{modPath, sumPath, vendorPath} {
-			b, err := os.ReadFile(p)
+			b, err := userfile.Read(p, maxModFileSize)
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("read %s: %w", p, err)
 			}

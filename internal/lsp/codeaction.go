@@ -292,6 +292,13 @@ func (s *Server) fixAction(snap *Snapshot, root string, m *mappers, fix check.Fi
 		a.IsPreferred = &t
 	}
 	create := fix.Create
+	if create != nil {
+		if err := insideTasks(root, filepath.Join(root, filepath.FromSlash(create.File))); err != nil {
+			// Creating it would write through a link out of the project: not offered.
+			a.Disabled = protocol.CodeActionDisabled{Reason: err.Error()}
+			return a
+		}
+	}
 	if create != nil && !(caps.documentChanges && caps.createFiles) {
 		// The client cannot create files through an edit: the server creates it.
 		args, err := json.Marshal(map[string]string{"uri": string(m.uriOf(create.File)), "content": create.Content})
@@ -353,12 +360,22 @@ func (s *Server) workspaceEdit(snap *Snapshot, m *mappers, caps clientCaps, edit
 	return &protocol.WorkspaceEdit{DocumentChanges: dc}
 }
 
-// createFile writes a new file, refusing to overwrite one.
-func createFile(path string, content []byte) error {
+// createFile writes a new file under the project's tasks/ folder, refusing to
+// overwrite one and to write anywhere a symbolic link leads out of the project (a
+// link in tasks/ to ~/.bashrc, say): the folder it creates the file in must resolve
+// to a place inside tasks/, and O_EXCL refuses a final component that is a link.
+func createFile(root, path string, content []byte) error {
+	if err := insideTasks(root, path); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	// MkdirAll follows links: judge again what the folder turned out to be.
+	if err := insideTasks(root, path); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create %s: the file already exists", path)
 	}
@@ -371,6 +388,42 @@ func createFile(path string, content []byte) error {
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// insideTasks refuses path unless the deepest existing folder above it resolves,
+// through symbolic links, to root/tasks or a folder inside it.
+func insideTasks(root, path string) error {
+	tasks := filepath.Join(root, workflow.TasksDir)
+	realTasks, err := filepath.EvalSymlinks(tasks)
+	if err != nil {
+		return fmt.Errorf("create %s: the project's tasks/ folder: %w", path, err)
+	}
+	if realRoot, err := filepath.EvalSymlinks(root); err == nil && !within(realTasks, realRoot) {
+		return fmt.Errorf("create %s: the project's tasks/ folder is a symbolic link to %s, outside the project; pelato does not write there", path, realTasks)
+	}
+	dir := filepath.Dir(path)
+	for {
+		if _, err := os.Lstat(dir); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if real != realTasks && !within(real, realTasks) {
+		return fmt.Errorf("create %s: %s is a symbolic link to %s, outside the project's tasks/ folder; pelato does not write through it", path, dir, real)
+	}
+	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		target, _ := os.Readlink(path)
+		return fmt.Errorf("create %s: it is a symbolic link (to %s); pelato does not write through it", path, target)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/plural"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
@@ -265,7 +265,11 @@ func (s *Server) cmdGen(ctx context.Context, raw json.RawMessage, progress pipel
 	if err != nil {
 		return nil, err
 	}
-	opts := pipeline.GenOptions{Root: root, Registry: s.registryURL(snap, root), Templates: s.reg, Overlay: snap.overlay, Reporter: progress, TaskChecker: s.tasks.c}
+	cfg, err := s.projectConfig(snap, root) // a .env that cannot be read is said, not skipped
+	if err != nil {
+		return nil, err
+	}
+	opts := pipeline.GenOptions{Root: root, Registry: strings.TrimSpace(cfg.Get("REGISTRY_URL")), Templates: s.reg, Overlay: snap.overlay, Reporter: progress, TaskChecker: s.tasks.c}
 	if a.Task != "" {
 		opts.Tasks = []string{a.Task}
 	}
@@ -352,7 +356,7 @@ func unsaved(snap *Snapshot, root string) []string {
 		if !within(path, root) {
 			continue
 		}
-		if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, snap.docs[path].Content) {
+		if b, err := userfile.Read(path, int64(len(snap.docs[path].Content))); err != nil || !bytes.Equal(b, snap.docs[path].Content) {
 			rel, _ := filepath.Rel(root, path)
 			out = append(out, filepath.ToSlash(rel))
 		}
@@ -423,7 +427,7 @@ func (s *Server) cmdCreateFile(_ context.Context, raw json.RawMessage, _ pipelin
 	if !within(path, filepath.Join(root, workflow.TasksDir)) {
 		return nil, invalidParams(fmt.Errorf("%s is not under the project's tasks/ folder", path))
 	}
-	if err := createFile(path, []byte(a.Content)); err != nil {
+	if err := createFile(root, path, []byte(a.Content)); err != nil {
 		return nil, err
 	}
 	s.update(func(next *Snapshot) []string { return []string{root} })

@@ -103,7 +103,13 @@ func (c Config) apply(raw []byte) (Config, error) {
 		}
 	}
 	if s.RegistryURL != nil {
-		c.RegistryURL = strings.TrimSpace(*s.RegistryURL)
+		u := strings.TrimSpace(*s.RegistryURL)
+		if u != "" {
+			if err := config.ValidateRegistry(u); err != nil {
+				return c, fmt.Errorf("read pelato settings: registryUrl %w", err)
+			}
+		}
+		c.RegistryURL = u
 	}
 	if s.Lattice != nil {
 		c.Lattice = strings.TrimSpace(*s.Lattice)

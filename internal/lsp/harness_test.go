@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,8 @@ type client struct {
 	msgs    []message
 	changed chan struct{}
 	// wait bounds each waitFor; 0 means 10 s.
-	wait time.Duration
+	wait    time.Duration
+	release chan struct{} // closed when the test ends: ignored requests return
 }
 
 // clientOptions tune newClient.
@@ -51,6 +53,10 @@ type clientOptions struct {
 	server Options
 	// setup runs on the server before it serves.
 	setup func(*Server)
+	// transport bounds the server's transport.
+	transport TransportOptions
+	// ignore lists requests of the server the client records but never answers.
+	ignore []string
 }
 
 // newClient starts a server and connects a client to it; the server is stopped when
@@ -71,14 +77,19 @@ func newClient(t testing.TB, o clientOptions) *client {
 	}
 	pa, pb := net.Pipe()
 	a, b := queued(pa), queued(pb)
-	c := &client{t: t, srv: srv, code: make(chan int, 1), raw: b, changed: make(chan struct{})}
-	go func() { c.code <- srv.Run(context.Background(), jsonrpc2.NewStream(a)) }()
+	c := &client{t: t, srv: srv, code: make(chan int, 1), raw: b, changed: make(chan struct{}), release: make(chan struct{})}
+	go func() { c.code <- srv.Run(context.Background(), NewTransport(a, o.transport)) }()
 	c.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(b), jsonrpc2.WithCodec(codec{}))
 	c.conn.Go(context.Background(), func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
 		c.record(message{method: strings.Clone(req.Method()), params: bytes.Clone(req.Params()), call: req.IsCall()})
+		if req.IsCall() && slices.Contains(o.ignore, req.Method()) {
+			jsonrpc2.Async(ctx)
+			<-c.release // never answered while the test runs
+		}
 		return nil, nil
 	})
 	t.Cleanup(func() {
+		close(c.release)
 		_ = c.conn.Notify(context.Background(), protocol.MethodExit, nil)
 		select {
 		case <-c.code:

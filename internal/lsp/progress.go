@@ -43,10 +43,19 @@ func (s *Server) beginWork(ctx context.Context, title string, clientToken protoc
 	case clientToken != nil:
 		w.token = clientToken
 	case supported:
+		// A client that never answers must not hold the command: past the time-out
+		// it runs without progress reports.
 		token := protocol.String(fmt.Sprintf("pelato-%d", n))
-		if err := s.call(ctx, protocol.MethodWindowWorkDoneProgressCreate, &protocol.WorkDoneProgressCreateParams{Token: token}, nil); err != nil {
+		cctx, stop := context.WithTimeout(ctx, s.progressTimeout)
+		err := s.call(cctx, protocol.MethodWindowWorkDoneProgressCreate, &protocol.WorkDoneProgressCreateParams{Token: token}, nil)
+		timedOut := cctx.Err() != nil && ctx.Err() == nil
+		stop()
+		switch {
+		case timedOut:
+			s.log.Warn("the client did not answer window/workDoneProgress/create in time; running without progress reports", "timeout", s.progressTimeout)
+		case err != nil:
 			s.log.Debug("progress refused", "err", err)
-		} else {
+		default:
 			w.token = token
 		}
 	}

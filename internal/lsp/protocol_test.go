@@ -200,7 +200,7 @@ func TestStreamClosed(t *testing.T) {
 	a, b := net.Pipe()
 	srv := New(Options{})
 	done := make(chan int, 1)
-	go func() { done <- srv.Run(context.Background(), jsonrpc2.NewStream(a)) }()
+	go func() { done <- srv.Run(context.Background(), NewTransport(a, TransportOptions{})) }()
 	_ = b.Close()
 	select {
 	case code := <-done:

@@ -73,7 +73,16 @@ type Options struct {
 	// logSink, when set, is the sink behind Logger: while a client is connected, the
 	// log goes to it as window/logMessage.
 	logSink *logSink
+
+	// ProgressTimeout bounds the wait for the client's answer to
+	// window/workDoneProgress/create; past it a command runs without progress
+	// reports. 0 means DefaultProgressTimeout.
+	ProgressTimeout time.Duration
 }
+
+// DefaultProgressTimeout is how long a command waits for the client to accept a
+// progress token before it runs without one.
+const DefaultProgressTimeout = 5 * time.Second
 
 // lifecycle is the server's protocol state.
 type lifecycle int
@@ -109,7 +118,8 @@ type Server struct {
 	rt       *wasmrun.Runtime // the local runtime of pelato.invoke, created on first use
 	cacheDir string
 
-	discoverLimit int // entries a project search visits at most
+	discoverLimit   int           // entries a project search visits at most
+	progressTimeout time.Duration // see Options.ProgressTimeout
 
 	mu        sync.Mutex
 	conn      jsonrpc2.Conn
@@ -160,13 +170,14 @@ func New(opts Options) *Server {
 		cacheDir: opts.CacheDir,
 		logSink:  opts.logSink,
 
-		discoverLimit: maxDiscovered,
-		tasks:         newTaskChecker(),
-		snap:          &Snapshot{docs: map[string]*Document{}, roots: map[string]bool{}, cfg: cfg},
-		projects:      map[string]*project{},
-		work:          map[string]context.CancelFunc{},
-		exited:        make(chan struct{}),
-		exitCode:      1,
+		discoverLimit:   maxDiscovered,
+		progressTimeout: opts.ProgressTimeout,
+		tasks:           newTaskChecker(),
+		snap:            &Snapshot{docs: map[string]*Document{}, roots: map[string]bool{}, cfg: cfg},
+		projects:        map[string]*project{},
+		work:            map[string]context.CancelFunc{},
+		exited:          make(chan struct{}),
+		exitCode:        1,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -179,6 +190,9 @@ func New(opts Options) *Server {
 	}
 	if s.version == "" {
 		s.version = "devel"
+	}
+	if s.progressTimeout <= 0 {
+		s.progressTimeout = DefaultProgressTimeout
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	s.commands = s.builtinCommands()

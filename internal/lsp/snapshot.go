@@ -10,6 +10,8 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/pelato-dev/pelato/internal/span"
+	"github.com/pelato-dev/pelato/internal/taskcode"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/workflow"
 )
 
@@ -74,11 +76,22 @@ func (s *Snapshot) read(path string) (*source, error) {
 	if d := s.docs[path]; d != nil {
 		return &source{Path: path, URI: d.URI, Content: d.Content, Mapper: d.Mapper(), Doc: d}, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := readDisk(path)
 	if err != nil {
 		return nil, err
 	}
 	return &source{Path: path, URI: fileURI(path), Content: b, Mapper: span.NewMapper(b)}, nil
+}
+
+// readDisk reads a project file that is not open: only a regular file, of at most
+// workflow.MaxFileSize bytes for a workflow.yaml and taskcode.MaxFileSize for any
+// other (see internal/userfile), so a FIFO or a link to /dev/zero in a project can
+// neither block nor exhaust the server.
+func readDisk(path string) ([]byte, error) {
+	if isWorkflowFile(path) {
+		return userfile.Read(path, workflow.MaxFileSize)
+	}
+	return taskcode.Read(path)
 }
 
 // projectOf returns the project folder path belongs to: for a workflow.yaml its
@@ -166,7 +179,7 @@ func discover(dir string, limit int, stop func() bool) []string {
 			}
 			return nil
 		}
-		if e.Name() == workflow.FileName && e.Type().IsRegular() {
+		if e.Name() == workflow.FileName && !e.IsDir() { // not only regular files: a FIFO here gets its diagnostic
 			roots = append(roots, filepath.Dir(p))
 		}
 		return nil

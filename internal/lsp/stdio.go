@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-
-	"go.lsp.dev/jsonrpc2"
 )
 
 // StdioOptions configure ServeStdio.
@@ -24,6 +22,9 @@ type StdioOptions struct {
 	LogLevel string
 	// Version is reported at initialize.
 	Version string
+	// MaxMessage is the largest message the server reads, in bytes; 0 means
+	// DefaultMaxMessage (64 MiB). Larger messages are refused, never allocated.
+	MaxMessage int64
 }
 
 // stdio joins a reader and a writer into the connection a Stream needs.
@@ -70,7 +71,8 @@ func ServeStdio(ctx context.Context, o StdioOptions) (int, error) {
 	logger := sink.logger()
 	srv := New(Options{Logger: logger, Level: level, Version: o.Version, logSink: sink})
 	logger.Info("pelato-lsp starting", "version", o.Version, "pid", os.Getpid())
-	code := srv.Run(ctx, jsonrpc2.NewStream(stdio{Reader: o.In, Writer: o.Out}))
+	stream := NewTransport(stdio{Reader: o.In, Writer: o.Out}, TransportOptions{MaxMessage: o.MaxMessage, Log: logger})
+	code := srv.Run(ctx, stream)
 	logger.Info("pelato-lsp exiting", "code", code)
 	return code, nil
 }

@@ -35,7 +35,7 @@ func TestConfigApply(t *testing.T) {
 	if err != nil || c.Debounce != 20*time.Millisecond || c.CheckTasksOn != "save" {
 		t.Errorf("flat settings: %+v, %v", c, err)
 	}
-	for _, bad := range []string{`{"checkTasksOn": "never"}`, `{"debounceMs": -1}`, `{"logLevel": "loud"}`, `[1]`, `{"debounceMs": "x"}`} {
+	for _, bad := range []string{`{"checkTasksOn": "never"}`, `{"debounceMs": -1}`, `{"logLevel": "loud"}`, `[1]`, `{"debounceMs": "x"}`, `{"registryUrl": "https://ghcr.io"}`, `{"registryUrl": "host:99999"}`} {
 		if _, err := c.apply([]byte(bad)); err == nil {
 			t.Errorf("apply(%s) accepted bad settings", bad)
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
 // FileName is the metrics file in a project folder.
@@ -62,12 +64,15 @@ func (r Run) node() map[string]any {
 	return m
 }
 
+// MaxFileSize bounds the metrics.yaml Append reads (about 200 000 runs).
+const MaxFileSize = 64 << 20
+
 // Append adds run to dir/metrics.yaml, keeping every earlier run (and comments). A
 // metrics.yaml that is not a mapping with a `runs:` list is left alone and reported.
 func Append(dir string, run Run) error {
 	path := filepath.Join(dir, FileName)
 	var doc yaml.Node
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path, MaxFileSize)
 	switch {
 	case os.IsNotExist(err) || (err == nil && len(bytes.TrimSpace(data)) == 0):
 		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode}}}

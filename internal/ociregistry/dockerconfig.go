@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"os"
 	"strings"
 
 	"oras.land/oras-go/v2/registry/remote/credentials"
+
+	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
 // dockerConfig is the part of Docker's config.json that says where a host's
@@ -21,7 +22,8 @@ type dockerConfig struct {
 
 func readDockerConfig(path string) (dockerConfig, error) {
 	c := dockerConfig{path: path}
-	b, err := os.ReadFile(path)
+	b, err := userfile.Read(path, 16<<20) // only a regular file: a FIFO would block
+
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/builder"
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/taskcode"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wasmcomponent"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -487,7 +488,7 @@ func shortID(id string) string {
 // readGenRecord reads a component folder's generation record.
 func readGenRecord(dir string) (Record, error) {
 	var rec Record
-	b, err := os.ReadFile(filepath.Join(dir, RecordFile))
+	b, err := userfile.Read(filepath.Join(dir, RecordFile), maxRecordSize)
 	if err != nil {
 		return rec, fmt.Errorf("read the generation record: %w", err)
 	}
@@ -499,7 +500,7 @@ func readGenRecord(dir string) (Record, error) {
 
 func readBuildRecord(path string) (buildRecord, bool) {
 	var rec buildRecord
-	b, err := os.ReadFile(path)
+	b, err := userfile.Read(path, maxRecordSize)
 	if err != nil || json.Unmarshal(b, &rec) != nil {
 		return rec, false
 	}
@@ -556,11 +557,11 @@ func compileErrors(output string, rec Record, root, component string) []CompileE
 
 // sourceLineMap maps positions of a task file's copy in gen/ to the task file's.
 func sourceLineMap(src, cp string) *taskcode.PosMap {
-	orig, err := os.ReadFile(src)
+	orig, err := taskcode.Read(src)
 	if err != nil {
 		return &taskcode.PosMap{}
 	}
-	copied, err := os.ReadFile(cp)
+	copied, err := taskcode.Read(cp)
 	if err != nil {
 		return &taskcode.PosMap{}
 	}

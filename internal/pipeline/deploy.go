@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/lattice"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wadm"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
@@ -302,7 +301,7 @@ func stopped(ctx context.Context, f *firstFatal) error {
 // write now, and returns it with its JSON form (the body of model.put).
 func loadManifest(opts DeployOptions, w *workflow.Workflow, a app, warn func(string)) (*wadm.Manifest, []byte, error) {
 	rel := filepath.ToSlash(filepath.Join(GenDir, a.spec.ComponentName, templates.ManifestFile))
-	data, err := readRegular(filepath.Join(opts.Root, filepath.FromSlash(rel)), maxManifestSize)
+	data, err := userfile.Read(filepath.Join(opts.Root, filepath.FromSlash(rel)), maxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%s does not exist: run `pelato gen` (then build and push) before deploying", rel)
 	}
@@ -344,30 +343,6 @@ func imageOf(manifest []byte) string {
 		return m.Spec.Components[0].Properties.Image
 	}
 	return "its image"
-}
-
-// readRegular reads a regular file of at most max bytes.
-func readRegular(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
-	}
-	return data, nil
 }
 
 // putAndDeploy makes wadm hold and deploy one manifest. It returns the progress

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +23,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/taskcode"
+	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -33,6 +36,9 @@ const MarkerFile = ".pelato-gen"
 
 // RecordFile, inside each component folder, records what generated it.
 const RecordFile = ".pelato-record.json"
+
+// maxRecordSize bounds the record file read back from a component folder.
+const maxRecordSize = 1 << 20
 
 // genWorkers bounds how many components are generated at once.
 const genWorkers = 8
@@ -69,9 +75,49 @@ type Record struct {
 	TemplateVersion int      `json:"template_version"`
 	InputHash       string   `json:"input_hash"`
 	Files           []string `json:"files"`
+	// Renamed maps a task file whose name the template also generates to the name
+	// of its copy.
+	Renamed map[string]string `json:"renamed,omitempty"`
 	// Sources maps each copied task file (name in the folder) to its source path
 	// relative to the project (tasks/convert.go), so build errors can point there.
 	Sources map[string]string `json:"sources,omitempty"`
+}
+
+// placeTaskFiles chooses the name of each task file's copy in a component folder
+// whose generated files are files: its own name, unless a generated file (or an
+// earlier choice) has it — compared without case, as on macOS and Windows file
+// systems — and then task_<name>, task2_<name>, ... The result depends only on the
+// names: names must be sorted, and a task file keeping its own name is placed before
+// any renamed one takes a name.
+func placeTaskFiles(files map[string][]byte, names []string) map[string]string {
+	used := make(map[string]bool, len(files)+len(names))
+	for n := range files {
+		used[strings.ToLower(n)] = true
+	}
+	placed := make(map[string]string, len(names))
+	var clashing []string
+	for _, n := range names {
+		if used[strings.ToLower(n)] {
+			clashing = append(clashing, n)
+			continue
+		}
+		used[strings.ToLower(n)] = true
+		placed[n] = n
+	}
+	for _, n := range clashing {
+		for i := 1; ; i++ {
+			dst := "task_" + n
+			if i > 1 {
+				dst = fmt.Sprintf("task%d_%s", i, n)
+			}
+			if !used[strings.ToLower(dst)] {
+				used[strings.ToLower(dst)] = true
+				placed[n] = dst
+				break
+			}
+		}
+	}
+	return placed
 }
 
 // Component is the outcome of generating one task.
@@ -173,6 +219,16 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	if err := claimGenDir(genDir); err != nil {
 		return nil, err
 	}
+	unlock, err := LockGen(ctx, opts.Root, "pelato gen", rep)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if n, err := cleanTemporaries(genDir); err != nil {
+		return nil, err
+	} else if n > 0 {
+		rep.Event(Event{Kind: Log, Level: "info", Message: fmt.Sprintf("removed %s that an interrupted run left in %s", plural.Count(n, "temporary folder"), genDir)})
+	}
 	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Generating %s into %s", plural.Count(len(tasks), "component"), genDir), Total: len(tasks)})
 	// Components are independent: render and write them on a bounded pool. Writing is
 	// mostly file-system calls, which overlap well even on few cores.
@@ -252,15 +308,30 @@ func selectTasks(w *workflow.Workflow, keys []string) ([]*workflow.Task, error) 
 }
 
 // claimGenDir creates gen/ with its marker, or checks that an existing gen/ has it.
+// A new gen/ appears with its marker already inside (it is made under a temporary
+// name and renamed), so a run starting at the same moment never sees it unmarked.
 func claimGenDir(genDir string) error {
 	marker := filepath.Join(genDir, MarkerFile)
 	st, err := os.Stat(genDir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(genDir, 0o755); err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		tmp, terr := os.MkdirTemp(filepath.Dir(genDir), tmpPrefix+GenDir+"-")
+		if terr != nil {
+			return fmt.Errorf("create %s: %w", genDir, terr)
+		}
+		defer os.RemoveAll(tmp) // after a successful rename this is a no-op
+		if err := os.WriteFile(filepath.Join(tmp, MarkerFile), []byte("This folder is written by `pelato gen`. Files here are replaced on every run.\n"), 0o644); err != nil {
 			return fmt.Errorf("create %s: %w", genDir, err)
 		}
-		return os.WriteFile(marker, []byte("This folder is written by `pelato gen`. Files here are replaced on every run.\n"), 0o644)
+		if err := os.Chmod(tmp, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", genDir, err)
+		}
+		if err := os.Rename(tmp, genDir); err == nil {
+			return nil
+		}
+		// Another run made gen/ first: judge what is there now.
+		st, err = os.Stat(genDir)
+	}
+	switch {
 	case err != nil:
 		return fmt.Errorf("gen: %w", err)
 	case !st.IsDir():
@@ -277,6 +348,12 @@ func genOne(opts GenOptions, genDir string, w *workflow.Workflow, t *workflow.Ta
 	spec := t.Spec()
 	c := Component{ComponentName: spec.ComponentName, Task: spec.Name, Dir: filepath.Join(genDir, spec.ComponentName)}
 	files, rec, err := renderTask(opts, w, spec)
+	if err == nil && len(rec.Renamed) > 0 && opts.Reporter != nil {
+		for _, from := range slices.Sorted(maps.Keys(rec.Renamed)) {
+			opts.Reporter.Event(Event{Kind: Log, Level: "info", Task: spec.ComponentName,
+				Message: fmt.Sprintf("task file %s is copied as %s: the template generates a file of that name", from, rec.Renamed[from])})
+		}
+	}
 	if err == nil {
 		c.Hash, c.Files = rec.InputHash, len(files)
 		write := opts.writeFile
@@ -307,7 +384,7 @@ func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[stri
 			b, ok = overlay(p)
 		}
 		if !ok {
-			if b, err = os.ReadFile(p); err != nil {
+			if b, err = taskcode.Read(p); err != nil {
 				return nil, fmt.Errorf("read task code: %w", err)
 			}
 		}
@@ -356,13 +433,13 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 	if err != nil {
 		return nil, Record{}, err
 	}
-	sources := map[string]string{}
-	for name, b := range code {
-		dst := name
-		if _, clash := files[dst]; clash {
-			dst = "task_" + name
+	placed := placeTaskFiles(files, slices.Sorted(maps.Keys(code)))
+	renamed, sources := map[string]string{}, map[string]string{}
+	for name, dst := range placed {
+		files[dst] = code[name]
+		if dst != name {
+			renamed[name] = dst
 		}
-		files[dst] = b
 		src := path.Join(workflow.TasksDir, path.Clean(filepath.ToSlash(spec.Code)))
 		if path.Base(src) != name || !strings.HasSuffix(src, ".go") {
 			src = path.Join(src, name) // code is a folder
@@ -380,6 +457,9 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 		h.Write(files[n])
 	}
 	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names, Sources: sources}
+	if len(renamed) > 0 {
+		rec.Renamed = renamed
+	}
 	recJSON, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return nil, Record{}, err
@@ -392,15 +472,15 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 // folder and renames it into place. It reports false when dir already held exactly
 // this output (nothing is written). It refuses to replace a folder it did not create.
 func writeComponent(dir string, files map[string][]byte, write func(string, []byte) error) (bool, error) {
-	if old, err := os.ReadFile(filepath.Join(dir, RecordFile)); err == nil {
+	if old, err := userfile.Read(filepath.Join(dir, RecordFile), maxRecordSize); err == nil {
 		if bytes.Equal(old, files[RecordFile]) && sameFiles(dir, files) {
 			return false, nil
 		}
-	} else if _, statErr := os.Stat(dir); statErr == nil {
+	} else if _, statErr := os.Lstat(dir); statErr == nil {
 		return false, fmt.Errorf("%s exists but was not generated by pelato (no %s); move it away", dir, RecordFile)
 	}
 	parent := filepath.Dir(dir)
-	tmp, err := os.MkdirTemp(parent, ".tmp-"+filepath.Base(dir)+"-")
+	tmp, err := os.MkdirTemp(parent, tmpPrefix+filepath.Base(dir)+"-")
 	if err != nil {
 		return false, fmt.Errorf("write %s: %w", dir, err)
 	}
@@ -422,7 +502,7 @@ func writeComponent(dir string, files map[string][]byte, write func(string, []by
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return false, err
 	}
-	if _, err := os.Stat(dir); err == nil {
+	if _, err := os.Lstat(dir); err == nil {
 		old := tmp + ".old"
 		if err := os.Rename(dir, old); err != nil {
 			return false, fmt.Errorf("replace %s: %w", dir, err)
@@ -485,10 +565,10 @@ func sameFiles(dir string, files map[string][]byte) bool {
 			return nil
 		}
 		want, ok := files[filepath.ToSlash(rel)]
-		if !ok {
+		if !ok || !d.Type().IsRegular() {
 			return errors.New("extra file")
 		}
-		got, err := os.ReadFile(p)
+		got, err := userfile.Read(p, int64(len(want)))
 		if err != nil || !bytes.Equal(got, want) {
 			return errors.New("differs")
 		}

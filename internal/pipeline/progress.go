@@ -4,9 +4,12 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/pelato-dev/pelato/internal/termsafe"
 )
 
 // EventKind classifies a progress Event.
@@ -58,13 +61,18 @@ type TextReporter struct {
 	Verbose bool
 }
 
-// Event writes e as one line.
+// Event writes e as one line, with control characters of the project's text (task
+// names, messages quoting it) escaped.
 func (t *TextReporter) Event(e Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	prefix := ""
 	if e.Task != "" {
 		prefix = e.Task + ": "
+	}
+	prefix, e.Title, e.Message = termsafe.Line(prefix), termsafe.Line(e.Title), termsafe.Text(e.Message)
+	if e.Err != nil {
+		e.Err = errors.New(termsafe.Text(e.Err.Error()))
 	}
 	switch e.Kind {
 	case Begin:

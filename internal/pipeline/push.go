@@ -16,6 +16,8 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/ociregistry"
+	"github.com/pelato-dev/pelato/internal/userfile"
+	"github.com/pelato-dev/pelato/internal/wasmcomponent"
 	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -222,7 +224,7 @@ func pushOne(ctx context.Context, opts PushOptions, pusher *ociregistry.Pusher, 
 	case rec.GenInputHash != now.InputHash:
 		return fail("the task changed since it was built (or REGISTRY_URL did): run `pelato build` first (or `pelato build --push`)")
 	}
-	wasm, err := os.ReadFile(art)
+	wasm, err := userfile.Read(art, wasmcomponent.MaxSize)
 	if err != nil {
 		return fail("read the artifact: %v", err)
 	}
@@ -244,7 +246,10 @@ func pushOne(ctx context.Context, opts PushOptions, pusher *ociregistry.Pusher, 
 
 // fileSHA256 is the hex SHA-256 of a file's content.
 func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	if _, err := userfile.Check(path, wasmcomponent.MaxSize); err != nil {
+		return "", err // a FIFO would block the open
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscallNonblock, 0)
 	if err != nil {
 		return "", err
 	}

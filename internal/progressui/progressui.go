@@ -14,6 +14,7 @@ package progressui
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pelato-dev/pelato/internal/pipeline"
+	"github.com/pelato-dev/pelato/internal/termsafe"
 )
 
 // Mode chooses the display.
@@ -189,6 +191,14 @@ func (l *LiveDisplay) Event(e pipeline.Event) {
 	if l.closed {
 		return
 	}
+	// The display draws with its own escape sequences; the project's text (task
+	// names, messages quoting it) has its control characters escaped so that it
+	// cannot drive the terminal. Tool output lines are stripped by printable.
+	raw := e.Message
+	e.Title, e.Task, e.Message = termsafe.Line(e.Title), termsafe.Line(e.Task), termsafe.Line(e.Message)
+	if e.Err != nil {
+		e.Err = errors.New(termsafe.Line(e.Err.Error()))
+	}
 	switch e.Kind {
 	case pipeline.Begin:
 		l.title, l.done, l.total = e.Title, 0, e.Total
@@ -197,7 +207,7 @@ func (l *LiveDisplay) Event(e pipeline.Event) {
 		if e.Task != "" {
 			t := l.task(e.Task)
 			if e.Level == "info" || e.Level == "" {
-				t.line = printable(e.Message)
+				t.line = printable(raw)
 			}
 		}
 		if e.Level == "warning" || e.Level == "error" {

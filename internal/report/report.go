@@ -13,6 +13,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/span"
+	"github.com/pelato-dev/pelato/internal/termsafe"
 )
 
 // Formats lists the output formats.
@@ -83,7 +84,9 @@ func writeText(w io.Writer, in Input) error {
 	mapper := in.mappers()
 	for _, d := range in.Diagnostics {
 		p := mapper(d.File).Point(d.Range.Start)
-		if _, err := fmt.Fprintf(w, "%s:%d:%d: %s %s: %s\n", in.display(d.File), p.Line, p.Col, d.Severity, d.Code, d.Message); err != nil {
+		// Messages quote the project's text: control characters in it are escaped
+		// so that a workflow.yaml cannot drive the terminal.
+		if _, err := fmt.Fprintf(w, "%s:%d:%d: %s %s: %s\n", termsafe.Line(in.display(d.File)), p.Line, p.Col, d.Severity, d.Code, termsafe.Line(d.Message)); err != nil {
 			return err
 		}
 	}

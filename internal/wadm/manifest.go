@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -348,27 +349,44 @@ func flowIfEmpty(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// strNode returns a string scalar; the encoder quotes it when a plain scalar
-// would read back as another type, and awkward strings get double quotes.
+// strNode returns a string scalar: plain when every YAML reader reads that text back
+// as the same string (see plainSafe), double-quoted with escapes otherwise. The
+// decision is made here, not left to the encoder: yaml.v3 writes some strings plain
+// that it, or a YAML 1.2 reader such as wadm's, then reads as something else (`<<`
+// as a merge key).
 func strNode(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if awkward(s) {
+	if !plainSafe(s) {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
 }
 
-// awkward reports whether s needs double quotes to survive a YAML round trip.
-func awkward(s string) bool {
-	if s != strings.TrimSpace(s) {
-		return true
+var (
+	// plainRE is the shape of the plain scalars pelato writes: no indicator first,
+	// no flow indicators, quotes, comments or key separators anywhere.
+	plainRE = regexp.MustCompile(`^[A-Za-z0-9_/][A-Za-z0-9_./:+*>@()=|,-]*( [A-Za-z0-9_./:+*>@()=|,-]+)*$`)
+	// yaml12NonString matches what the YAML 1.2 core schema reads as null, a
+	// boolean, an integer or a float.
+	yaml12NonString = regexp.MustCompile(`^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$`)
+	// yaml11Bool matches YAML 1.1's booleans, which 1.1 readers still apply.
+	yaml11Bool = regexp.MustCompile(`^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$`)
+)
+
+// plainSafe reports whether s can be written as a plain scalar: it has the plain
+// shape, no YAML 1.2 (core schema) or 1.1 reader takes it for a null, boolean or
+// number, it ends in no `:`, and yaml.v3 reads it back as exactly s.
+func plainSafe(s string) bool {
+	if s == "" || !plainRE.MatchString(s) || strings.HasSuffix(s, ":") || strings.Contains(s, ": ") ||
+		yaml12NonString.MatchString(s) || yaml11Bool.MatchString(s) {
+		return false
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 || r == 0xfeff {
-			return true
-		}
+	var back any
+	if err := yaml.Unmarshal([]byte(s), &back); err != nil {
+		return false
 	}
-	return false
+	str, ok := back.(string)
+	return ok && str == s
 }
 
 // MarshalJSON encodes m as the JSON document wadm's model.put API takes.

@@ -11,9 +11,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"unicode/utf8"
+
+	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
 // MaxSize is the largest file ParseFile reads (components are a few MB).
@@ -112,22 +112,9 @@ func (e *FormatError) Error() string {
 
 // ParseFile reads and parses the component at path.
 func ParseFile(path string) (*Info, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() > MaxSize {
-		return nil, fmt.Errorf("%s is %d bytes; components larger than %d bytes are not read", path, st.Size(), MaxSize)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	// Only a regular file, of at most MaxSize bytes, is read: a FIFO would block
+	// the open (see internal/userfile).
+	b, err := userfile.Read(path, MaxSize)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
 // ErrGoNotFound is returned (wrapped) when the Go toolchain cannot be found.
@@ -138,18 +140,22 @@ func (r *Runtime) runGo(ctx context.Context, bin, dir string, extraEnv []string,
 	return out.Bytes(), err
 }
 
+// maxModFileSize bounds the project's go.mod and go.sum (read only when regular
+// files; see internal/userfile).
+const maxModFileSize = 64 << 20
+
 // projectModFiles returns the project's go.mod and go.sum (either may be nil).
 func projectModFiles(projectDir string) (gomod, gosum []byte, err error) {
 	if projectDir == "" {
 		return nil, nil, nil
 	}
-	gomod, err = os.ReadFile(filepath.Join(projectDir, "go.mod"))
+	gomod, err = userfile.Read(filepath.Join(projectDir, "go.mod"), maxModFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("wasmrun: reading project go.mod: %w", err)
 	}
-	gosum, err = os.ReadFile(filepath.Join(projectDir, "go.sum"))
+	gosum, err = userfile.Read(filepath.Join(projectDir, "go.sum"), maxModFileSize)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("wasmrun: reading project go.sum: %w", err)
 	}

@@ -71,7 +71,7 @@ func loadTaskFiles(src Source) ([]taskFile, error) {
 	}
 	files := make([]taskFile, 0, len(paths))
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := taskcode.Read(p)
 		if err != nil {
 			return nil, fmt.Errorf("wasmrun: reading task file: %w", err)
 		}

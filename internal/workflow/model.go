@@ -1,11 +1,13 @@
 package workflow
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+
+	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
 // FileName is the name of a project's workflow file.
@@ -31,14 +33,10 @@ type Task struct {
 // Load reads and parses <dir>/workflow.yaml.
 func Load(dir string) (*Workflow, error) {
 	path := filepath.Join(dir, FileName)
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if st.Size() > MaxFileSize {
+	content, err := userfile.Read(path, MaxFileSize)
+	if errors.Is(err, userfile.ErrTooLarge) {
 		return New(Parse(FileName, make([]byte, MaxFileSize+1))), nil
 	}
-	content, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

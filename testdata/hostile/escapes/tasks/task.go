@@ -1,0 +1,3 @@
+package main
+
+func exec_task(arg string) string { return arg }
