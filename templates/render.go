@@ -57,6 +57,9 @@ type Data struct {
 	// Image is the component's OCI reference; empty means
 	// <Registry>/<ComponentName>:<Version>.
 	Image string
+	// SourceHash is the hash of the task's code, recorded in the manifest's
+	// annotations so that a code change is a manifest change; "" leaves it out.
+	SourceHash string
 	// TemplateName and TemplateVersion identify the template; Render sets them.
 	TemplateName    string
 	TemplateVersion int
@@ -143,6 +146,7 @@ func buildInput(t *Template, d Data) wadm.BuildInput {
 		Config:          d.Config,
 		Template:        t.Name,
 		TemplateVersion: t.Version,
+		SourceHash:      d.SourceHash,
 	}
 }
 

@@ -44,6 +44,9 @@ type resultLine struct {
 	Kind  string                `json:"kind"` // "result"
 	Build *pipeline.BuildResult `json:"build,omitempty"`
 	Push  *pipeline.PushResult  `json:"push,omitempty"`
+	// Deploy and remove (issue #9, lattice.go).
+	Deploy *pipeline.DeployResult `json:"deploy,omitempty"`
+	Remove *pipeline.RemoveResult `json:"remove,omitempty"`
 }
 
 // pipelineError maps a pipeline command's error to an exit code: Docker unusable,

@@ -50,6 +50,8 @@ repository. Exit statuses are the same for every command: 'pelato help exit-code
 	root.AddCommand(devCmd(), publishCmd())
 	root.AddCommand(exitCodesTopic())
 	root.AddCommand(cacheCmd())
+	// Deploy, remove and status: wadm over NATS (cmd/pelato/lattice.go).
+	root.AddCommand(deployCmd(), removeCmd(), statusCmd())
 	return root
 }
 

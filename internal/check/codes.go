@@ -7,7 +7,8 @@ import "sort"
 type Code string
 
 // The codes. Ranges: PL0xx YAML and file level, PL1xx keys and types, PL2xx values,
-// PL3xx cross-task rules, PL4xx task Go code, PL5xx settings in .env.
+// PL3xx cross-task rules, PL4xx task Go code, PL5xx settings in .env, PL6xx the lattice
+// (lattice.go).
 const (
 	CodeSyntax         Code = "PL001"
 	CodeDuplicateKey   Code = "PL002"
@@ -144,4 +145,5 @@ var catalogue = []CodeInfo{
 	{CodeBadSetting, Error, "Invalid setting value in .env", "PARALLEL_BUILD=maybe", "Give the value the message asks for (True or False, a port number, ...); commands that read the setting refuse to run until it is fixed."},
 	{CodeSettingTwice, Warning, "Setting given twice in .env", "NATS_HOST=a\nNATS_HOST=b", "Keep one line: the last one wins, which is easy to miss."},
 	{CodeTaskImport, Error, "Task imports another task or a relative path", "import \"example.com/proj/tasks/filter\"", "Each task is its own program and cannot be imported: move shared code to a package outside tasks/ (with a go.mod at the project root) and import it by its module path."},
+	{CodeNoHostForTarget, Hint, "No host of the lattice carries this target label", "  targets: [gpu]  # no host has host-type=gpu", "Start a wasmCloud host with the label (WASMCLOUD_LABEL_host-type=gpu) or target a label a host has. Reported only when lattice checks are enabled in the editor (the latticeChecks setting)."},
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,13 +40,24 @@ var settings = []Setting{
 	{Name: "NATS_URL", Description: "NATS server URL(s), comma-separated; overrides NATS_HOST/NATS_PORT"},
 	{Name: "NATS_CREDS", Description: "NATS credentials file"},
 	{Name: "NATS_TLS_CA", Description: "CA certificate file for NATS over TLS"},
-	{Name: "LATTICE", Default: "default", Description: "wasmCloud lattice name"},
+	{Name: "LATTICE", Default: "default", Description: "older name of WASMCLOUD_LATTICE, still read (the one given with higher precedence wins)"},
 	{Name: "PELATO_BUILDER_IMAGE", Description: "Docker image to build components with; pelato never builds or rebuilds it (default: pelato's builder image, built from templates/builder/Dockerfile on demand)"},
 	{Name: "JOBS", Description: "maximum parallel builds (default: number of CPUs)"},
 	{Name: "PELATO_BUILD_NETWORK", Default: "host", Description: "Docker network mode of build containers: host (fast start) or bridge (isolated from the host's network)"},
 	// The local runtime's compile cache (pelato cache).
 	{Name: "CACHE_MAX_SIZE", Default: "512MiB", Description: "most the compile cache of pelato invoke may hold (e.g. 512MiB, 2GB; 0 for no bound)"},
 	{Name: "CACHE_MAX_AGE", Default: "30d", Description: "compiled tasks unused for longer are removed from the cache (e.g. 30d, 12h; 0 for no bound)"},
+
+	// The lattice connection of deploy, remove, status and the language server's lattice
+	// checks (NATS_HOST, NATS_PORT, NATS_URL, NATS_CREDS and NATS_TLS_CA above too); read
+	// through NATS() and Lattice().
+	{Name: "WASMCLOUD_LATTICE", Default: "default", Description: "wasmCloud lattice name (wasmCloud's own variable; LATTICE is an older alias)"},
+	{Name: "NATS_USER", Description: "NATS user name (with NATS_PASSWORD)"},
+	{Name: "NATS_PASSWORD", Secret: true, Description: "NATS password"},
+	{Name: "NATS_TOKEN", Secret: true, Description: "NATS authentication token (instead of a user, a password or a credentials file)"},
+	{Name: "NATS_TLS_CERT", Description: "client certificate file for NATS over TLS (with NATS_TLS_KEY)"},
+	{Name: "NATS_TLS_KEY", Description: "private key file of NATS_TLS_CERT"},
+	{Name: "NATS_TIMEOUT", Default: "5s", Description: "time-out of one request to wadm or the NATS server (e.g. 5s, 500ms; a plain number is seconds)"},
 }
 
 // All returns the settings pelato reads.
@@ -118,6 +130,9 @@ func (l Loader) Load() (*Config, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if err := c.validateNATSTogether(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -145,7 +160,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("JOBS (from %s) is %q; expected a whole number of at least 1", v.Source, v.Value)
 		}
 	}
-	return nil
+	return c.validateNATS()
 }
 
 func parseBool(s string) (bool, error) {
@@ -187,7 +202,7 @@ func (c *Config) NATSURL() string {
 	if u := c.Get("NATS_URL"); u != "" {
 		return u
 	}
-	return "nats://" + c.Get("NATS_HOST") + ":" + c.Get("NATS_PORT")
+	return "nats://" + net.JoinHostPort(c.Get("NATS_HOST"), c.Get("NATS_PORT")) // [::1]:4222 for IPv6
 }
 
 // Describe lists settings as `NAME=value (source)` lines, secrets masked.

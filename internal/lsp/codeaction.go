@@ -162,6 +162,9 @@ func (o offer) taskTitle(task string) string {
 }
 
 func (o offer) workflowTitle() string {
+	if o.cmd.WorkflowTitle != "" {
+		return o.cmd.WorkflowTitle
+	}
 	if o.cmd.NoTask {
 		return "pelato: " + o.label + " the workflow" + o.ellipsis()
 	}

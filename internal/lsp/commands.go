@@ -61,6 +61,9 @@ type Command struct {
 	// Input marks a command that takes CommandArgs.Input: editors ask for it, and its
 	// titles end in "…".
 	Input bool
+	// WorkflowTitle, when set, is the title of the whole-workflow source action, for
+	// a label the default wording ("<label> the workflow") does not fit.
+	WorkflowTitle string
 }
 
 // CommandArgs is the argument object of pelato's commands.
@@ -109,7 +112,8 @@ func (s *Server) builtinCommands() map[string]Command {
 		CmdCreateFile: {Title: "pelato: Create file", Run: s.cmdCreateFile, Silent: true},
 	}
 	cmds[CmdInvoke] = Command{Title: "pelato: Invoke", Run: s.cmdInvoke, NoWorkflow: true, Input: true}
-	maps.Copy(cmds, s.buildCommands()) // pelato.build, pelato.push (build.go)
+	maps.Copy(cmds, s.buildCommands())   // pelato.build, pelato.push (build.go)
+	maps.Copy(cmds, s.latticeCommands()) // pelato.deploy, pelato.remove, pelato.status (lattice.go)
 	return cmds
 }
 

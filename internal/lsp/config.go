@@ -34,6 +34,10 @@ type Config struct {
 	// .env) for the commands the server runs; see projectConfig.
 	Lattice string
 	NATSURL string
+	// LatticeChecks enables the PL601 hint on `targets:` entries no host of the lattice
+	// carries, from a host ping renewed in the background (lattice.go); off, the
+	// default, the server makes no network call for diagnostics.
+	LatticeChecks bool
 	// Invoke bounds each pelato.invoke run: time (no limit when negative), memory
 	// and stack. Zero fields take wasmrun's defaults.
 	Invoke wasmrun.Limits
@@ -57,6 +61,8 @@ type settings struct {
 	LogLevel     *string `json:"logLevel"`
 	Lattice      *string `json:"lattice"`
 	NATSURL      *string `json:"natsUrl"`
+	// LatticeChecks is read by lattice.go.
+	LatticeChecks *bool `json:"latticeChecks"`
 	// Limits of pelato.invoke.
 	InvokeTimeoutMs *int    `json:"invokeTimeoutMs"`
 	InvokeMemoryMiB *int    `json:"invokeMemoryMiB"`
@@ -110,6 +116,9 @@ func (c Config) apply(raw []byte) (Config, error) {
 	}
 	if s.NATSURL != nil {
 		c.NATSURL = strings.TrimSpace(*s.NATSURL)
+	}
+	if s.LatticeChecks != nil {
+		c.LatticeChecks = *s.LatticeChecks
 	}
 	if s.MinSeverity != nil {
 		sev, ok := parseSeverity(*s.MinSeverity)
@@ -178,7 +187,7 @@ func parseLevel(s string) (slog.Level, error) {
 type SettingDoc struct {
 	// Key is the name under the pelato section, e.g. "debounceMs".
 	Key string
-	// Type is the JSON Schema type: "integer" or "string".
+	// Type is the JSON Schema type: "integer", "string" or "boolean".
 	Type string
 	// Default is the value used when the key is absent.
 	Default any
@@ -202,9 +211,11 @@ func SettingDocs() []SettingDoc {
 		{Key: "registryUrl", Type: "string", Default: d.RegistryURL,
 			Description: "OCI registry of component images (host[:port][/path]); empty uses REGISTRY_URL from the environment or the project's .env."},
 		{Key: "lattice", Type: "string", Default: d.Lattice,
-			Description: "wasmCloud lattice the editor's commands deploy to and query; empty uses LATTICE from the environment or .env (default: default)."},
+			Description: "wasmCloud lattice the editor's commands deploy to and query; empty uses WASMCLOUD_LATTICE (or its older name LATTICE) from the environment or .env (default: default)."},
 		{Key: "natsUrl", Type: "string", Default: d.NATSURL,
 			Description: "NATS server URL(s) of the lattice, comma-separated; empty uses NATS_URL, or NATS_HOST and NATS_PORT, from the environment or .env."},
+		{Key: "latticeChecks", Type: "boolean", Default: d.LatticeChecks,
+			Description: "Hint on each targets: entry of workflow.yaml whose label no host of the lattice carries (PL601), from a host ping renewed in the background at most every 30 seconds; off, the server makes no network call for diagnostics."},
 		{Key: "invokeTimeoutMs", Type: "integer", Default: int(wasmrun.DefaultTimeout / time.Millisecond), Minimum: 0, Maximum: 3_600_000,
 			Description: "Milliseconds a task may run in Invoke before it is stopped; 0 means no limit."},
 		{Key: "invokeMemoryMiB", Type: "integer", Default: int(wasmrun.DefaultMemory >> 20), Minimum: 1, Maximum: int(wasmrun.MaxMemory >> 20),

@@ -207,6 +207,7 @@ func (s *Server) publish(ctx context.Context, p *project, snap *Snapshot, res *c
 	if res.Err != nil {
 		s.log.Warn("check incomplete", "project", p.root, "err", res.Err)
 	}
+	res = s.withLatticeHints(snap, p.root, res) // opt-in PL601 hints (lattice.go)
 	// The files of tasks still waiting for Go type information keep what the client
 	// shows for them until their check can run.
 	pending := map[string]bool{}

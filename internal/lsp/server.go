@@ -144,6 +144,8 @@ type Server struct {
 	dropped   atomic.Int64 // stale diagnostics results dropped
 	checks    atomic.Int64 // project checks started by changes (not by commands)
 	hooks     hooks
+
+	hosts latticeHosts // host pings of the lattice checks (lattice.go)
 }
 
 // hooks let tests widen race windows; all nil in production.

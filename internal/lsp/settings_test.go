@@ -36,6 +36,10 @@ func TestSettingDocs(t *testing.T) {
 			if _, ok := d.Default.(string); !ok {
 				t.Errorf("%s: default %v is not a string", d.Key, d.Default)
 			}
+		case "boolean":
+			if _, ok := d.Default.(bool); !ok {
+				t.Errorf("%s: default %v is not a bool", d.Key, d.Default)
+			}
 		default:
 			t.Errorf("%s: type %q", d.Key, d.Type)
 		}

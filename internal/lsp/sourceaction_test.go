@@ -85,12 +85,17 @@ func TestSourceActions(t *testing.T) {
 		"source.pelato.gen pelato: Generate task temp_filter -> pelato.gen " + gen,
 		"source.pelato.build pelato: Build task temp_filter -> pelato.build " + gen,
 		"source.pelato.push pelato: Push task temp_filter -> pelato.push " + gen,
+		"source.pelato.deploy pelato: Deploy task temp_filter -> pelato.deploy " + gen,
+		"source.pelato.remove pelato: Remove task temp_filter -> pelato.remove " + gen,
 		"source.pelato.invoke pelato: Invoke task temp_filter… -> pelato.invoke " + gen,
 	}
 	whole := []string{
 		"source.pelato.gen pelato: Generate all tasks -> pelato.gen " + all,
 		"source.pelato.build pelato: Build all tasks -> pelato.build " + all,
 		"source.pelato.push pelato: Push all tasks -> pelato.push " + all,
+		"source.pelato.deploy pelato: Deploy all tasks -> pelato.deploy " + all,
+		"source.pelato.remove pelato: Remove all tasks -> pelato.remove " + all,
+		"source.pelato.status pelato: Status of the workflow in the lattice -> pelato.status " + all,
 		"source.pelato.check pelato: Check the workflow -> pelato.check " + all,
 	}
 	for _, tc := range []struct {

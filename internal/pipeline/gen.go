@@ -413,22 +413,41 @@ func TaskFiles(root, code string, overlay func(string) ([]byte, bool)) (map[stri
 	return out, nil
 }
 
+// SourceHash returns the hash gen records in a manifest's annotations
+// (wadm.AnnotationSourceHash): "sha256:" and the hex SHA-256 of the task's prepared
+// code files, by name. A change of the code changes the manifest, so a deploy never
+// keeps old code under a version wadm already has.
+func SourceHash(code map[string][]byte) string {
+	names := make([]string, 0, len(code))
+	for n := range code {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(code[n]))
+		h.Write(code[n])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
 // renderTask renders a task's component files and its record.
 func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[string][]byte, Record, error) {
 	tpl, ok := opts.Templates.Lookup(spec.Type)
 	if !ok {
 		return nil, Record{}, fmt.Errorf("unknown template %q", spec.Type)
 	}
+	code, err := TaskFiles(opts.Root, spec.Code, opts.Overlay)
+	if err != nil {
+		return nil, Record{}, err
+	}
 	data := templates.Data{
 		ProjectName: w.ProjectName(), Name: spec.Name, ComponentName: spec.ComponentName, Version: spec.Version,
 		SourceTopic: spec.SourceTopic, DestTopic: spec.DestTopic, Bucket: spec.Bucket, Targets: spec.Targets,
 		Instances: spec.Instances, HTTPPort: spec.HTTPPort, Config: spec.Config, Registry: strings.TrimSuffix(opts.Registry, "/"),
+		SourceHash: SourceHash(code),
 	}
 	files, err := templates.Render(tpl, data)
-	if err != nil {
-		return nil, Record{}, err
-	}
-	code, err := TaskFiles(opts.Root, spec.Code, opts.Overlay)
 	if err != nil {
 		return nil, Record{}, err
 	}

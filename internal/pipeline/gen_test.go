@@ -358,3 +358,37 @@ func BenchmarkGen100Unchanged(b *testing.B) {
 
 // writeFileNoSync skips fsync, whose cost depends on the disk, not on pelato.
 func writeFileNoSync(p string, b []byte) error { return os.WriteFile(p, b, 0o644) }
+
+// gen records the task's source hash in the manifest, so a code change alone changes
+// the manifest (and deploy then asks for a new version).
+func TestGenRecordsSourceHash(t *testing.T) {
+	dir := copyProject(t, "../../examples/temperature")
+	hashOf := func() string {
+		t.Helper()
+		if _, err := Gen(context.Background(), GenOptions{Root: dir}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, GenDir, "temp_filter", templates.ManifestFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := wadm.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Metadata.Annotations[wadm.AnnotationSourceHash]
+	}
+	first := hashOf()
+	if !strings.HasPrefix(first, "sha256:") || len(first) != len("sha256:")+64 {
+		t.Fatalf("source hash %q", first)
+	}
+	if again := hashOf(); again != first {
+		t.Errorf("same code, different hash: %s, %s", first, again)
+	}
+	p := filepath.Join(dir, "tasks", "filter.go")
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, append(b, []byte("\n// a comment changes the code\n")...), 0o644)
+	if changed := hashOf(); changed == first {
+		t.Errorf("the code changed and the hash did not: %s", changed)
+	}
+}

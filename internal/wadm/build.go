@@ -139,6 +139,9 @@ type BuildInput struct {
 	// Template and TemplateVersion name the template; they become labels.
 	Template        string
 	TemplateVersion int
+	// SourceHash, when set, is the hash of the task's code: the AnnotationSourceHash
+	// annotation.
+	SourceHash string
 }
 
 // Build returns the application manifest of one task: the task component with
@@ -163,6 +166,9 @@ func Build(in BuildInput) *Manifest {
 				AnnotationDescription: in.Name,
 			},
 		},
+	}
+	if in.SourceHash != "" {
+		m.Metadata.Annotations[AnnotationSourceHash] = in.SourceHash
 	}
 	if in.Template != "" {
 		m.Metadata.Labels = map[string]string{"pelato.dev/template": in.Template}

@@ -55,6 +55,9 @@ const (
 	AnnotationVersion = "version"
 	// AnnotationDescription is the human-readable description of the application.
 	AnnotationDescription = "description"
+	// AnnotationSourceHash is pelato's: a hash of the task's code, so that a
+	// manifest changes (and wadm must be given a new version) when the code does.
+	AnnotationSourceHash = "pelato.dev/source-hash"
 )
 
 // Manifest is a wadm application manifest.
