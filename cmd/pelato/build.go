@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/builder"
 	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/metrics"
@@ -47,6 +49,8 @@ type resultLine struct {
 	// Deploy and remove (issue #9, lattice.go).
 	Deploy *pipeline.DeployResult `json:"deploy,omitempty"`
 	Remove *pipeline.RemoveResult `json:"remove,omitempty"`
+	// StoppedBefore is brush's: the stage that did not run because one failed.
+	StoppedBefore string `json:"stopped_before,omitempty"`
 }
 
 // pipelineError maps a pipeline command's error to an exit code: Docker unusable,
@@ -112,11 +116,9 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 			if err != nil {
 				return err
 			}
-			n := cfg.Jobs()
-			if cmd.Flags().Changed("jobs") {
-				if n, err = strconv.Atoi(jobs); err != nil || n < 1 {
-					return usageError(fmt.Errorf("--jobs %q: expected a whole number of at least 1", jobs))
-				}
+			n, err := jobsSetting(cmd, cfg, jobs)
+			if err != nil {
+				return err
 			}
 			start := time.Now()
 			opts := pipeline.BuildOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"),
@@ -237,6 +239,18 @@ Exit status: 0 all pushed, 1 a component was not pushed, 2 bad arguments or sett
 	return cmd
 }
 
+// jobsSetting is --jobs when given, else JOBS / PARALLEL_BUILD.
+func jobsSetting(cmd *cobra.Command, cfg *config.Config, jobs string) (int, error) {
+	if !cmd.Flags().Changed("jobs") {
+		return cfg.Jobs(), nil
+	}
+	n, err := strconv.Atoi(jobs)
+	if err != nil || n < 1 {
+		return 0, usageError(fmt.Errorf("--jobs %q: expected a whole number of at least 1", jobs))
+	}
+	return n, nil
+}
+
 func pushOptions(dir string, tasks []string, cfg *config.Config, insecure, force bool, rep pipeline.Reporter) pipeline.PushOptions {
 	return pipeline.PushOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Insecure: insecure, Force: force,
 		Username: cfg.Get("REGISTRY_USER"), Password: cfg.Get("REGISTRY_PASSWORD"), Reporter: rep}
@@ -246,10 +260,10 @@ func pushOptions(dir string, tasks []string, cfg *config.Config, insecure, force
 func failureSummary(b *pipeline.BuildResult, p *pipeline.PushResult) error {
 	var parts []string
 	if b != nil && b.Failed() > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d component(s) not built", b.Failed(), len(b.Components)))
+		parts = append(parts, fmt.Sprintf("%d of %s not built", b.Failed(), plural.Count(len(b.Components), "component")))
 	}
 	if p != nil && p.Failed() > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d component(s) not pushed", p.Failed(), len(p.Components)))
+		parts = append(parts, fmt.Sprintf("%d of %s not pushed", p.Failed(), plural.Count(len(p.Components), "component")))
 	}
 	return errors.New(strings.Join(parts, "; "))
 }

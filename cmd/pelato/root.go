@@ -47,6 +47,7 @@ repository. Exit statuses are the same for every command: 'pelato help exit-code
 	root.AddCommand(checkCmd(), initCmd(), genCmd(), invokeCmd(), schemaCmd(), versionCmd(), templatesCmd(), explainCmd())
 	root.AddCommand(lspCmd())
 	root.AddCommand(buildCmd(), pushCmd()) // build and push (issue #8)
+	root.AddCommand(brushCmd())
 	root.AddCommand(devCmd(), publishCmd())
 	root.AddCommand(exitCodesTopic())
 	root.AddCommand(cacheCmd())

@@ -3,6 +3,7 @@ package lsp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/builder"
 	"github.com/pelato-dev/pelato/internal/buildertest"
+	"github.com/pelato-dev/pelato/internal/lattice"
+	"github.com/pelato-dev/pelato/internal/lattice/latticetest"
 )
 
 // buildProject opens the example project set up to build with the test builder
@@ -131,4 +134,39 @@ func TestCommandBuildCancel(t *testing.T) {
 	if ids, _ := dc.Containers(context.Background(), labels); len(ids) != 0 {
 		t.Errorf("%d containers left after cancel", len(ids))
 	}
+}
+
+// TestCommandBrush runs pelato.brush for one task through the server: built with the
+// test builder image, pushed to an in-process registry, deployed through a real NATS
+// server to the wadm double, with one progress report and one outcome message.
+func TestCommandBrush(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	c, root, _ := buildProject(t, strings.TrimPrefix(reg.URL, "http://"))
+	srv := latticetest.StartNATS(t, latticetest.ServerOptions{})
+	w := latticetest.NewWadm(t, srv.URL(), latticetest.WadmOptions{PlaceAfter: 20 * time.Millisecond})
+	w.AddHost("default", lattice.Host{ID: "NCLOUD1", FriendlyName: "cloud-1", Labels: map[string]string{"host-type": "cloud"}, Version: "1.9.0"})
+	c.notify(protocol.MethodWorkspaceDidChangeConfiguration, &protocol.DidChangeConfigurationParams{Settings: protocol.LSPAny(fmt.Sprintf(`{"pelato":{"natsUrl":%q}}`, srv.URL()))})
+	wf := string(fileURI(workflowPath(root)))
+
+	res, err := c.command(CmdBrush, CommandArgs{URI: wf, Task: "temp_filter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Build  struct{ Components []struct{ Status string } } `json:"build"`
+		Push   struct{ Components []struct{ Status string } } `json:"push"`
+		Deploy struct {
+			Components []struct{ Status string } `json:"components"`
+		} `json:"deploy"`
+	}
+	if json.Unmarshal(res, &out) != nil || len(out.Build.Components) != 1 || out.Build.Components[0].Status != "built" ||
+		len(out.Push.Components) != 1 || out.Push.Components[0].Status != "pushed" ||
+		len(out.Deploy.Components) != 1 || out.Deploy.Components[0].Status != "deployed" {
+		t.Fatalf("brush result: %s", res)
+	}
+	c.waitFor("brush message", func(m message) bool {
+		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Brush: 1 built") && contains(m.params, "1 pushed")
+	})
 }

@@ -58,6 +58,9 @@ type Command struct {
 	NoWorkflow bool
 	// NoLens offers the command as a source action but not as a code lens.
 	NoLens bool
+	// NoTaskLens offers the whole-workflow code lens but no lens on each task (the
+	// per-task source actions stay): for commands too heavy to sit on every task.
+	NoTaskLens bool
 	// Input marks a command that takes CommandArgs.Input: editors ask for it, and its
 	// titles end in "…".
 	Input bool

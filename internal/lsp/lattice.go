@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"go.lsp.dev/protocol"
 
 	"github.com/pelato-dev/pelato/internal/check"
@@ -24,6 +26,7 @@ const (
 	CmdDeploy = "pelato.deploy"
 	CmdRemove = "pelato.remove"
 	CmdStatus = "pelato.status"
+	CmdBrush  = "pelato.brush"
 )
 
 // latticeHostsTTL is how long a host ping answers the lattice checks.
@@ -37,7 +40,35 @@ func (s *Server) latticeCommands() map[string]Command {
 		CmdDeploy: {Title: "pelato: Deploy", Run: s.cmdDeploy},
 		CmdRemove: {Title: "pelato: Remove", Run: s.cmdRemove, NoLens: true},
 		CmdStatus: {Title: "pelato: Status", Run: s.cmdStatus, NoTask: true, WorkflowTitle: "pelato: Status of the workflow in the lattice"},
+		CmdBrush:  {Title: "pelato: Brush", Run: s.cmdBrush, NoTaskLens: true},
 	}
+}
+
+// cmdBrush runs the whole pipeline — check, gen, build, push, deploy — on args.uri's
+// workflow (or args.task) from the saved files, with one progress report.
+func (s *Server) cmdBrush(ctx context.Context, raw json.RawMessage, progress pipeline.Reporter) (any, error) {
+	a, root, cfg, err := s.latticeTarget(raw, progress)
+	if err != nil {
+		return nil, err
+	}
+	res, err := pipeline.Brush(ctx, pipeline.BrushOptions{
+		Build: pipeline.BuildOptions{Root: root, Tasks: taskList(a.Task), Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(),
+			BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Templates: s.reg, TaskChecker: s.tasks.c},
+		Push:     pipeline.PushOptions{Username: cfg.Get("REGISTRY_USER"), Password: cfg.Get("REGISTRY_PASSWORD")},
+		Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}},
+		Reporter: progress,
+	})
+	if err != nil {
+		var cf *pipeline.CheckFailedError
+		if errors.As(err, &cf) {
+			return nil, fmt.Errorf("%s: %s", err, firstError(cf.Result))
+		}
+		return nil, describeFailure(err)
+	}
+	if res.Failed() > 0 || res.StoppedBefore != "" {
+		return nil, errors.New(res.Summary())
+	}
+	return res, nil
 }
 
 // latticeTarget returns the project of a command and its settings (projectConfig:
@@ -83,7 +114,7 @@ func (s *Server) cmdDeploy(ctx context.Context, raw json.RawMessage, progress pi
 		return nil, describeFailure(err)
 	}
 	if n := res.Failed(); n > 0 {
-		return nil, fmt.Errorf("%d of %d component(s) not deployed; %s", n, len(res.Components), firstComponentError(res))
+		return nil, fmt.Errorf("%d of %s not deployed; %s", n, plural.Count(len(res.Components), "component"), firstComponentError(res))
 	}
 	return res, nil
 }
@@ -111,7 +142,7 @@ func (s *Server) cmdRemove(ctx context.Context, raw json.RawMessage, progress pi
 	if n := res.Failed(); n > 0 {
 		for _, c := range res.Components {
 			if c.Err != "" {
-				return nil, fmt.Errorf("%d of %d application(s) not removed; %s: %s", n, len(res.Components), c.ComponentName, c.Err)
+				return nil, fmt.Errorf("%d of %s not removed; %s: %s", n, plural.Count(len(res.Components), "application"), c.ComponentName, c.Err)
 			}
 		}
 	}

@@ -67,7 +67,7 @@ func (s *Server) codeLens(_ context.Context, snap *Snapshot, params []byte) (any
 		}
 		r := t.Node.Fields[0].KeyRange
 		for _, o := range offers {
-			if !o.cmd.NoTask {
+			if !o.cmd.NoTask && !o.cmd.NoTaskLens {
 				lens(r, o.label+o.ellipsis(), o.name, CommandArgs{URI: doc.URI, Task: key})
 			}
 		}

@@ -87,6 +87,7 @@ func TestSourceActions(t *testing.T) {
 		"source.pelato.push pelato: Push task temp_filter -> pelato.push " + gen,
 		"source.pelato.deploy pelato: Deploy task temp_filter -> pelato.deploy " + gen,
 		"source.pelato.remove pelato: Remove task temp_filter -> pelato.remove " + gen,
+		"source.pelato.brush pelato: Brush task temp_filter -> pelato.brush " + gen,
 		"source.pelato.invoke pelato: Invoke task temp_filter… -> pelato.invoke " + gen,
 	}
 	whole := []string{
@@ -96,6 +97,7 @@ func TestSourceActions(t *testing.T) {
 		"source.pelato.deploy pelato: Deploy all tasks -> pelato.deploy " + all,
 		"source.pelato.remove pelato: Remove all tasks -> pelato.remove " + all,
 		"source.pelato.status pelato: Status of the workflow in the lattice -> pelato.status " + all,
+		"source.pelato.brush pelato: Brush all tasks -> pelato.brush " + all,
 		"source.pelato.check pelato: Check the workflow -> pelato.check " + all,
 	}
 	for _, tc := range []struct {
