@@ -87,7 +87,7 @@ func TestBuildCommand(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut, "[3/3]") || !strings.Contains(errOut, "Building 3 component(s)") {
+	if !strings.Contains(errOut, "[3/3]") || !strings.Contains(errOut, "Building 3 components") {
 		t.Errorf("progress: %s", errOut)
 	}
 	m, _ := os.ReadFile(filepath.Join(dir, "metrics.yaml"))
@@ -131,7 +131,7 @@ func TestBuildCommandFailure(t *testing.T) {
 		return buildertest.TaskCode()
 	})
 	code, out, errOut := pelato(t, "build", dir, "--builder-image", img, "--progress", "plain")
-	if code != 1 || !strings.Contains(errOut, "tasks/c1.go:6:1: undefined: nope") || !strings.Contains(errOut, "1 of 2 component(s) not built") {
+	if code != 1 || !strings.Contains(errOut, "tasks/c1.go:6:1: undefined: nope") || !strings.Contains(errOut, "1 of 2 components not built") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	if !strings.Contains(out, "c1") || !strings.Contains(out, "failed") || !strings.Contains(out, "1 built, 0 unchanged, 1 failed") {

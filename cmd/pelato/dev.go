@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/devrun"
 	"github.com/pelato-dev/pelato/internal/pipeline"
@@ -89,7 +91,7 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 				return &exitError{code: exitProblems, err: err}
 			}
 			if format != "json" && len(msgs) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%d message(s) handled, none failed\n", res.Handled)
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s handled, none failed\n", plural.Count(int(res.Handled), "message"))
 			}
 			return nil
 		},
@@ -156,7 +158,7 @@ running on this machine, else nats://localhost:4222.`,
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "published %d byte(s) to %s on %s\n", len(data), args[0], used)
+			fmt.Fprintf(cmd.ErrOrStderr(), "published %s to %s on %s\n", plural.Count(len(data), "byte"), args[0], used)
 			return nil
 		},
 	}

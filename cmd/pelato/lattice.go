@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/spf13/cobra"
 
 	"github.com/pelato-dev/pelato/internal/config"
@@ -129,7 +131,7 @@ scalers' status included), then {"kind":"result","deploy":{...}}.`,
 				return latticeFailure(cmd, dir, err)
 			}
 			if n := res.Failed(); n > 0 {
-				return &exitError{code: exitProblems, err: fmt.Errorf("%d of %d component(s) not deployed", n, len(res.Components))}
+				return &exitError{code: exitProblems, err: fmt.Errorf("%d of %s not deployed", n, plural.Count(len(res.Components), "component"))}
 			}
 			return nil
 		},
@@ -239,7 +241,7 @@ run broke off; 2 bad arguments or settings, NATS unreachable or no wadm.`,
 				return latticeFailure(cmd, dir, err)
 			}
 			if n := res.Failed(); n > 0 {
-				return &exitError{code: exitProblems, err: fmt.Errorf("%d of %d application(s) not removed", n, len(res.Components))}
+				return &exitError{code: exitProblems, err: fmt.Errorf("%d of %s not removed", n, plural.Count(len(res.Components), "application"))}
 			}
 			return nil
 		},

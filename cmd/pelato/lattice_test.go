@@ -48,7 +48,7 @@ func TestDeployStatusRemoveCommands(t *testing.T) {
 	if !strings.Contains(out, "temp_filter                   1.0.2    created  deployed") {
 		t.Errorf("deploy table:\n%s", out)
 	}
-	if !strings.Contains(errOut, "Deploying 2 component(s) to lattice default at "+srv.URL()) || !strings.Contains(errOut, "deployed 2 of 2 component(s)") {
+	if !strings.Contains(errOut, "Deploying 2 components to lattice default at "+srv.URL()) || !strings.Contains(errOut, "deployed 2 of 2 components") {
 		t.Errorf("deploy progress:\n%s", errOut)
 	}
 	m, err := os.ReadFile(filepath.Join(dir, "metrics.yaml"))

@@ -213,7 +213,7 @@ func TestDevSend(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut, "ready: 2 task(s) running; NATS at nats://127.0.0.1:") || !strings.Contains(errOut, "2 message(s) handled, none failed") {
+	if !strings.Contains(errOut, "ready: 2 tasks running; NATS at nats://127.0.0.1:") || !strings.Contains(errOut, "2 messages handled, none failed") {
 		t.Errorf("stderr:\n%s", errOut)
 	}
 
@@ -240,7 +240,7 @@ func TestDevSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut = pelato(t, append(base, "--send", "living_room_celsius_data=1")...)
-	if code != 1 || !strings.Contains(out, "exec_task panicked: no filter today at tasks/filter.go:4") || !strings.Contains(errOut, "1 of 2 message(s) failed") {
+	if code != 1 || !strings.Contains(out, "exec_task panicked: no filter today at tasks/filter.go:4") || !strings.Contains(errOut, "1 of 2 messages failed") {
 		t.Errorf("failing task: exit %d\n%s%s", code, out, errOut)
 	}
 	// Bad arguments.
@@ -269,7 +269,7 @@ func TestPublishCommand(t *testing.T) {
 	}
 	nc.Flush()
 	code, _, errOut := pelato(t, "publish", "--nats", r.URL(), "living_room_celsius_data", "25")
-	if code != 0 || !strings.Contains(errOut, "published 2 byte(s) to living_room_celsius_data on "+r.URL()) {
+	if code != 0 || !strings.Contains(errOut, "published 2 bytes to living_room_celsius_data on "+r.URL()) {
 		t.Fatalf("publish: exit %d, %s", code, errOut)
 	}
 	m, err := sub.NextMsg(10 * time.Second)

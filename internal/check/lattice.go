@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/workflow"
 )
 
@@ -70,7 +72,7 @@ func describeHosts(hosts []Host) string {
 	}
 	sort.Strings(labels)
 	if len(labels) == 0 {
-		return fmt.Sprintf("its %d host(s) carry no %s label", len(hosts), TargetLabel)
+		return fmt.Sprintf("it has %s, none with a %s label", plural.Count(len(hosts), "host"), TargetLabel)
 	}
-	return fmt.Sprintf("its %d host(s) carry %s %s", len(hosts), TargetLabel, strings.Join(labels, ", "))
+	return fmt.Sprintf("it has %s, with %s %s", plural.Count(len(hosts), "host"), TargetLabel, strings.Join(labels, ", "))
 }

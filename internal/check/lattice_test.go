@@ -19,7 +19,7 @@ func TestLatticeTargets(t *testing.T) {
 		if d.Code != CodeNoHostForTarget || d.Severity != Hint || src[d.Range.Start:d.Range.End] != "gpu" {
 			t.Errorf("%+v (%q)", d, src[d.Range.Start:d.Range.End])
 		}
-		if !strings.Contains(d.Message, `no host of lattice "default" has host-type=gpu`) || !strings.Contains(d.Message, "its 2 host(s) carry host-type cloud, edge") {
+		if !strings.Contains(d.Message, `no host of lattice "default" has host-type=gpu`) || !strings.Contains(d.Message, "it has 2 hosts, with host-type cloud, edge") {
 			t.Errorf("message %q", d.Message)
 		}
 	}

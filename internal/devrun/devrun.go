@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -146,7 +148,7 @@ func Start(ctx context.Context, opts Options) (*Runner, error) {
 		go r.watch(snap)
 	}
 	ok = true
-	r.emit(Event{Kind: Ready, URL: r.url, Text: fmt.Sprintf("%d task(s) running; NATS at %s", len(r.tasks), r.url)})
+	r.emit(Event{Kind: Ready, URL: r.url, Text: fmt.Sprintf("%s running; NATS at %s", plural.Count(len(r.tasks), "task"), r.url)})
 	return r, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/pipeline"
 )
 
@@ -70,7 +72,7 @@ func (s *Server) cmdBuild(ctx context.Context, raw json.RawMessage, progress pip
 	if n := res.Failed(); n > 0 {
 		for _, c := range res.Components {
 			if c.Err != "" {
-				return nil, fmt.Errorf("%d of %d component(s) failed; %s: %s", n, len(res.Components), c.ComponentName, c.Err)
+				return nil, fmt.Errorf("%d of %s failed; %s: %s", n, plural.Count(len(res.Components), "component"), c.ComponentName, c.Err)
 			}
 		}
 	}
@@ -109,7 +111,7 @@ func (s *Server) cmdPush(ctx context.Context, raw json.RawMessage, progress pipe
 	if n := res.Failed(); n > 0 {
 		for _, c := range res.Components {
 			if c.Err != "" {
-				return nil, fmt.Errorf("%d of %d component(s) not pushed; %s: %s", n, len(res.Components), c.ComponentName, c.Err)
+				return nil, fmt.Errorf("%d of %s not pushed; %s: %s", n, plural.Count(len(res.Components), "component"), c.ComponentName, c.Err)
 			}
 		}
 	}

@@ -50,7 +50,7 @@ func TestCommandsDeployStatusRemove(t *testing.T) {
 		return m.method == protocol.MethodProgress && contains(m.params, "reconciling") && contains(m.params, "SpreadScaler temp_filter-temp_filter")
 	})
 	c.waitFor("deploy message", func(m message) bool {
-		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Deploy: deployed 1 of 1 component(s) to lattice default")
+		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Deploy: deployed 1 of 1 component to lattice default")
 	})
 
 	res, err = c.command(CmdStatus, CommandArgs{URI: wf})

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/builder"
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/taskcode"
@@ -232,7 +234,7 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	}
 	total := len(gen.Components)
 	t1 := time.Now()
-	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Building %d component(s) with %s (%d at a time)", total, res.Image.Ref, min(jobs, max(total, 1))), Total: total})
+	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Building %s with %s (%d at a time)", plural.Count(total, "component"), res.Image.Ref, min(jobs, max(total, 1))), Total: total})
 	b := &componentBuilder{opts: opts, dc: dc, image: res.Image, vols: vols, rep: rep,
 		run: strconv.FormatInt(time.Now().UnixNano(), 36), user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), network: opts.Network}
 	if b.network == "" {
@@ -282,7 +284,7 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	if ctx.Err() != nil {
 		endErr = ctx.Err()
 	} else if n := res.Failed(); n > 0 {
-		endErr = fmt.Errorf("%d of %d component(s) failed", n, total)
+		endErr = fmt.Errorf("%d of %s failed", n, plural.Count(total, "component"))
 	}
 	rep.Event(Event{Kind: End, Message: res.Summary(), Err: endErr})
 	return res, ctx.Err()

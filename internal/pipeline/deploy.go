@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/lattice"
 	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wadm"
@@ -114,7 +116,7 @@ func (r *DeployResult) Summary() string {
 			unchanged++
 		}
 	}
-	s := fmt.Sprintf("deployed %d of %d component(s) to lattice %s", len(r.Components)-r.Failed(), len(r.Components), r.Lattice)
+	s := fmt.Sprintf("deployed %d of %s to lattice %s", len(r.Components)-r.Failed(), plural.Count(len(r.Components), "component"), r.Lattice)
 	if unchanged > 0 {
 		s += fmt.Sprintf(" (%d unchanged)", unchanged)
 	}
@@ -208,7 +210,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 			rep.Event(Event{Kind: Log, Level: "error", Task: comp.ComponentName, Message: comp.Err})
 		}
 		out.Duration = time.Since(start)
-		rep.Event(Event{Kind: End, Message: out.Summary(), Err: fmt.Errorf("%d of %d component(s) not deployed", len(apps), len(apps))})
+		rep.Event(Event{Kind: End, Message: out.Summary(), Err: fmt.Errorf("%d of %s not deployed", len(apps), plural.Count(len(apps), "component"))})
 		return out, nil
 	}
 	c, release, err := opts.Lattice.open(ctx)
@@ -221,7 +223,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 	if !opts.NoWait {
 		total *= 2
 	}
-	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Deploying %d component(s) to lattice %s at %s", len(apps), c.Lattice(), c.URL()), Total: total})
+	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Deploying %s to lattice %s at %s", plural.Count(len(apps), "component"), c.Lattice(), c.URL()), Total: total})
 	for _, e := range warnings {
 		rep.Event(e)
 	}
@@ -281,7 +283,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 	out.Duration = time.Since(start)
 	var endErr error
 	if n := out.Failed(); n > 0 {
-		endErr = fmt.Errorf("%d of %d component(s) not deployed", n, len(apps))
+		endErr = fmt.Errorf("%d of %s not deployed", n, plural.Count(len(apps), "component"))
 	}
 	rep.Event(Event{Kind: End, Message: out.Summary() + " in " + out.Duration.Round(time.Millisecond).String(), Err: endErr})
 	return out, nil

@@ -118,14 +118,14 @@ func TestDeployThreeTasks(t *testing.T) {
 		t.Errorf("lattice %q url %q", res.Lattice, res.URL)
 	}
 	log := ev.text()
-	for _, want := range []string{"Deploying 3 component(s) to lattice default at " + e.srv.URL(), "put 1.0.2 (created), deploy acknowledged",
-		"reconciling — SpreadScaler temp_filter-temp_filter: reconciling (Scaling component on 1 host(s))", "deployed 1.0.2", "deployed 3 of 3 component(s) to lattice default",
+	for _, want := range []string{"Deploying 3 components to lattice default at " + e.srv.URL(), "put 1.0.2 (created), deploy acknowledged",
+		"reconciling — SpreadScaler temp_filter-temp_filter: reconciling (Scaling component on 1 host(s))", "deployed 1.0.2", "deployed 3 of 3 components to lattice default",
 		"temp_filter  not built by `pelato build` on this machine: make sure localhost:5000/temp_filter:1.0.2 is pushed"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("progress lacks %q:\n%s", want, log)
 		}
 	}
-	if got := res.Summary(); got != "deployed 3 of 3 component(s) to lattice default" {
+	if got := res.Summary(); got != "deployed 3 of 3 components to lattice default" {
 		t.Errorf("summary %q", got)
 	}
 }
@@ -443,7 +443,7 @@ func TestRemoveTwiceAndStatus(t *testing.T) {
 	if len(st.Apps) != 3 || len(st.Hosts) != 2 || st.Apps[1].Status != lattice.StatusDeployed || st.Apps[1].DeployedVersion != "1.0.2" || !st.Apps[1].Stored {
 		t.Fatalf("status %+v", st)
 	}
-	if got := st.Summary(); got != "3 of 3 application(s) deployed, 2 host(s) in lattice default" {
+	if got := st.Summary(); got != "3 of 3 applications deployed, 2 hosts in lattice default" {
 		t.Errorf("summary %q", got)
 	}
 	ev := &events{}
@@ -456,7 +456,7 @@ func TestRemoveTwiceAndStatus(t *testing.T) {
 	if err != nil || rm.Failed() != 0 || rm.Components[0].Action != ActionAbsent {
 		t.Fatalf("remove again: %v %+v", err, rm)
 	}
-	if !strings.Contains(rm.Summary(), "removed 0 application(s) from lattice default (1 not there)") {
+	if !strings.Contains(rm.Summary(), "removed 0 applications from lattice default (1 not there)") {
 		t.Errorf("summary %q", rm.Summary())
 	}
 	st, err = Status(ctx, StatusOptions{Root: e.dir, Lattice: e.conn, Tasks: []string{"temp_filter", "store"}})

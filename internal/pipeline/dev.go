@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/devrun"
 )
 
@@ -71,7 +73,7 @@ func Dev(ctx context.Context, opts DevOptions) (*DevResult, error) {
 	err = r.Close()
 	res.Handled, res.Failed = r.Stats()
 	if err == nil && len(opts.Send) > 0 && res.Failed > 0 {
-		err = fmt.Errorf("%d of %d message(s) failed: %w", res.Failed, res.Handled, ErrTasksFailed)
+		err = fmt.Errorf("%d of %s failed: %w", res.Failed, plural.Count(int(res.Handled), "message"), ErrTasksFailed)
 	}
 	return res, err
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/ociregistry"
 	"github.com/pelato-dev/pelato/internal/userfile"
@@ -140,7 +142,7 @@ func Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 	pusher := ociregistry.NewPusher(ociregistry.Options{Insecure: opts.Insecure, Force: opts.Force,
 		Username: opts.Username, Password: opts.Password, HTTPClient: opts.HTTPClient})
 	total := len(tasks)
-	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Pushing %d component(s) to %s", total, registry), Total: total})
+	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Pushing %s to %s", plural.Count(total, "component"), registry), Total: total})
 	out := &PushResult{Components: make([]PushedComponent, total)}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -158,7 +160,7 @@ func Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 				ev := Event{Kind: Step, Task: c.ComponentName, Done: done, Total: total}
 				switch c.Status {
 				case StatusPushed:
-					ev.Message = fmt.Sprintf("pushed %s (%s, %d blob(s) uploaded; credentials: %s)", c.Reference, humanSize(c.Size), c.BlobsUploaded, c.Credentials)
+					ev.Message = fmt.Sprintf("pushed %s (%s, %s uploaded; credentials: %s)", c.Reference, humanSize(c.Size), plural.Count(c.BlobsUploaded, "blob"), c.Credentials)
 				case StatusUnchanged:
 					ev.Message = c.Reference + " already holds this component"
 				default:
@@ -188,7 +190,7 @@ func Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 	if ctx.Err() != nil {
 		endErr = ctx.Err()
 	} else if n := out.Failed(); n > 0 {
-		endErr = fmt.Errorf("%d of %d component(s) not pushed", n, total)
+		endErr = fmt.Errorf("%d of %s not pushed", n, plural.Count(total, "component"))
 	}
 	rep.Event(Event{Kind: End, Message: out.Summary(), Err: endErr})
 	return out, ctx.Err()

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/lattice"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -86,7 +88,7 @@ func (r *RemoveResult) Summary() string {
 			absent++
 		}
 	}
-	s := fmt.Sprintf("removed %d application(s) from lattice %s", removed, r.Lattice)
+	s := fmt.Sprintf("removed %s from lattice %s", plural.Count(removed, "application"), r.Lattice)
 	if absent > 0 {
 		s += fmt.Sprintf(" (%d not there)", absent)
 	}
@@ -125,7 +127,7 @@ func Remove(ctx context.Context, opts RemoveOptions) (*RemoveResult, error) {
 	if !opts.NoWait {
 		total *= 2
 	}
-	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Removing %d application(s) from lattice %s at %s", len(apps), c.Lattice(), c.URL()), Total: total})
+	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Removing %s from lattice %s at %s", plural.Count(len(apps), "application"), c.Lattice(), c.URL()), Total: total})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fatal := &firstFatal{cancel: cancel}
@@ -168,7 +170,7 @@ func Remove(ctx context.Context, opts RemoveOptions) (*RemoveResult, error) {
 	out.Duration = time.Since(start)
 	var endErr error
 	if n := out.Failed(); n > 0 {
-		endErr = fmt.Errorf("%d of %d application(s) not removed", n, len(apps))
+		endErr = fmt.Errorf("%d of %s not removed", n, plural.Count(len(apps), "application"))
 	}
 	rep.Event(Event{Kind: End, Message: out.Summary() + " in " + out.Duration.Round(time.Millisecond).String(), Err: endErr})
 	return out, nil
@@ -196,7 +198,7 @@ func removeOne(ctx context.Context, c *lattice.Client, comp *RemovedComponent) (
 	for _, v := range vers.Versions {
 		comp.Versions = append(comp.Versions, v.Version)
 	}
-	return fmt.Sprintf("undeployed, %d version(s) deleted", len(comp.Versions)), nil
+	return fmt.Sprintf("undeployed, %s deleted", plural.Count(len(comp.Versions), "version")), nil
 }
 
 // waitUndeployed polls until every removed application reports "undeployed".

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/plural"
+
 	"github.com/pelato-dev/pelato/internal/lattice"
 	"github.com/pelato-dev/pelato/templates"
 )
@@ -65,7 +67,7 @@ func (r *StatusResult) Summary() string {
 			deployed++
 		}
 	}
-	return fmt.Sprintf("%d of %d application(s) deployed, %d host(s) in lattice %s", deployed, len(r.Apps), len(r.Hosts), r.Lattice)
+	return fmt.Sprintf("%d of %s deployed, %s in lattice %s", deployed, plural.Count(len(r.Apps), "application"), plural.Count(len(r.Hosts), "host"), r.Lattice)
 }
 
 // Status reports the project's applications as wadm sees them (one list request) and

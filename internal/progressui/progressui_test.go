@@ -70,11 +70,11 @@ func atoi(s string) int {
 func TestLiveDisplay(t *testing.T) {
 	var out syncBuffer
 	l := NewLive(&out, 60)
-	l.Event(pipeline.Event{Kind: pipeline.Begin, Title: "Building 3 component(s)", Total: 3})
+	l.Event(pipeline.Event{Kind: pipeline.Begin, Title: "Building 3 components", Total: 3})
 	l.Event(pipeline.Event{Kind: pipeline.Log, Level: "info", Task: "c0", Message: "tinygo build \x1b[31m-target wasip2\r"})
 	l.Event(pipeline.Event{Kind: pipeline.Log, Level: "info", Task: "c1", Message: "go: downloading a very long module path that will not fit in sixty columns at all"})
 	mid := screen(out.String())
-	if len(mid) != 3 || !strings.Contains(mid[0], "Building 3 component(s) [0/3]") || !strings.Contains(mid[1], "c0") || !strings.Contains(mid[1], "tinygo build -target wasip2") {
+	if len(mid) != 3 || !strings.Contains(mid[0], "Building 3 components [0/3]") || !strings.Contains(mid[1], "c0") || !strings.Contains(mid[1], "tinygo build -target wasip2") {
 		t.Fatalf("live area: %q", mid)
 	}
 	for _, line := range mid {
