@@ -82,13 +82,18 @@ func codeFingerprint(root string, s workflow.Spec, tpl *templates.Template) (str
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// compile builds the task's module.
+// compile builds the task's module, saying so when that takes long (a first build).
 func (r *Runner) compile(ctx context.Context, s workflow.Spec, tpl *templates.Template) (*wasmrun.Module, error) {
-	return r.rt.CompileWith(ctx, wasmrun.Source{
+	done := wasmrun.WhileCompiling(wasmrun.SlowCompile, func(msg string) {
+		r.emit(Event{Kind: Info, Task: s.ComponentName, Text: msg})
+	})
+	m, err := r.rt.CompileWith(ctx, wasmrun.Source{
 		Path:       filepath.Join(r.opts.Root, workflow.TasksDir, filepath.FromSlash(s.Code)),
 		Kind:       wasmrun.Kind(tpl.Kind),
 		ProjectDir: r.opts.Root,
 	}, wasmrun.CompileOptions{Instances: max(s.Instances, 1), Limits: r.opts.Limits})
+	done(err)
+	return m, err
 }
 
 // start wires t: its bucket, its HTTP listener, then its subscriptions.

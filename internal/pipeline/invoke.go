@@ -43,14 +43,9 @@ type InvokeOptions struct {
 	Reporter Reporter
 
 	// slowAfter is how long a compile runs before Invoke says it is compiling (0:
-	// slowCompile); tests shorten it.
+	// wasmrun.SlowCompile); tests shorten it.
 	slowAfter time.Duration
 }
-
-// slowCompile is how long a compile may take before Invoke tells the user about it: a
-// task's first build (above all on a new machine, where Go's standard library is
-// compiled for WebAssembly too) takes seconds to minutes, a cached one milliseconds.
-const slowCompile = time.Second
 
 // InvokeResult is the outcome of Invoke.
 type InvokeResult struct {
@@ -132,7 +127,7 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 	start := time.Now()
 	slow := opts.slowAfter
 	if slow <= 0 {
-		slow = slowCompile
+		slow = wasmrun.SlowCompile
 	}
 	done := tellWhileCompiling(rep, spec.ComponentName, slow)
 	mod, err := rt.CompileWith(ctx, wasmrun.Source{
@@ -165,44 +160,12 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 	return out, nil
 }
 
-// tellWhileCompiling reports, once a compile has taken longer than after, that the
-// task is being compiled and why it takes time, then every ten seconds how long it
-// has been going; done (called with the compile's error) ends the reports, saying how
-// long the compile took if anything was reported. Events are Log events of level
-// "notice", which terminals show without -v.
+// tellWhileCompiling reports a slow compile of task as "notice" Log events, which
+// terminals show without -v (see wasmrun.WhileCompiling).
 func tellWhileCompiling(rep Reporter, task string, after time.Duration) (done func(error)) {
-	stop := make(chan struct{})
-	finished := make(chan bool, 1)
-	start := time.Now()
-	go func() {
-		told := false
-		defer func() { finished <- told }()
-		timer := time.NewTimer(after)
-		defer timer.Stop()
-		select {
-		case <-stop:
-			return
-		case <-timer.C:
-		}
-		told = true
-		rep.Event(Event{Kind: Log, Level: "notice", Task: task, Message: "compiling with the Go toolchain; a task's first build takes a while (on a new machine a minute or two, as Go's standard library is compiled for WebAssembly too); later runs take well under a second"})
-		tick := time.NewTicker(10 * time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				rep.Event(Event{Kind: Log, Level: "notice", Task: task, Message: fmt.Sprintf("still compiling (%s)", time.Since(start).Round(time.Second))})
-			}
-		}
-	}()
-	return func(err error) {
-		close(stop)
-		if <-finished && err == nil {
-			rep.Event(Event{Kind: Log, Level: "notice", Task: task, Message: fmt.Sprintf("compiled in %s", time.Since(start).Round(100*time.Millisecond))})
-		}
-	}
+	return wasmrun.WhileCompiling(after, func(msg string) {
+		rep.Event(Event{Kind: Log, Level: "notice", Task: task, Message: msg})
+	})
 }
 
 // taskErrors returns the errors that concern task t: in its files, in its entry of
