@@ -3,10 +3,6 @@ package lsp
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-
-	"github.com/pelato-dev/pelato/internal/plural"
 
 	"github.com/pelato-dev/pelato/internal/pipeline"
 )
@@ -40,40 +36,18 @@ func (p pushSummary) Summary() string { return p.PushResult.Summary() }
 // cmdBuild builds the workflow of args.uri, or its task args.task, from the saved
 // files (unsaved buffers are reported), in Docker.
 func (s *Server) cmdBuild(ctx context.Context, raw json.RawMessage, progress pipeline.Reporter) (any, error) {
-	a, err := parseArgs(raw, true)
+	a, root, cfg, err := s.savedTarget(raw, progress)
 	if err != nil {
 		return nil, err
 	}
-	snap := s.snapshot()
-	root, err := s.rootOf(snap, a.URI)
+	res, err := pipeline.Build(ctx, pipeline.BuildOptions{Root: root, Tasks: taskList(a.Task), Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(),
+		BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Templates: s.reg, TaskChecker: s.tasks.c, Reporter: progress})
 	if err != nil {
-		return nil, err
+		return nil, describeFailure(err)
 	}
-	cfg, err := s.projectConfig(snap, root)
-	if err != nil {
-		return nil, err
-	}
-	for _, path := range unsaved(snap, root) {
-		progress.Event(pipeline.Event{Kind: pipeline.Log, Level: "warning", Message: path + " has unsaved changes: the saved version is built"})
-	}
-	opts := pipeline.BuildOptions{Root: root, Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(), BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"),
-		Templates: s.reg, TaskChecker: s.tasks.c, Reporter: progress}
-	if a.Task != "" {
-		opts.Tasks = []string{a.Task}
-	}
-	res, err := pipeline.Build(ctx, opts)
-	if err != nil {
-		var cf *pipeline.CheckFailedError
-		if errors.As(err, &cf) {
-			return nil, fmt.Errorf("%s: %s", err, firstError(cf.Result))
-		}
-		return nil, err
-	}
-	if n := res.Failed(); n > 0 {
-		for _, c := range res.Components {
-			if c.Err != "" {
-				return nil, fmt.Errorf("%d of %s failed; %s: %s", n, plural.Count(len(res.Components), "component"), c.ComponentName, c.Err)
-			}
+	for _, c := range res.Components {
+		if c.Err != "" {
+			return nil, componentsFailed(res.Failed(), len(res.Components), "failed", c.ComponentName, c.Err)
 		}
 	}
 	return buildSummary{res}, nil
@@ -82,37 +56,18 @@ func (s *Server) cmdBuild(ctx context.Context, raw json.RawMessage, progress pip
 // cmdPush pushes the built components of args.uri's workflow (or args.task) to the
 // project's registry.
 func (s *Server) cmdPush(ctx context.Context, raw json.RawMessage, progress pipeline.Reporter) (any, error) {
-	a, err := parseArgs(raw, true)
+	a, root, cfg, err := s.savedTarget(raw, progress)
 	if err != nil {
 		return nil, err
 	}
-	snap := s.snapshot()
-	root, err := s.rootOf(snap, a.URI)
+	res, err := pipeline.Push(ctx, pipeline.PushOptions{Root: root, Tasks: taskList(a.Task), Registry: cfg.Get("REGISTRY_URL"), Username: cfg.Get("REGISTRY_USER"),
+		Password: cfg.Get("REGISTRY_PASSWORD"), Templates: s.reg, Reporter: progress})
 	if err != nil {
-		return nil, err
+		return nil, describeFailure(err)
 	}
-	cfg, err := s.projectConfig(snap, root)
-	if err != nil {
-		return nil, err
-	}
-	opts := pipeline.PushOptions{Root: root, Registry: cfg.Get("REGISTRY_URL"), Username: cfg.Get("REGISTRY_USER"),
-		Password: cfg.Get("REGISTRY_PASSWORD"), Templates: s.reg, Reporter: progress}
-	if a.Task != "" {
-		opts.Tasks = []string{a.Task}
-	}
-	res, err := pipeline.Push(ctx, opts)
-	if err != nil {
-		var cf *pipeline.CheckFailedError
-		if errors.As(err, &cf) {
-			return nil, fmt.Errorf("%s: %s", err, firstError(cf.Result))
-		}
-		return nil, err
-	}
-	if n := res.Failed(); n > 0 {
-		for _, c := range res.Components {
-			if c.Err != "" {
-				return nil, fmt.Errorf("%d of %s not pushed; %s: %s", n, plural.Count(len(res.Components), "component"), c.ComponentName, c.Err)
-			}
+	for _, c := range res.Components {
+		if c.Err != "" {
+			return nil, componentsFailed(res.Failed(), len(res.Components), "not pushed", c.ComponentName, c.Err)
 		}
 	}
 	return pushSummary{res}, nil

@@ -17,6 +17,7 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/userfile"
@@ -247,6 +248,30 @@ func (s *Server) cmdCheck(ctx context.Context, raw json.RawMessage, progress pip
 		progress.Event(pipeline.Event{Kind: pipeline.Step, Done: i + 1, Total: len(roots), Message: fmt.Sprintf("%s: %s", root, plural.Count(n, "diagnostic"))})
 	}
 	return checkSummary(total), nil
+}
+
+// savedTarget returns the argument, project and settings (projectConfig: the
+// editor's settings over the environment over .env) of a command that works on the
+// files as saved — build, push, deploy, remove, status, brush — with a warning for
+// each unsaved file.
+func (s *Server) savedTarget(raw json.RawMessage, progress pipeline.Reporter) (CommandArgs, string, *config.Config, error) {
+	a, err := parseArgs(raw, true)
+	if err != nil {
+		return a, "", nil, err
+	}
+	snap := s.snapshot()
+	root, err := s.rootOf(snap, a.URI)
+	if err != nil {
+		return a, "", nil, err
+	}
+	cfg, err := s.projectConfig(snap, root)
+	if err != nil {
+		return a, "", nil, err
+	}
+	for _, path := range unsaved(snap, root) {
+		progress.Event(pipeline.Event{Kind: pipeline.Log, Level: "warning", Message: path + " has unsaved changes: the saved version is used"})
+	}
+	return a, root, cfg, nil
 }
 
 // genSummary is pelato.gen's result.

@@ -15,7 +15,6 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/pelato-dev/pelato/internal/check"
-	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/lattice"
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/workflow"
@@ -47,7 +46,7 @@ func (s *Server) latticeCommands() map[string]Command {
 // cmdBrush runs the whole pipeline — check, gen, build, push, deploy — on args.uri's
 // workflow (or args.task) from the saved files, with one progress report.
 func (s *Server) cmdBrush(ctx context.Context, raw json.RawMessage, progress pipeline.Reporter) (any, error) {
-	a, root, cfg, err := s.latticeTarget(raw, progress)
+	a, root, cfg, err := s.savedTarget(raw, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -59,39 +58,12 @@ func (s *Server) cmdBrush(ctx context.Context, raw json.RawMessage, progress pip
 		Reporter: progress,
 	})
 	if err != nil {
-		var cf *pipeline.CheckFailedError
-		if errors.As(err, &cf) {
-			return nil, fmt.Errorf("%s: %s", err, firstError(cf.Result))
-		}
 		return nil, describeFailure(err)
 	}
 	if res.Failed() > 0 || res.StoppedBefore != "" {
 		return nil, errors.New(res.Summary())
 	}
 	return res, nil
-}
-
-// latticeTarget returns the project of a command and its settings (projectConfig:
-// the editor's natsUrl and lattice over the environment over .env), with a warning
-// for each unsaved file (the commands use what is on disk).
-func (s *Server) latticeTarget(raw json.RawMessage, progress pipeline.Reporter) (CommandArgs, string, *config.Config, error) {
-	a, err := parseArgs(raw, true)
-	if err != nil {
-		return a, "", nil, err
-	}
-	snap := s.snapshot()
-	root, err := s.rootOf(snap, a.URI)
-	if err != nil {
-		return a, "", nil, err
-	}
-	cfg, err := s.projectConfig(snap, root)
-	if err != nil {
-		return a, "", nil, err
-	}
-	for _, path := range unsaved(snap, root) {
-		progress.Event(pipeline.Event{Kind: pipeline.Log, Level: "warning", Message: path + " has unsaved changes: the saved version is used"})
-	}
-	return a, root, cfg, nil
 }
 
 func taskList(task string) []string {
@@ -104,33 +76,26 @@ func taskList(task string) []string {
 // cmdDeploy deploys the workflow of args.uri (or its task args.task) and waits for
 // placement; the progress carries the scalers' status and can be cancelled.
 func (s *Server) cmdDeploy(ctx context.Context, raw json.RawMessage, progress pipeline.Reporter) (any, error) {
-	a, root, cfg, err := s.latticeTarget(raw, progress)
+	a, root, cfg, err := s.savedTarget(raw, progress)
 	if err != nil {
 		return nil, err
 	}
-	res, err := pipeline.Deploy(ctx, pipeline.DeployOptions{Root: root, Tasks: taskList(a.Task), Registry: s.registryURL(s.snapshot(), root),
+	res, err := pipeline.Deploy(ctx, pipeline.DeployOptions{Root: root, Tasks: taskList(a.Task), Registry: cfg.Get("REGISTRY_URL"),
 		Templates: s.reg, Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, Reporter: progress})
 	if err != nil {
 		return nil, describeFailure(err)
 	}
-	if n := res.Failed(); n > 0 {
-		return nil, fmt.Errorf("%d of %s not deployed; %s", n, plural.Count(len(res.Components), "component"), firstComponentError(res))
+	for _, c := range res.Components {
+		if c.Err != "" {
+			return nil, componentsFailed(res.Failed(), len(res.Components), "not deployed", c.ComponentName, c.Err)
+		}
 	}
 	return res, nil
 }
 
-func firstComponentError(res *pipeline.DeployResult) string {
-	for _, c := range res.Components {
-		if c.Err != "" {
-			return c.ComponentName + ": " + c.Err
-		}
-	}
-	return ""
-}
-
 // cmdRemove undeploys and deletes the applications of args.uri (or of args.task).
 func (s *Server) cmdRemove(ctx context.Context, raw json.RawMessage, progress pipeline.Reporter) (any, error) {
-	a, root, cfg, err := s.latticeTarget(raw, progress)
+	a, root, cfg, err := s.savedTarget(raw, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -139,11 +104,9 @@ func (s *Server) cmdRemove(ctx context.Context, raw json.RawMessage, progress pi
 	if err != nil {
 		return nil, describeFailure(err)
 	}
-	if n := res.Failed(); n > 0 {
-		for _, c := range res.Components {
-			if c.Err != "" {
-				return nil, fmt.Errorf("%d of %s not removed; %s: %s", n, plural.Count(len(res.Components), "application"), c.ComponentName, c.Err)
-			}
+	for _, c := range res.Components {
+		if c.Err != "" {
+			return nil, fmt.Errorf("%d of %s not removed; %s: %s", res.Failed(), plural.Count(len(res.Components), "application"), c.ComponentName, c.Err)
 		}
 	}
 	return res, nil
@@ -152,7 +115,7 @@ func (s *Server) cmdRemove(ctx context.Context, raw json.RawMessage, progress pi
 // cmdStatus returns the applications of args.uri as wadm sees them and the lattice's
 // hosts; each line of both tables also goes to the log.
 func (s *Server) cmdStatus(ctx context.Context, raw json.RawMessage, progress pipeline.Reporter) (any, error) {
-	a, root, cfg, err := s.latticeTarget(raw, progress)
+	a, root, cfg, err := s.savedTarget(raw, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +147,12 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// componentsFailed is the error of a command after which n of total components
+// failed: the count and the first failure, name and cause.
+func componentsFailed(n, total int, what, name, cause string) error {
+	return fmt.Errorf("%d of %s %s; %s: %s", n, plural.Count(total, "component"), what, name, cause)
 }
 
 // describeFailure adds the first error diagnostic to a check failure.
