@@ -33,6 +33,7 @@ type toolchain struct {
 	bin     string // path of the go command
 	version string // e.g. go1.26.8
 	id      string // extra identity (resolved path, size, mtime, env)
+	goroot  string // the toolchain's GOROOT when it was found beside the command, else ""
 }
 
 // goToolchain finds and identifies the Go toolchain, memoized per Runtime.
@@ -72,11 +73,15 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 			fmt.Fprintf(&id, "|envfile=%x", sha256.Sum256(b))
 		}
 	}
-	version := ""
+	version, goroot := "", ""
 	if b, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(real)), "VERSION")); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
 		if strings.HasPrefix(line, "go") {
 			version = strings.TrimSpace(line)
+			goroot = filepath.Dir(filepath.Dir(real))
+			if env := os.Getenv("GOROOT"); env != "" {
+				goroot = env
+			}
 		}
 	}
 	if version == "" {
@@ -86,7 +91,7 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 		}
 		version = strings.TrimSpace(string(out))
 	}
-	r.tc = &toolchain{bin: bin, version: version, id: id.String()}
+	r.tc = &toolchain{bin: bin, version: version, id: id.String(), goroot: goroot}
 	return *r.tc, nil
 }
 
@@ -336,9 +341,13 @@ func (r *Runtime) goBuild(ctx context.Context, in *buildInputs) ([]byte, error) 
 	}
 
 	// The real build runs `go mod tidy`, so third-party imports resolve the
-	// same way here.
-	if out, err := r.runGo(ctx, in.tc.bin, dir, env, "mod", "tidy"); err != nil {
-		return nil, fail("go mod tidy", out, err)
+	// same way here. A task that imports only the standard library needs no
+	// module (tidy would only drop requirements), which saves the save path a
+	// go command.
+	if !stdOnly(in.tc.goroot, in.files) {
+		if out, err := r.runGo(ctx, in.tc.bin, dir, env, "mod", "tidy"); err != nil {
+			return nil, fail("go mod tidy", out, err)
+		}
 	}
 	outFile := filepath.Join(dir, "task.wasm")
 	if out, err := r.runGo(ctx, in.tc.bin, dir, env, "build", "-buildmode=c-shared", "-o", outFile, "."); err != nil {
@@ -349,6 +358,38 @@ func (r *Runtime) goBuild(ctx context.Context, in *buildInputs) ([]byte, error) 
 		return nil, fmt.Errorf("wasmrun: reading built module: %w", err)
 	}
 	return wasm, nil
+}
+
+// stdOnly reports whether the task files import nothing but packages of the standard
+// library found under goroot (false when goroot is unknown or a file does not parse).
+func stdOnly(goroot string, files []taskFile) bool {
+	if goroot == "" {
+		return false
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		af, err := parser.ParseFile(fset, f.userPath, f.original, parser.ImportsOnly)
+		if err != nil {
+			return false
+		}
+		for _, imp := range af.Imports {
+			path, err := strconv.Unquote(imp.Path.Value)
+			if err != nil || path == "C" {
+				return false
+			}
+			if path == "unsafe" {
+				continue
+			}
+			first, _, _ := strings.Cut(path, "/")
+			if strings.Contains(first, ".") {
+				return false
+			}
+			if info, err := os.Stat(filepath.Join(goroot, "src", filepath.FromSlash(path))); err != nil || !info.IsDir() {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // isLocalPath reports whether a replacement target is a directory path.
