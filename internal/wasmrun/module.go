@@ -68,7 +68,9 @@ func fatalLine(out string) string {
 // they borrow instances from a bounded pool (Options.MaxInstances).
 type Module struct {
 	rt       *Runtime
+	wz       wazero.Runtime // the runtime that compiled it: the native one or the interpreter
 	compiled wazero.CompiledModule
+	wasm     []byte // the module's bytes while it is interpreted (for Native)
 	kind     Kind
 	wasmPath string
 	cached   bool
@@ -247,7 +249,7 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 	ictx, cancel := m.limits.callContext(ctx)
 	defer cancel()
 	ictx = experimental.WithMemoryAllocator(ictx, memoryAllocator{limit: m.limits.Memory})
-	mod, err := m.rt.wz.InstantiateModule(ictx, m.compiled, cfg)
+	mod, err := m.wz.InstantiateModule(ictx, m.compiled, cfg)
 	if err != nil {
 		if le := m.limits.interrupted(ictx); le != nil {
 			return nil, fmt.Errorf("wasmrun: initializing task: %w", le)

@@ -65,6 +65,10 @@ type Runtime struct {
 
 	tcMu sync.Mutex
 	tc   *toolchain
+
+	interpMu     sync.Mutex
+	interp       wazero.Runtime // wazero's interpreter, made on first use (tier.go)
+	interpClosed bool
 }
 
 // NewRuntime creates a Runtime with a wazero runtime backed by a file
@@ -118,7 +122,7 @@ func (r *Runtime) CacheDir() string { return r.cacheRoot }
 // Close releases the wazero runtime, all modules and instances created from
 // it, and the compilation cache handle.
 func (r *Runtime) Close(ctx context.Context) error {
-	return errors.Join(r.wz.Close(ctx), r.cache.Close(ctx))
+	return errors.Join(r.closeInterpreter(ctx), r.wz.Close(ctx), r.cache.Close(ctx))
 }
 
 // CompileOptions tune one Module.
@@ -127,6 +131,10 @@ type CompileOptions struct {
 	Instances int
 	// Limits bound each call; zero fields take the Runtime's (Options.Limits).
 	Limits Limits
+	// Quick compiles a module that was just built with wazero's interpreter, in a
+	// fraction of the time its native compilation takes; its calls are slower until
+	// Module.Native replaces it. A module from the cache is compiled natively.
+	Quick bool
 }
 
 // Compile builds src (or loads it from the cache) and compiles it with
@@ -142,7 +150,7 @@ func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions
 	if err != nil {
 		return nil, err
 	}
-	compiled, err := r.wz.CompileModule(ctx, res.wasm)
+	compiled, wz, err := r.compileModule(ctx, res, co.Quick)
 	if err != nil {
 		return nil, fmt.Errorf("wasmrun: compiling wasm module %s: %w", res.path, err)
 	}
@@ -161,8 +169,9 @@ func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions
 	if co.Instances > 0 {
 		n = co.Instances
 	}
-	return &Module{
+	m := &Module{
 		rt:       r,
+		wz:       wz,
 		compiled: compiled,
 		kind:     res.kind,
 		wasmPath: res.path,
@@ -170,7 +179,11 @@ func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions
 		limits:   co.Limits.withDefaults(r.opts.Limits),
 		idle:     make(chan *Instance, n),
 		slots:    make(chan struct{}, n),
-	}, nil
+	}
+	if wz != r.wz {
+		m.wasm = res.wasm // for Native
+	}
+	return m, nil
 }
 
 // lockedWriter serializes writes from concurrent instances.
