@@ -85,6 +85,8 @@ type Runner struct {
 	handled  atomic.Int64
 	failed   atomic.Int64
 
+	upgrades sync.WaitGroup // background native compilations (Runner.upgrade)
+
 	watchStop chan struct{}
 	watchDone chan struct{}
 	closeOnce sync.Once
@@ -303,6 +305,7 @@ func (r *Runner) Close() error {
 			}
 		}
 		r.cancel()
+		r.upgrades.Wait()
 		if r.rt != nil {
 			errs = append(errs, r.rt.Close(context.Background()))
 		}
@@ -352,12 +355,28 @@ func (r *Runner) Reload(ctx context.Context) error {
 		want[s.ComponentName] = true
 		plans = append(plans, &plan{spec: s, tpl: tpl, fingerprint: fp, old: r.tasks[s.ComponentName]})
 	}
+	// A task whose native compilation is stopped below but which keeps its code (the
+	// new code does not build, say) gets it started again.
+	var cancelled []*task
+	defer func() {
+		for _, t := range cancelled {
+			if m := t.mod.Load(); r.tasks[t.name] == t && m != nil && m.Interpreted() && t.stopUpgrade == nil {
+				r.upgrade(t, m)
+			}
+		}
+	}()
 	// Build what changed, in parallel.
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for _, p := range plans {
 		if p.old != nil && p.old.fingerprint == p.fingerprint && p.old.wiring == wiringOf(p.spec, p.tpl) {
 			continue
+		}
+		if p.old != nil && p.old.stopUpgrade != nil {
+			// Its code changed: a native compilation of the code it replaces would
+			// only compete with this build for the CPU.
+			p.old.cancelUpgrade()
+			cancelled = append(cancelled, p.old)
 		}
 		wg.Add(1)
 		go func() {
@@ -422,7 +441,10 @@ func (r *Runner) Reload(ctx context.Context) error {
 			p.old.spec.Store(&s)
 			if p.mod != nil {
 				p.old.swap(p.mod, p.fingerprint)
-				r.emit(Event{Kind: Swapped, Task: s.ComponentName, Text: "new code serving"})
+				r.emit(Event{Kind: Swapped, Task: s.ComponentName, Text: "new code serving" + tierNote(p.mod)})
+				if p.mod.Interpreted() {
+					r.upgrade(p.old, p.mod)
+				}
 			}
 		default:
 			if p.mod == nil { // unreachable: a re-wired task is always rebuilt
@@ -446,10 +468,21 @@ func (r *Runner) Reload(ctx context.Context) error {
 			if p.old != nil {
 				kind, text = Rewired, "re-wired: "+describeWiring(s, p.tpl, r.opts.Host)
 			}
-			r.emit(Event{Kind: kind, Task: s.ComponentName, Text: text})
+			r.emit(Event{Kind: kind, Task: s.ComponentName, Text: text + tierNote(p.mod)})
+			if p.mod.Interpreted() {
+				r.upgrade(t, p.mod)
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tierNote tells that a module is interpreted until its native code is ready.
+func tierNote(m *wasmrun.Module) string {
+	if m.Interpreted() {
+		return " (interpreted until its native code is compiled)"
+	}
+	return ""
 }
 
 // describeWiring says what a task listens to and where its results go.

@@ -521,8 +521,8 @@ tasks:
 `
 
 // TestHotSwapUnderTraffic edits a task while messages flow (one a millisecond, until
-// 300 after the swap): every message gets exactly one result, and the new code takes
-// over.
+// 300 after the second swap): every message gets exactly one result, and the new code
+// takes over — first interpreted, then natively compiled (two swaps).
 func TestHotSwapUnderTraffic(t *testing.T) {
 	dir := project(t, oneProcessor, map[string]string{"a.go": fmt.Sprintf(versionTask, "v1")})
 	r, ev := start(t, dir, Options{Watch: true, PollInterval: 20 * time.Millisecond})
@@ -548,7 +548,13 @@ func TestHotSwapUnderTraffic(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	write(t, filepath.Join(dir, "tasks", "a.go"), fmt.Sprintf(versionTask, "v2"))
-	ev.wait(t, "the swap", 5*time.Minute, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	e := ev.wait(t, "the swap", 5*time.Minute, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	if !strings.Contains(e.Text, "interpreted") {
+		t.Errorf("swap event %q: want the new code interpreted first", e.Text)
+	}
+	ev.wait(t, "the native code", 5*time.Minute, func(e Event) bool {
+		return e.Kind == Info && e.Task == "a" && strings.HasPrefix(e.Text, "native code serving")
+	})
 	swapped.Store(true)
 	<-done
 	total := int(sent.Load())
@@ -636,6 +642,31 @@ func TestBrokenEditKeepsServing(t *testing.T) {
 	nc.Publish("a.in", []byte("again"))
 	if got := next(t, out); got != "good:again" {
 		t.Errorf("after a broken workflow: %q", got)
+	}
+}
+
+// TestBrokenEditDuringNativeCompile: a broken save that stops the native compilation of
+// the code serving does not leave that code on the interpreter.
+func TestBrokenEditDuringNativeCompile(t *testing.T) {
+	dir := project(t, oneProcessor, map[string]string{"a.go": fmt.Sprintf(versionTask, "v1")})
+	r, ev := start(t, dir, Options{Watch: true, PollInterval: 20 * time.Millisecond})
+	nc := connect(t, r)
+	out := subscribe(t, nc, "a.out")
+	write(t, filepath.Join(dir, "tasks", "a.go"), fmt.Sprintf(versionTask, "v2"))
+	ev.wait(t, "the swap", 5*time.Minute, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	mark := time.Now()
+	// Checked on the host but not built for WASI: the check passes, the build fails.
+	write(t, filepath.Join(dir, "tasks", "a.go"), "package main\n\nimport \"syscall\"\n\nfunc exec_task(arg string) string { syscall.Getpgid(0); return arg }\n")
+	e := ev.wait(t, "the problems", 60*time.Second, func(e Event) bool { return e.Kind == Problems })
+	if !strings.Contains(e.Text, "Getpgid") {
+		t.Errorf("problems: %q, want the build error", e.Text)
+	}
+	ev.wait(t, "the native code", 2*time.Minute, func(e Event) bool {
+		return e.Kind == Info && e.Task == "a" && strings.HasPrefix(e.Text, "native code serving") && e.Time.After(mark)
+	})
+	nc.Publish("a.in", []byte("x"))
+	if got := next(t, out); got != "v2:x" {
+		t.Errorf("after the broken edit: %q", got)
 	}
 }
 

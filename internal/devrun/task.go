@@ -54,6 +54,8 @@ type task struct {
 	mod    atomic.Pointer[wasmrun.Module]
 	// fingerprint hashes the code inputs of mod.
 	fingerprint string
+	// stopUpgrade cancels the native compilation of mod in progress, if any (Runner.mu).
+	stopUpgrade context.CancelFunc
 
 	subs []*nats.Subscription
 	kv   jetstream.KeyValue
@@ -87,7 +89,54 @@ func (r *Runner) compile(ctx context.Context, s workflow.Spec, tpl *templates.Te
 		Path:       filepath.Join(r.opts.Root, workflow.TasksDir, filepath.FromSlash(s.Code)),
 		Kind:       wasmrun.Kind(tpl.Kind),
 		ProjectDir: r.opts.Root,
-	}, wasmrun.CompileOptions{Instances: max(s.Instances, 1), Limits: r.opts.Limits})
+	}, wasmrun.CompileOptions{Instances: max(s.Instances, 1), Limits: r.opts.Limits, Quick: true})
+}
+
+// upgrade compiles an interpreted module natively in the background and swaps the
+// native one in, unless the task got other code or stopped meanwhile. The task serves
+// from the interpreter until then (a save takes effect without waiting for wazero's
+// optimizing compiler).
+// Called with r.mu held.
+func (r *Runner) upgrade(t *task, m *wasmrun.Module) {
+	t.cancelUpgrade()
+	ctx, cancel := context.WithCancel(r.ctx)
+	t.stopUpgrade = cancel
+	r.upgrades.Add(1)
+	go func() {
+		defer r.upgrades.Done()
+		defer cancel()
+		start := time.Now()
+		nm, err := m.Native(ctx)
+		if err == nil {
+			// Instantiate before serving, as for any new code.
+			if err = nm.Warm(ctx, 1); err != nil {
+				_ = nm.Close(context.Background())
+			}
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				r.emit(Event{Kind: Warning, Task: t.name, Text: "compiling native code failed; the interpreter keeps serving: " + err.Error()})
+			}
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.tasks[t.name] != t || t.mod.Load() != m {
+			_ = nm.Close(context.Background())
+			return
+		}
+		t.swap(nm, t.fingerprint)
+		r.emit(Event{Kind: Info, Task: t.name, Text: fmt.Sprintf("native code serving (compiled in %s)", time.Since(start).Round(time.Millisecond))})
+	}()
+}
+
+// cancelUpgrade stops the native compilation in progress for t, if any: new code
+// supersedes it (called with Runner.mu held).
+func (t *task) cancelUpgrade() {
+	if t.stopUpgrade != nil {
+		t.stopUpgrade()
+		t.stopUpgrade = nil
+	}
 }
 
 // start wires t: its bucket, its HTTP listener, then its subscriptions.
@@ -133,6 +182,7 @@ func (t *task) start(ctx context.Context) error {
 // stop drains t's subscriptions (the messages they already received are handled),
 // stops its HTTP listener after the requests in progress, and closes its module.
 func (t *task) stop(ctx context.Context) {
+	t.cancelUpgrade()
 	for _, sub := range t.subs {
 		_ = sub.Drain()
 	}
