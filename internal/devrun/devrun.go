@@ -79,6 +79,10 @@ type Runner struct {
 
 	mu    sync.Mutex // guards tasks and serialises Reload
 	tasks map[string]*task
+	// loaded is set once the first Reload succeeded: later ones (saves) serve new code
+	// from wazero's interpreter while it is compiled natively; the first compiles
+	// natively, so dev starts at full speed.
+	loaded bool
 
 	busy     atomic.Int64 // messages being handled
 	lastDone atomic.Int64 // unix nanoseconds of the last message handled
@@ -140,6 +144,9 @@ func Start(ctx context.Context, opts Options) (*Runner, error) {
 	if err := r.Reload(ctx); err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
+	r.loaded = true
+	r.mu.Unlock()
 	if opts.Record {
 		writeState(r.url, opts.Root)
 	}
@@ -366,6 +373,7 @@ func (r *Runner) Reload(ctx context.Context) error {
 		}
 	}()
 	// Build what changed, in parallel.
+	quick := r.loaded
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for _, p := range plans {
@@ -383,7 +391,7 @@ func (r *Runner) Reload(ctx context.Context) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			p.mod, p.err = r.compile(ctx, p.spec, p.tpl)
+			p.mod, p.err = r.compile(ctx, p.spec, p.tpl, quick)
 			if p.err == nil {
 				// Instantiate before serving: the first message does not wait for it.
 				if p.err = p.mod.Warm(ctx, 1); p.err != nil {

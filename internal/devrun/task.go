@@ -83,13 +83,14 @@ func codeFingerprint(root string, s workflow.Spec, tpl *templates.Template) (str
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// compile builds the task's module.
-func (r *Runner) compile(ctx context.Context, s workflow.Spec, tpl *templates.Template) (*wasmrun.Module, error) {
+// compile builds the task's module; quick serves a module just built from wazero's
+// interpreter until Runner.upgrade has compiled it natively.
+func (r *Runner) compile(ctx context.Context, s workflow.Spec, tpl *templates.Template, quick bool) (*wasmrun.Module, error) {
 	return r.rt.CompileWith(ctx, wasmrun.Source{
 		Path:       filepath.Join(r.opts.Root, workflow.TasksDir, filepath.FromSlash(s.Code)),
 		Kind:       wasmrun.Kind(tpl.Kind),
 		ProjectDir: r.opts.Root,
-	}, wasmrun.CompileOptions{Instances: max(s.Instances, 1), Limits: r.opts.Limits, Quick: true})
+	}, wasmrun.CompileOptions{Instances: max(s.Instances, 1), Limits: r.opts.Limits, Quick: quick})
 }
 
 // upgrade compiles an interpreted module natively in the background and swaps the
