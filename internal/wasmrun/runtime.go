@@ -106,6 +106,11 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 		_ = cache.Close(ctx)
 		return nil, fmt.Errorf("wasmrun: instantiating WASI: %w", err)
 	}
+	if err := instantiateHost(ctx, wz); err != nil {
+		_ = wz.Close(ctx)
+		_ = cache.Close(ctx)
+		return nil, err
+	}
 	return &Runtime{
 		opts:      opts,
 		cacheRoot: root,
@@ -159,7 +164,7 @@ func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions
 		want = exportExecKV
 	}
 	exports := compiled.ExportedFunctions()
-	for _, name := range []string{exportAlloc, exportLimits, want, "_initialize"} {
+	for _, name := range []string{exportBuffer, exportLimits, want, "_initialize"} {
 		if _, ok := exports[name]; !ok {
 			_ = compiled.Close(ctx)
 			return nil, fmt.Errorf("wasmrun: module %s does not export %s", res.path, name)

@@ -55,6 +55,10 @@ func (r *Runtime) interpreter(ctx context.Context) (wazero.Runtime, error) {
 		_ = wz.Close(ctx)
 		return nil, fmt.Errorf("wasmrun: instantiating WASI: %w", err)
 	}
+	if err := instantiateHost(ctx, wz); err != nil {
+		_ = wz.Close(ctx)
+		return nil, err
+	}
 	r.interp = wz
 	return wz, nil
 }
