@@ -246,9 +246,8 @@ func (r *Runner) WaitQuiet(ctx context.Context, quiet time.Duration) error {
 	}
 }
 
-// finish records a handled message and logs it.
-func (r *Runner) finish(t *task, from, to string, start time.Time, result string, err error) {
-	d := time.Since(start)
+// finish records a handled message, which started at start and took d, and logs it.
+func (r *Runner) finish(t *task, from, to string, start time.Time, d time.Duration, result string, err error) {
 	r.handled.Add(1)
 	if err != nil {
 		r.failed.Add(1)

@@ -170,7 +170,8 @@ func (t *task) start(ctx context.Context) error {
 		}()
 	}
 	for i := 0; i < t.wiring.Instances; i++ {
-		sub, err := t.r.nc.QueueSubscribe(s.SourceTopic, t.name, t.onMessage)
+		b := &batch{t: t}
+		sub, err := t.r.nc.QueueSubscribe(s.SourceTopic, t.name, b.onMessage)
 		if err != nil {
 			t.stop(ctx)
 			return fmt.Errorf("task %s: subscribe to %s: %w", t.name, s.SourceTopic, err)
@@ -218,16 +219,34 @@ func (t *task) swap(m *wasmrun.Module, fingerprint string) {
 // call runs exec_task on the current module; a module swapped out between loading it
 // and calling it is retried on the new one.
 func (t *task) call(in string) (string, error) {
-	for try := 0; ; try++ {
+	var out [1]wasmrun.Result
+	t.callBatch([]wasmrun.Input{{Arg: in}}, out[:])
+	return out[0].Out, out[0].Err
+}
+
+// callBatch runs exec_task on each input in order and fills out; inputs not run on a
+// module swapped out meanwhile run on the new one.
+func (t *task) callBatch(in []wasmrun.Input, out []wasmrun.Result) {
+	done := 0
+	for try := 0; done < len(in); try++ {
 		m := t.mod.Load()
 		if m == nil {
-			return "", errors.New("the task is stopping")
+			fillErr(out[done:len(in)], errors.New("the task is stopping"))
+			return
 		}
-		out, err := m.Call(t.r.ctx, in)
-		if errors.Is(err, wasmrun.ErrClosed) && try < 100 {
-			continue
+		n, err := m.CallBatch(t.r.ctx, in[done:], out[done:])
+		done += n
+		if err != nil && (!errors.Is(err, wasmrun.ErrClosed) || try >= 100) {
+			fillErr(out[done:len(in)], err)
+			return
 		}
-		return out, err
+	}
+}
+
+// fillErr gives every result err.
+func fillErr(out []wasmrun.Result, err error) {
+	for i := range out {
+		out[i] = wasmrun.Result{Err: err}
 	}
 }
 
@@ -246,26 +265,84 @@ func (t *task) callKV(key, data string) (string, string, error) {
 	}
 }
 
-// onMessage handles one NATS message as the task's template does.
-func (t *task) onMessage(msg *nats.Msg) {
-	r := t.r
-	r.busy.Add(1)
+// maxBatch is the most messages of one subscription handed to the task in one call.
+const maxBatch = 32
+
+// batch gathers the messages of one subscription. While more messages are queued for
+// the subscription, a message waits in the batch for the next one (up to maxBatch):
+// a busy task then runs many messages per call into WebAssembly, which costs far less
+// than a call each, and an idle one handles each message as it comes. Messages are
+// handled in the order they came, each with its own result, error and log line.
+type batch struct {
+	t    *task
+	msgs []*nats.Msg
+	in   []wasmrun.Input
+	out  []wasmrun.Result
+}
+
+// onMessage is the subscription's handler (called for one message at a time).
+func (b *batch) onMessage(msg *nats.Msg) {
+	b.t.r.busy.Add(1)
+	b.msgs = append(b.msgs, msg)
+	// The subscription counts the message being delivered as pending until its handler
+	// returns: more than one means another is queued, and it will be delivered too (a
+	// drained subscription delivers what it has queued).
+	if n, _, err := msg.Sub.Pending(); err == nil && n > 1 && len(b.msgs) < maxBatch {
+		return
+	}
+	b.flush()
+	clear(b.msgs)
+	b.msgs = b.msgs[:0]
+}
+
+// flush handles the batch's messages as the task's template does.
+func (b *batch) flush() {
+	t, r := b.t, b.t.r
 	start := time.Now()
 	spec := t.spec.Load()
-	var result, to string
-	var err error
 	if t.tpl.Kind == templates.KindKV {
-		result, to, err = t.store(msg.Subject, msg.Data)
-	} else {
-		result, err = t.process(msg.Subject, msg.Data, spec.DestTopic)
-		to = spec.DestTopic
-		if err == nil && msg.Reply != "" && t.tpl.Publishes {
-			if perr := r.nc.Publish(msg.Reply, []byte(result)); perr != nil {
-				err = fmt.Errorf("replying to %s: %w", strconv.Quote(msg.Reply), perr)
-			}
+		// Storing in the bucket dominates: one message at a time.
+		for _, msg := range b.msgs {
+			start := time.Now()
+			result, to, err := t.store(msg.Subject, msg.Data)
+			r.finish(t, msg.Subject, to, start, time.Since(start), result, err)
+		}
+		return
+	}
+	b.in = b.in[:0]
+	for _, msg := range b.msgs {
+		if len(msg.Data) > 0 {
+			b.in = append(b.in, wasmrun.Input{Arg: string(msg.Data)})
 		}
 	}
-	r.finish(t, msg.Subject, to, start, result, err)
+	if cap(b.out) < len(b.in) {
+		b.out = make([]wasmrun.Result, len(b.in), maxBatch)
+	}
+	out := b.out[:len(b.in)]
+	t.callBatch(b.in, out)
+	j := 0
+	for _, msg := range b.msgs {
+		if len(msg.Data) == 0 {
+			r.finish(t, msg.Subject, spec.DestTopic, start, 0, "", templates.EmptyBodyError(msg.Subject))
+			continue
+		}
+		res := out[j]
+		j++
+		mstart := time.Now()
+		err := res.Err
+		if err == nil && t.tpl.Publishes {
+			if perr := r.nc.Publish(spec.DestTopic, []byte(res.Out)); perr != nil {
+				err = fmt.Errorf("publishing to %s: %w", strconv.Quote(spec.DestTopic), perr)
+			} else if msg.Reply != "" {
+				if perr := r.nc.Publish(msg.Reply, []byte(res.Out)); perr != nil {
+					err = fmt.Errorf("replying to %s: %w", strconv.Quote(msg.Reply), perr)
+				}
+			}
+		}
+		r.finish(t, msg.Subject, spec.DestTopic, start, res.Duration+time.Since(mstart), res.Out, err)
+		start = start.Add(res.Duration)
+	}
+	clear(out)
 }
 
 // process runs a string task on body and publishes the result to dest.
@@ -332,7 +409,7 @@ func (t *task) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, body)
 		to := spec.DestTopic
-		r.finish(t, from, to, start, body, err)
+		r.finish(t, from, to, start, time.Since(start), body, err)
 	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
