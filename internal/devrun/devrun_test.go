@@ -760,3 +760,99 @@ func leaked(dump []byte) string {
 	}
 	return strings.Join(out, "\n\n")
 }
+
+const burstTask = `package main
+
+import "time"
+
+func exec_task(arg string) string {
+	switch arg {
+	case "slow":
+		time.Sleep(300 * time.Millisecond)
+	case "panic":
+		panic("asked to panic")
+	case "loop":
+		for n := 0; ; n++ {
+			if n < 0 {
+				return "never"
+			}
+		}
+	}
+	return "ok:" + arg
+}
+`
+
+// TestBurstInBatches sends a burst that queues up behind a slow message, so the task
+// takes it in batches: every message still gets exactly one result or error of its
+// own, in order — a panic with its location, an empty body, a loop stopped by its
+// time limit (the messages after it run on a new instance) — and replies go to their
+// own requesters.
+func TestBurstInBatches(t *testing.T) {
+	dir := project(t, oneProcessor, map[string]string{"a.go": burstTask})
+	r, ev := start(t, dir, Options{Limits: wasmrun.Limits{Timeout: time.Second}})
+	nc := connect(t, r)
+	out := subscribe(t, nc, "a.out")
+	var want []string
+	failures := 0
+	nc.Publish("a.in", []byte("slow"))
+	want = append(want, "ok:slow")
+	const n = 300
+	for i := 0; i < n; i++ {
+		body := fmt.Sprint(i)
+		switch {
+		case i == 150:
+			body = "loop"
+		case i%50 == 7:
+			body = "panic"
+		case i%70 == 3:
+			body = ""
+		}
+		nc.Publish("a.in", []byte(body))
+		if body == "loop" || body == "panic" || body == "" {
+			failures++
+		} else {
+			want = append(want, "ok:"+body)
+		}
+	}
+	reply, err := nc.Request("a.in", []byte("asked"), 30*time.Second)
+	if err != nil || string(reply.Data) != "ok:asked" {
+		t.Fatalf("request in the burst: %v, %v", reply, err)
+	}
+	want = append(want, "ok:asked")
+	for i, w := range want {
+		if got := next(t, out); got != w {
+			t.Fatalf("output %d = %q, want %q", i, got, w)
+		}
+	}
+	if err := r.WaitQuiet(context.Background(), 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if h, f := r.Stats(); h != n+2 || f != int64(failures) {
+		t.Errorf("handled %d, failed %d; want %d, %d", h, f, n+2, failures)
+	}
+	var panics, empty, loops int
+	for _, e := range ev.snapshot() {
+		switch {
+		case e.Kind != Message:
+		case strings.Contains(e.Error, "asked to panic"):
+			panics++
+			if e.Location != "tasks/a.go:10" {
+				t.Errorf("panic location %q, want tasks/a.go:10", e.Location)
+			}
+		case strings.Contains(e.Error, "empty"):
+			empty++
+		case strings.Contains(e.Error, "time limit"):
+			loops++
+		}
+	}
+	if panics != 6 || empty != 5 || loops != 1 {
+		t.Errorf("%d panics, %d empty bodies, %d loops stopped; want 6, 5, 1", panics, empty, loops)
+	}
+}
+
+// snapshot returns the events so far.
+func (e *events) snapshot() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Event(nil), e.all...)
+}
