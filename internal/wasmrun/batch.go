@@ -37,7 +37,7 @@ type callState struct {
 	results []Result
 	timer   *time.Timer // the call's time limit, restarted for every message
 	timeout time.Duration
-	harness error // the guest reported a harness fault
+	harness error     // the guest reported a harness fault
 	last    time.Time // when the message in progress started
 }
 
