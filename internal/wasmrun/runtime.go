@@ -66,6 +66,9 @@ type Runtime struct {
 	tcMu sync.Mutex
 	tc   *toolchain
 
+	modMu    sync.Mutex
+	modFiles map[string]modFiles // build module files by buildInputs.modKey
+
 	interpMu     sync.Mutex
 	interp       wazero.Runtime // wazero's interpreter, made on first use (tier.go)
 	interpClosed bool

@@ -3,7 +3,11 @@ package wasmrun
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -114,5 +118,60 @@ func TestStdOnly(t *testing.T) {
 	}
 	if stdOnly("", []taskFile{{userPath: "t.go", original: []byte("package main\n")}}) {
 		t.Error("stdOnly without a GOROOT = true")
+	}
+}
+
+// TestModFilesReused: a rebuild whose go.mod, go.sum and imports did not change runs
+// `go build` alone (no go mod edit, no go mod tidy) and still resolves the project's
+// modules; a new import runs tidy again.
+func TestModFilesReused(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var cmds []string
+	rt := newRuntime(t, t.TempDir(), Options{OnGoCommand: func(args []string) {
+		mu.Lock()
+		cmds = append(cmds, strings.Join(args[:2], " "))
+		mu.Unlock()
+	}})
+	project := t.TempDir()
+	if err := os.CopyFS(project, os.DirFS(fixture(t, "project"))); err != nil {
+		t.Fatal(err)
+	}
+	task := filepath.Join(project, "tasks", "task.go")
+	orig, err := os.ReadFile(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		got := cmds
+		cmds = nil
+		return got
+	}
+	ctx := context.Background()
+	for i, edit := range []struct {
+		src  string
+		want []string
+	}{
+		{string(orig), []string{"mod edit", "mod edit", "mod tidy", "build -buildmode=c-shared"}},
+		{string(orig) + "\n// edited\n", []string{"build -buildmode=c-shared"}},
+		{strings.Replace(string(orig), `import "example.com/greet"`, "import (\n\t\"example.com/greet\"\n\t\"strings\"\n)\n\nvar _ = strings.ToUpper", 1),
+			[]string{"mod edit", "mod edit", "mod tidy", "build -buildmode=c-shared"}},
+	} {
+		if err := os.WriteFile(task, []byte(edit.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := rt.Compile(ctx, Source{Path: task, ProjectDir: project})
+		if err != nil {
+			t.Fatalf("build %d: %v", i, err)
+		}
+		if got, err := m.Call(ctx, "ana"); err != nil || got != "hi ana from greet" {
+			t.Errorf("build %d: Call = %q, %v", i, got, err)
+		}
+		m.Close(ctx)
+		if got := taken(); !slices.Equal(got, edit.want) {
+			t.Errorf("build %d ran %q, want %q", i, got, edit.want)
+		}
 	}
 }
