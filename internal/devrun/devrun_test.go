@@ -856,3 +856,49 @@ func (e *events) snapshot() []Event {
 	defer e.mu.Unlock()
 	return append([]Event(nil), e.all...)
 }
+
+// TestCloseDuringNativeCompile: Close right after a save, while the new code's native
+// compilation runs in the background, stops that compilation and leaves no goroutine.
+func TestCloseDuringNativeCompile(t *testing.T) {
+	requireGo(t)
+	dir := project(t, oneProcessor, map[string]string{"a.go": fmt.Sprintf(versionTask, "v1")})
+	r0, _ := startNoCleanup(t, dir)
+	r0.Close()
+	time.Sleep(100 * time.Millisecond)
+	runtime.GC()
+	before := runtime.NumGoroutine()
+
+	ev := newEvents()
+	r, err := Start(context.Background(), Options{Root: dir, Port: -1, StoreDir: t.TempDir(), CacheDir: cacheDir,
+		Watch: true, PollInterval: 20 * time.Millisecond, Events: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "tasks", "a.go"), fmt.Sprintf(versionTask, "v2"))
+	ev.wait(t, "the swap", 2*time.Minute, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	start := time.Now()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	for _, e := range ev.snapshot() {
+		if e.Kind == Warning {
+			t.Errorf("warning: %s", e.Text)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= before {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, leaked(buf))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
