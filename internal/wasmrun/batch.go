@@ -169,13 +169,19 @@ func (i *Instance) run(ctx context.Context, in []Input, out []Result) (int, erro
 	if err == nil && st.harness == nil && n < len(in) {
 		err = fmt.Errorf("the harness returned %d results for %d messages", n, len(in))
 	}
+	var ferr error
 	switch {
 	case err != nil:
-		return n, i.fail(cctx, "running exec_task", err)
+		ferr = i.fail(cctx, "running exec_task", err)
 	case st.harness != nil:
-		return n, i.fail(cctx, "harness", st.harness)
+		ferr = i.fail(cctx, "harness", st.harness)
 	}
-	return n, nil
+	if n >= len(in) {
+		// Every message has its result; if the instance stopped after the last one
+		// (its time limit passed just then, say), it is discarded and no message failed.
+		return n, nil
+	}
+	return n, ferr
 }
 
 // writeInputs copies the batch into the guest's input buffer.
