@@ -126,6 +126,7 @@ func (r *Runner) upgrade(t *task, m *wasmrun.Module) {
 			_ = nm.Close(context.Background())
 			return
 		}
+		t.stopUpgrade = nil // done
 		t.swap(nm, t.fingerprint)
 		r.emit(Event{Kind: Info, Task: t.name, Text: fmt.Sprintf("native code serving (compiled in %s)", time.Since(start).Round(time.Millisecond))})
 	}()
