@@ -235,3 +235,21 @@ func startBench(b *testing.B, dir string, opts Options) (*Runner, *events) {
 	b.Helper()
 	return start(b, dir, opts)
 }
+
+// BenchmarkNativeExec times the two task functions compiled natively (the baseline of
+// BenchmarkChainThroughput/native); internal/wasmrun's BenchmarkGuestExec times the
+// same functions compiled to WebAssembly.
+func BenchmarkNativeExec(b *testing.B) {
+	for _, tc := range []struct {
+		name, input string
+		f           func(string) string
+	}{{"convert", "21.5", nativeConvert}, {"filter", "294.65", nativeFilter}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if tc.f(tc.input) == "" {
+					b.Fatal("empty result")
+				}
+			}
+		})
+	}
+}

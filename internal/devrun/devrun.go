@@ -81,11 +81,17 @@ type Runner struct {
 
 	mu    sync.Mutex // guards tasks and serialises Reload
 	tasks map[string]*task
+	// loaded is set once the first Reload succeeded: later ones (saves) serve new code
+	// from wazero's interpreter while it is compiled natively; the first compiles
+	// natively, so dev starts at full speed.
+	loaded bool
 
 	busy     atomic.Int64 // messages being handled
 	lastDone atomic.Int64 // unix nanoseconds of the last message handled
 	handled  atomic.Int64
 	failed   atomic.Int64
+
+	upgrades sync.WaitGroup // background native compilations (Runner.upgrade)
 
 	watchStop chan struct{}
 	watchDone chan struct{}
@@ -140,6 +146,9 @@ func Start(ctx context.Context, opts Options) (*Runner, error) {
 	if err := r.Reload(ctx); err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
+	r.loaded = true
+	r.mu.Unlock()
 	if opts.Record {
 		writeState(r.url, opts.Root)
 	}
@@ -239,9 +248,8 @@ func (r *Runner) WaitQuiet(ctx context.Context, quiet time.Duration) error {
 	}
 }
 
-// finish records a handled message and logs it.
-func (r *Runner) finish(t *task, from, to string, start time.Time, result string, err error) {
-	d := time.Since(start)
+// finish records a handled message, which started at start and took d, and logs it.
+func (r *Runner) finish(t *task, from, to string, start time.Time, d time.Duration, result string, err error) {
 	r.handled.Add(1)
 	if err != nil {
 		r.failed.Add(1)
@@ -305,6 +313,7 @@ func (r *Runner) Close() error {
 			}
 		}
 		r.cancel()
+		r.upgrades.Wait()
 		if r.rt != nil {
 			errs = append(errs, r.rt.Close(context.Background()))
 		}
@@ -354,19 +363,36 @@ func (r *Runner) Reload(ctx context.Context) error {
 		want[s.ComponentName] = true
 		plans = append(plans, &plan{spec: s, tpl: tpl, fingerprint: fp, old: r.tasks[s.ComponentName]})
 	}
+	// A task whose native compilation is stopped below but which keeps its code (the
+	// new code does not build, say) gets it started again.
+	var cancelled []*task
+	defer func() {
+		for _, t := range cancelled {
+			if m := t.mod.Load(); r.tasks[t.name] == t && m != nil && m.Interpreted() && t.stopUpgrade == nil {
+				r.upgrade(t, m)
+			}
+		}
+	}()
 	// Build what changed, in parallel.
+	quick := r.loaded
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for _, p := range plans {
 		if p.old != nil && p.old.fingerprint == p.fingerprint && p.old.wiring == wiringOf(p.spec, p.tpl) {
 			continue
 		}
+		if p.old != nil && p.old.stopUpgrade != nil {
+			// Its code changed: a native compilation of the code it replaces would
+			// only compete with this build for the CPU.
+			p.old.cancelUpgrade()
+			cancelled = append(cancelled, p.old)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			p.mod, p.err = r.compile(ctx, p.spec, p.tpl)
+			p.mod, p.err = r.compile(ctx, p.spec, p.tpl, quick)
 			if p.err == nil {
 				// Instantiate before serving: the first message does not wait for it.
 				if p.err = p.mod.Warm(ctx, 1); p.err != nil {
@@ -424,7 +450,10 @@ func (r *Runner) Reload(ctx context.Context) error {
 			p.old.spec.Store(&s)
 			if p.mod != nil {
 				p.old.swap(p.mod, p.fingerprint)
-				r.emit(Event{Kind: Swapped, Task: s.ComponentName, Text: "new code serving"})
+				r.emit(Event{Kind: Swapped, Task: s.ComponentName, Text: "new code serving" + tierNote(p.mod)})
+				if p.mod.Interpreted() {
+					r.upgrade(p.old, p.mod)
+				}
 			}
 		default:
 			if p.mod == nil { // unreachable: a re-wired task is always rebuilt
@@ -448,10 +477,21 @@ func (r *Runner) Reload(ctx context.Context) error {
 			if p.old != nil {
 				kind, text = Rewired, "re-wired: "+describeWiring(s, p.tpl, r.opts.Host)
 			}
-			r.emit(Event{Kind: kind, Task: s.ComponentName, Text: text})
+			r.emit(Event{Kind: kind, Task: s.ComponentName, Text: text + tierNote(p.mod)})
+			if p.mod.Interpreted() {
+				r.upgrade(t, p.mod)
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tierNote tells that a module is interpreted until its native code is ready.
+func tierNote(m *wasmrun.Module) string {
+	if m.Interpreted() {
+		return " (interpreted until its native code is compiled)"
+	}
+	return ""
 }
 
 // describeWiring says what a task listens to and where its results go.

@@ -521,8 +521,8 @@ tasks:
 `
 
 // TestHotSwapUnderTraffic edits a task while messages flow (one a millisecond, until
-// 300 after the swap): every message gets exactly one result, and the new code takes
-// over.
+// 300 after the second swap): every message gets exactly one result, and the new code
+// takes over — first interpreted, then natively compiled (two swaps).
 func TestHotSwapUnderTraffic(t *testing.T) {
 	dir := project(t, oneProcessor, map[string]string{"a.go": fmt.Sprintf(versionTask, "v1")})
 	r, ev := start(t, dir, Options{Watch: true, PollInterval: 20 * time.Millisecond})
@@ -548,7 +548,13 @@ func TestHotSwapUnderTraffic(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	write(t, filepath.Join(dir, "tasks", "a.go"), fmt.Sprintf(versionTask, "v2"))
-	ev.wait(t, "the swap", 5*time.Minute, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	e := ev.wait(t, "the swap", 5*time.Minute, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	if !strings.Contains(e.Text, "interpreted") {
+		t.Errorf("swap event %q: want the new code interpreted first", e.Text)
+	}
+	ev.wait(t, "the native code", 5*time.Minute, func(e Event) bool {
+		return e.Kind == Info && e.Task == "a" && strings.HasPrefix(e.Text, "native code serving")
+	})
 	swapped.Store(true)
 	<-done
 	total := int(sent.Load())
@@ -636,6 +642,31 @@ func TestBrokenEditKeepsServing(t *testing.T) {
 	nc.Publish("a.in", []byte("again"))
 	if got := next(t, out); got != "good:again" {
 		t.Errorf("after a broken workflow: %q", got)
+	}
+}
+
+// TestBrokenEditDuringNativeCompile: a broken save that stops the native compilation of
+// the code serving does not leave that code on the interpreter.
+func TestBrokenEditDuringNativeCompile(t *testing.T) {
+	dir := project(t, oneProcessor, map[string]string{"a.go": fmt.Sprintf(versionTask, "v1")})
+	r, ev := start(t, dir, Options{Watch: true, PollInterval: 20 * time.Millisecond})
+	nc := connect(t, r)
+	out := subscribe(t, nc, "a.out")
+	write(t, filepath.Join(dir, "tasks", "a.go"), fmt.Sprintf(versionTask, "v2"))
+	ev.wait(t, "the swap", 5*time.Minute, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	mark := time.Now()
+	// Checked on the host but not built for WASI: the check passes, the build fails.
+	write(t, filepath.Join(dir, "tasks", "a.go"), "package main\n\nimport \"syscall\"\n\nfunc exec_task(arg string) string { syscall.Getpgid(0); return arg }\n")
+	e := ev.wait(t, "the problems", 60*time.Second, func(e Event) bool { return e.Kind == Problems })
+	if !strings.Contains(e.Text, "Getpgid") {
+		t.Errorf("problems: %q, want the build error", e.Text)
+	}
+	ev.wait(t, "the native code", 2*time.Minute, func(e Event) bool {
+		return e.Kind == Info && e.Task == "a" && strings.HasPrefix(e.Text, "native code serving") && e.Time.After(mark)
+	})
+	nc.Publish("a.in", []byte("x"))
+	if got := next(t, out); got != "v2:x" {
+		t.Errorf("after the broken edit: %q", got)
 	}
 }
 
@@ -728,4 +759,146 @@ func leaked(dump []byte) string {
 		}
 	}
 	return strings.Join(out, "\n\n")
+}
+
+const burstTask = `package main
+
+import "time"
+
+func exec_task(arg string) string {
+	switch arg {
+	case "slow":
+		time.Sleep(300 * time.Millisecond)
+	case "panic":
+		panic("asked to panic")
+	case "loop":
+		for n := 0; ; n++ {
+			if n < 0 {
+				return "never"
+			}
+		}
+	}
+	return "ok:" + arg
+}
+`
+
+// TestBurstInBatches sends a burst that queues up behind a slow message, so the task
+// takes it in batches: every message still gets exactly one result or error of its
+// own, in order — a panic with its location, an empty body, a loop stopped by its
+// time limit (the messages after it run on a new instance) — and replies go to their
+// own requesters.
+func TestBurstInBatches(t *testing.T) {
+	dir := project(t, oneProcessor, map[string]string{"a.go": burstTask})
+	r, ev := start(t, dir, Options{Limits: wasmrun.Limits{Timeout: time.Second}})
+	nc := connect(t, r)
+	out := subscribe(t, nc, "a.out")
+	var want []string
+	failures := 0
+	nc.Publish("a.in", []byte("slow"))
+	want = append(want, "ok:slow")
+	const n = 300
+	for i := 0; i < n; i++ {
+		body := fmt.Sprint(i)
+		switch {
+		case i == 150:
+			body = "loop"
+		case i%50 == 7:
+			body = "panic"
+		case i%70 == 3:
+			body = ""
+		}
+		nc.Publish("a.in", []byte(body))
+		if body == "loop" || body == "panic" || body == "" {
+			failures++
+		} else {
+			want = append(want, "ok:"+body)
+		}
+	}
+	reply, err := nc.Request("a.in", []byte("asked"), 30*time.Second)
+	if err != nil || string(reply.Data) != "ok:asked" {
+		t.Fatalf("request in the burst: %v, %v", reply, err)
+	}
+	want = append(want, "ok:asked")
+	for i, w := range want {
+		if got := next(t, out); got != w {
+			t.Fatalf("output %d = %q, want %q", i, got, w)
+		}
+	}
+	if err := r.WaitQuiet(context.Background(), 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if h, f := r.Stats(); h != n+2 || f != int64(failures) {
+		t.Errorf("handled %d, failed %d; want %d, %d", h, f, n+2, failures)
+	}
+	var panics, empty, loops int
+	for _, e := range ev.snapshot() {
+		switch {
+		case e.Kind != Message:
+		case strings.Contains(e.Error, "asked to panic"):
+			panics++
+			if e.Location != "tasks/a.go:10" {
+				t.Errorf("panic location %q, want tasks/a.go:10", e.Location)
+			}
+		case strings.Contains(e.Error, "empty"):
+			empty++
+		case strings.Contains(e.Error, "time limit"):
+			loops++
+		}
+	}
+	if panics != 6 || empty != 5 || loops != 1 {
+		t.Errorf("%d panics, %d empty bodies, %d loops stopped; want 6, 5, 1", panics, empty, loops)
+	}
+}
+
+// snapshot returns the events so far.
+func (e *events) snapshot() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Event(nil), e.all...)
+}
+
+// TestCloseDuringNativeCompile: Close right after a save, while the new code's native
+// compilation runs in the background, stops that compilation and leaves no goroutine.
+func TestCloseDuringNativeCompile(t *testing.T) {
+	requireGo(t)
+	dir := project(t, oneProcessor, map[string]string{"a.go": fmt.Sprintf(versionTask, "v1")})
+	r0, _ := startNoCleanup(t, dir)
+	r0.Close()
+	time.Sleep(100 * time.Millisecond)
+	runtime.GC()
+	before := runtime.NumGoroutine()
+
+	ev := newEvents()
+	r, err := Start(context.Background(), Options{Root: dir, Port: -1, StoreDir: t.TempDir(), CacheDir: cacheDir,
+		Watch: true, PollInterval: 20 * time.Millisecond, Events: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "tasks", "a.go"), fmt.Sprintf(versionTask, "v2"))
+	ev.wait(t, "the swap", 2*time.Minute, func(e Event) bool { return e.Kind == Swapped && e.Task == "a" })
+	start := time.Now()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	for _, e := range ev.snapshot() {
+		if e.Kind == Warning {
+			t.Errorf("warning: %s", e.Text)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= before {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, leaked(buf))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -55,6 +55,8 @@ type task struct {
 	mod    atomic.Pointer[wasmrun.Module]
 	// fingerprint hashes the code inputs of mod.
 	fingerprint string
+	// stopUpgrade cancels the native compilation of mod in progress, if any (Runner.mu).
+	stopUpgrade context.CancelFunc
 
 	subs []*nats.Subscription
 	kv   jetstream.KeyValue
@@ -82,8 +84,10 @@ func codeFingerprint(root string, s workflow.Spec, tpl *templates.Template) (str
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// compile builds the task's module, saying so when that takes long (a first build).
-func (r *Runner) compile(ctx context.Context, s workflow.Spec, tpl *templates.Template) (*wasmrun.Module, error) {
+// compile builds the task's module, saying so when that takes long (a first build);
+// quick serves a module just built from wazero's interpreter until Runner.upgrade has
+// compiled it natively.
+func (r *Runner) compile(ctx context.Context, s workflow.Spec, tpl *templates.Template, quick bool) (*wasmrun.Module, error) {
 	done := wasmrun.WhileCompiling(wasmrun.SlowCompile, func(msg string) {
 		r.emit(Event{Kind: Info, Task: s.ComponentName, Text: msg})
 	})
@@ -91,9 +95,57 @@ func (r *Runner) compile(ctx context.Context, s workflow.Spec, tpl *templates.Te
 		Path:       filepath.Join(r.opts.Root, workflow.TasksDir, filepath.FromSlash(s.Code)),
 		Kind:       wasmrun.Kind(tpl.Kind),
 		ProjectDir: r.opts.Root,
-	}, wasmrun.CompileOptions{Instances: max(s.Instances, 1), Limits: r.opts.Limits})
+	}, wasmrun.CompileOptions{Instances: max(s.Instances, 1), Limits: r.opts.Limits, Quick: quick})
 	done(err)
 	return m, err
+}
+
+// upgrade compiles an interpreted module natively in the background and swaps the
+// native one in, unless the task got other code or stopped meanwhile. The task serves
+// from the interpreter until then (a save takes effect without waiting for wazero's
+// optimizing compiler).
+// Called with r.mu held.
+func (r *Runner) upgrade(t *task, m *wasmrun.Module) {
+	t.cancelUpgrade()
+	ctx, cancel := context.WithCancel(r.ctx)
+	t.stopUpgrade = cancel
+	r.upgrades.Add(1)
+	go func() {
+		defer r.upgrades.Done()
+		defer cancel()
+		start := time.Now()
+		nm, err := m.Native(ctx)
+		if err == nil {
+			// Instantiate before serving, as for any new code.
+			if err = nm.Warm(ctx, 1); err != nil {
+				_ = nm.Close(context.Background())
+			}
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				r.emit(Event{Kind: Warning, Task: t.name, Text: "compiling native code failed; the interpreter keeps serving: " + err.Error()})
+			}
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.tasks[t.name] != t || t.mod.Load() != m {
+			_ = nm.Close(context.Background())
+			return
+		}
+		t.stopUpgrade = nil // done
+		t.swap(nm, t.fingerprint)
+		r.emit(Event{Kind: Info, Task: t.name, Text: fmt.Sprintf("native code serving (compiled in %s)", time.Since(start).Round(time.Millisecond))})
+	}()
+}
+
+// cancelUpgrade stops the native compilation in progress for t, if any: new code
+// supersedes it (called with Runner.mu held).
+func (t *task) cancelUpgrade() {
+	if t.stopUpgrade != nil {
+		t.stopUpgrade()
+		t.stopUpgrade = nil
+	}
 }
 
 // start wires t: its bucket, its HTTP listener, then its subscriptions.
@@ -126,7 +178,8 @@ func (t *task) start(ctx context.Context) error {
 		}()
 	}
 	for i := 0; i < t.wiring.Instances; i++ {
-		sub, err := t.r.nc.QueueSubscribe(s.SourceTopic, t.name, t.onMessage)
+		b := &batch{t: t}
+		sub, err := t.r.nc.QueueSubscribe(s.SourceTopic, t.name, b.onMessage)
 		if err != nil {
 			t.stop(ctx)
 			return fmt.Errorf("task %s: subscribe to %s: %w", t.name, s.SourceTopic, err)
@@ -139,6 +192,7 @@ func (t *task) start(ctx context.Context) error {
 // stop drains t's subscriptions (the messages they already received are handled),
 // stops its HTTP listener after the requests in progress, and closes its module.
 func (t *task) stop(ctx context.Context) {
+	t.cancelUpgrade()
 	for _, sub := range t.subs {
 		_ = sub.Drain()
 	}
@@ -173,16 +227,34 @@ func (t *task) swap(m *wasmrun.Module, fingerprint string) {
 // call runs exec_task on the current module; a module swapped out between loading it
 // and calling it is retried on the new one.
 func (t *task) call(in string) (string, error) {
-	for try := 0; ; try++ {
+	var out [1]wasmrun.Result
+	t.callBatch([]wasmrun.Input{{Arg: in}}, out[:])
+	return out[0].Out, out[0].Err
+}
+
+// callBatch runs exec_task on each input in order and fills out; inputs not run on a
+// module swapped out meanwhile run on the new one.
+func (t *task) callBatch(in []wasmrun.Input, out []wasmrun.Result) {
+	done := 0
+	for try := 0; done < len(in); try++ {
 		m := t.mod.Load()
 		if m == nil {
-			return "", errors.New("the task is stopping")
+			fillErr(out[done:len(in)], errors.New("the task is stopping"))
+			return
 		}
-		out, err := m.Call(t.r.ctx, in)
-		if errors.Is(err, wasmrun.ErrClosed) && try < 100 {
-			continue
+		n, err := m.CallBatch(t.r.ctx, in[done:], out[done:])
+		done += n
+		if err != nil && (!errors.Is(err, wasmrun.ErrClosed) || try >= 100) {
+			fillErr(out[done:len(in)], err)
+			return
 		}
-		return out, err
+	}
+}
+
+// fillErr gives every result err.
+func fillErr(out []wasmrun.Result, err error) {
+	for i := range out {
+		out[i] = wasmrun.Result{Err: err}
 	}
 }
 
@@ -201,26 +273,84 @@ func (t *task) callKV(key, data string) (string, string, error) {
 	}
 }
 
-// onMessage handles one NATS message as the task's template does.
-func (t *task) onMessage(msg *nats.Msg) {
-	r := t.r
-	r.busy.Add(1)
+// maxBatch is the most messages of one subscription handed to the task in one call.
+const maxBatch = 32
+
+// batch gathers the messages of one subscription. While more messages are queued for
+// the subscription, a message waits in the batch for the next one (up to maxBatch):
+// a busy task then runs many messages per call into WebAssembly, which costs far less
+// than a call each, and an idle one handles each message as it comes. Messages are
+// handled in the order they came, each with its own result, error and log line.
+type batch struct {
+	t    *task
+	msgs []*nats.Msg
+	in   []wasmrun.Input
+	out  []wasmrun.Result
+}
+
+// onMessage is the subscription's handler (called for one message at a time).
+func (b *batch) onMessage(msg *nats.Msg) {
+	b.t.r.busy.Add(1)
+	b.msgs = append(b.msgs, msg)
+	// The subscription counts the message being delivered as pending until its handler
+	// returns: more than one means another is queued, and it will be delivered too (a
+	// drained subscription delivers what it has queued).
+	if n, _, err := msg.Sub.Pending(); err == nil && n > 1 && len(b.msgs) < maxBatch {
+		return
+	}
+	b.flush()
+	clear(b.msgs)
+	b.msgs = b.msgs[:0]
+}
+
+// flush handles the batch's messages as the task's template does.
+func (b *batch) flush() {
+	t, r := b.t, b.t.r
 	start := time.Now()
 	spec := t.spec.Load()
-	var result, to string
-	var err error
 	if t.tpl.Kind == templates.KindKV {
-		result, to, err = t.store(msg.Subject, msg.Data)
-	} else {
-		result, err = t.process(msg.Subject, msg.Data, spec.DestTopic)
-		to = spec.DestTopic
-		if err == nil && msg.Reply != "" && t.tpl.Publishes {
-			if perr := r.nc.Publish(msg.Reply, []byte(result)); perr != nil {
-				err = fmt.Errorf("replying to %s: %w", strconv.Quote(msg.Reply), perr)
-			}
+		// Storing in the bucket dominates: one message at a time.
+		for _, msg := range b.msgs {
+			start := time.Now()
+			result, to, err := t.store(msg.Subject, msg.Data)
+			r.finish(t, msg.Subject, to, start, time.Since(start), result, err)
+		}
+		return
+	}
+	b.in = b.in[:0]
+	for _, msg := range b.msgs {
+		if len(msg.Data) > 0 {
+			b.in = append(b.in, wasmrun.Input{Arg: string(msg.Data)})
 		}
 	}
-	r.finish(t, msg.Subject, to, start, result, err)
+	if cap(b.out) < len(b.in) {
+		b.out = make([]wasmrun.Result, len(b.in), maxBatch)
+	}
+	out := b.out[:len(b.in)]
+	t.callBatch(b.in, out)
+	j := 0
+	for _, msg := range b.msgs {
+		if len(msg.Data) == 0 {
+			r.finish(t, msg.Subject, spec.DestTopic, start, 0, "", templates.EmptyBodyError(msg.Subject))
+			continue
+		}
+		res := out[j]
+		j++
+		mstart := time.Now()
+		err := res.Err
+		if err == nil && t.tpl.Publishes {
+			if perr := r.nc.Publish(spec.DestTopic, []byte(res.Out)); perr != nil {
+				err = fmt.Errorf("publishing to %s: %w", strconv.Quote(spec.DestTopic), perr)
+			} else if msg.Reply != "" {
+				if perr := r.nc.Publish(msg.Reply, []byte(res.Out)); perr != nil {
+					err = fmt.Errorf("replying to %s: %w", strconv.Quote(msg.Reply), perr)
+				}
+			}
+		}
+		r.finish(t, msg.Subject, spec.DestTopic, start, res.Duration+time.Since(mstart), res.Out, err)
+		start = start.Add(res.Duration)
+	}
+	clear(out)
 }
 
 // process runs a string task on body and publishes the result to dest.
@@ -287,7 +417,7 @@ func (t *task) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, body)
 		to := spec.DestTopic
-		r.finish(t, from, to, start, body, err)
+		r.finish(t, from, to, start, time.Since(start), body, err)
 	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")

@@ -35,6 +35,7 @@ type toolchain struct {
 	bin     string // path of the go command
 	version string // e.g. go1.26.8
 	id      string // extra identity (resolved path, size, mtime, env)
+	goroot  string // the toolchain's GOROOT when it was found beside the command, else ""
 }
 
 // goToolchain finds and identifies the Go toolchain, memoized per Runtime.
@@ -74,11 +75,15 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 			fmt.Fprintf(&id, "|envfile=%x", sha256.Sum256(b))
 		}
 	}
-	version := ""
+	version, goroot := "", ""
 	if b, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(real)), "VERSION")); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
 		if strings.HasPrefix(line, "go") {
 			version = strings.TrimSpace(line)
+			goroot = filepath.Dir(filepath.Dir(real))
+			if env := os.Getenv("GOROOT"); env != "" {
+				goroot = env
+			}
 		}
 	}
 	if version == "" {
@@ -88,7 +93,7 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 		}
 		version = strings.TrimSpace(string(out))
 	}
-	r.tc = &toolchain{bin: bin, version: version, id: id.String()}
+	r.tc = &toolchain{bin: bin, version: version, id: id.String(), goroot: goroot}
 	return *r.tc, nil
 }
 
@@ -301,7 +306,14 @@ func (r *Runtime) goBuild(ctx context.Context, in *buildInputs) ([]byte, error) 
 		return be
 	}
 
-	if in.gomod != nil {
+	modKey := in.modKey()
+	mf, modCached := r.cachedModFiles(modKey)
+	if modCached {
+		// Written by an earlier build of the same go.mod, go.sum and imports.
+		if err := mf.write(dir); err != nil {
+			return nil, err
+		}
+	} else if in.gomod != nil {
 		// Use the project's go.mod (requires, replaces, go/toolchain lines)
 		// under the build module's own path; relative replacements are made
 		// absolute because the build directory lives elsewhere.
@@ -343,9 +355,16 @@ func (r *Runtime) goBuild(ctx context.Context, in *buildInputs) ([]byte, error) 
 	}
 
 	// The real build runs `go mod tidy`, so third-party imports resolve the
-	// same way here.
-	if out, err := r.runGo(ctx, in.tc.bin, dir, env, "mod", "tidy"); err != nil {
-		return nil, fail("go mod tidy", out, err)
+	// same way here. A task that imports only the standard library needs no
+	// module (tidy would only drop requirements), which saves the save path a
+	// go command.
+	if !modCached {
+		if !stdOnly(in.tc.goroot, in.files) {
+			if out, err := r.runGo(ctx, in.tc.bin, dir, env, "mod", "tidy"); err != nil {
+				return nil, fail("go mod tidy", out, err)
+			}
+		}
+		r.storeModFiles(modKey, dir)
 	}
 	outFile := filepath.Join(dir, "task.wasm")
 	if out, err := r.runGo(ctx, in.tc.bin, dir, env, "build", "-buildmode=c-shared", "-o", outFile, "."); err != nil {
@@ -356,6 +375,111 @@ func (r *Runtime) goBuild(ctx context.Context, in *buildInputs) ([]byte, error) 
 		return nil, fmt.Errorf("wasmrun: reading built module: %w", err)
 	}
 	return wasm, nil
+}
+
+// modFiles are a build module's go.mod and go.sum (nil when it has none) as `go
+// build` gets them.
+type modFiles struct {
+	gomod, gosum []byte
+}
+
+// write puts the files in dir.
+func (mf modFiles) write(dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), mf.gomod, 0o644); err != nil {
+		return fmt.Errorf("wasmrun: writing go.mod: %w", err)
+	}
+	if mf.gosum != nil {
+		if err := os.WriteFile(filepath.Join(dir, "go.sum"), mf.gosum, 0o644); err != nil {
+			return fmt.Errorf("wasmrun: writing go.sum: %w", err)
+		}
+	}
+	return nil
+}
+
+// modKey identifies what a build module's go.mod and go.sum are made from: the
+// project's go.mod, go.sum and folder, the toolchain, and the packages the task
+// imports (tidy resolves them). A save that changes a task's code but not its imports
+// keeps the key, and the build runs `go build` alone. "" when the imports cannot be
+// read (the build then reports the syntax error).
+func (in *buildInputs) modKey() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d:%s\x00%d:%s\x00", in.tc.id, in.tc.version, in.projectDir, len(in.gomod), in.gomod, len(in.gosum), in.gosum)
+	fset := token.NewFileSet()
+	for _, f := range in.files {
+		af, err := parser.ParseFile(fset, f.userPath, f.original, parser.ImportsOnly)
+		if err != nil {
+			return ""
+		}
+		for _, imp := range af.Imports {
+			fmt.Fprintf(h, "%s\x00", imp.Path.Value)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// cachedModFiles returns the module files an earlier build made for key.
+func (r *Runtime) cachedModFiles(key string) (modFiles, bool) {
+	if key == "" {
+		return modFiles{}, false
+	}
+	r.modMu.Lock()
+	defer r.modMu.Unlock()
+	mf, ok := r.modFiles[key]
+	return mf, ok
+}
+
+// storeModFiles remembers the module files in dir for key (for this process: they
+// depend on the module cache and the network too).
+func (r *Runtime) storeModFiles(key, dir string) {
+	if key == "" {
+		return
+	}
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return
+	}
+	gosum, err := os.ReadFile(filepath.Join(dir, "go.sum"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	r.modMu.Lock()
+	defer r.modMu.Unlock()
+	if r.modFiles == nil {
+		r.modFiles = map[string]modFiles{}
+	}
+	r.modFiles[key] = modFiles{gomod: gomod, gosum: gosum}
+}
+
+// stdOnly reports whether the task files import nothing but packages of the standard
+// library found under goroot (false when goroot is unknown or a file does not parse).
+func stdOnly(goroot string, files []taskFile) bool {
+	if goroot == "" {
+		return false
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		af, err := parser.ParseFile(fset, f.userPath, f.original, parser.ImportsOnly)
+		if err != nil {
+			return false
+		}
+		for _, imp := range af.Imports {
+			path, err := strconv.Unquote(imp.Path.Value)
+			if err != nil || path == "C" {
+				return false
+			}
+			if path == "unsafe" {
+				continue
+			}
+			first, _, _ := strings.Cut(path, "/")
+			if strings.Contains(first, ".") {
+				return false
+			}
+			if info, err := os.Stat(filepath.Join(goroot, "src", filepath.FromSlash(path))); err != nil || !info.IsDir() {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // isLocalPath reports whether a replacement target is a directory path.

@@ -3,6 +3,7 @@ package wasmrun
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -13,9 +14,19 @@ const harnessFileName = "zz_pelato_harness.go"
 // harnessABI versions the host/guest contract (exports and result encoding).
 // The full harness source is also part of the cache key, so this only needs
 // bumping when the host-side decoding changes.
-const harnessABI = "pelato-wasmrun-abi-2"
+const harnessABI = "pelato-wasmrun-abi-3"
 
-// Result encoding written by the guest into its linear memory:
+// A call runs a batch of one or more messages. The host asks the guest for an input
+// buffer (pelato_buffer, kept by the guest between calls and only asked for again
+// when a batch needs more room) and writes the batch into it, each message as
+//
+//	[0:4]   little-endian uint32 length of the first string (arg, or key)
+//	[4:8]   little-endian uint32 length of the second string ("", or data)
+//	[8:]    first string bytes, then second string bytes
+//
+// then calls pelato_exec(n, size) (pelato_exec_kv for kind "kv"). The guest copies each message's strings out of
+// the buffer, calls exec_task under its own recover and hands the host its result
+// at once through the imported function pelato.result(ptr, len), encoded as
 //
 //	[0]     status (statusOK, statusPanic, statusHarness)
 //	[1:5]   little-endian uint32 length of the first string
@@ -24,20 +35,29 @@ const harnessABI = "pelato-wasmrun-abi-2"
 //
 // For statusOK the strings are the task results (the second one is empty
 // for kind "string"); for statusPanic they are the panic value and the
-// goroutine stack; for statusHarness the first string is a message.
+// goroutine stack; for statusHarness the first string is a message. Results
+// reach the host as they are made, so a batch cut short (time limit, crash)
+// keeps the results of the messages before the one that failed; each result
+// also restarts the time limit, which is per message.
 const (
 	statusOK      = 0
 	statusPanic   = 1
 	statusHarness = 2
 	resultHeader  = 9
+	inputHeader   = 8
+	// keepBuffer is the largest input buffer the guest keeps after a call (a larger
+	// one is dropped, and asked for again by the next call that needs it).
+	keepBuffer = 1 << 20
 )
 
-// Exported function names of the harness.
+// Exported and imported function names of the harness.
 const (
-	exportAlloc  = "pelato_alloc"
+	exportBuffer = "pelato_buffer"
 	exportLimits = "pelato_limits"
 	exportExec   = "pelato_exec"
 	exportExecKV = "pelato_exec_kv"
+	hostModule   = "pelato"
+	hostResult   = "result"
 )
 
 const harnessCommon = `//line pelato_harness.go:1
@@ -53,13 +73,20 @@ import (
 
 func main() {}
 
-// pelatoHarnessPins keeps buffers handed to the host reachable until the
-// next call consumes them, so the GC cannot free them in between.
-var pelatoHarnessPins = map[uint32][]byte{}
+// pelatoHarnessKeep is the largest buffer kept from one call to the next.
+const pelatoHarnessKeep = KEEP_BUFFER
 
-// pelatoHarnessResult keeps the last result reachable until the host has
-// copied it out (the host copies before making any other call).
-var pelatoHarnessResult []byte
+// pelatoHarnessIn is the buffer the host writes a batch of inputs into.
+var pelatoHarnessIn []byte
+
+// pelatoHarnessOut is reused to encode each result.
+var pelatoHarnessOut []byte
+
+// pelatoHarnessEmit hands the host one message's encoded result; the host copies
+// it before it returns.
+//
+//go:wasmimport pelato result
+func pelatoHarnessEmit(ptr unsafe.Pointer, n uint32)
 
 // pelatoHarnessLimits applies the host's limits: the most stack a goroutine may
 // use (an unbounded recursion then fails fast instead of growing towards 1 GiB) and
@@ -75,28 +102,24 @@ func pelatoHarnessLimits(memory, stack uint64) {
 	}
 }
 
-//go:wasmexport pelato_alloc
-func pelatoHarnessAlloc(size uint32) uint32 {
+// pelatoHarnessBuffer returns the address of an input buffer of at least size
+// bytes; it stays valid until the next call of pelato_buffer or, when larger than
+// pelatoHarnessKeep, of pelato_exec.
+//
+//go:wasmexport pelato_buffer
+func pelatoHarnessBuffer(size uint32) uint32 {
 	if size == 0 {
-		return 0
+		size = 1
 	}
-	b := make([]byte, size)
-	p := uint32(uintptr(unsafe.Pointer(&b[0])))
-	pelatoHarnessPins[p] = b
-	return p
+	if uint32(len(pelatoHarnessIn)) < size {
+		pelatoHarnessIn = nil
+		pelatoHarnessIn = make([]byte, size)
+	}
+	return uint32(uintptr(unsafe.Pointer(&pelatoHarnessIn[0])))
 }
 
-// pelatoHarnessTake turns a host-written buffer into a string without
-// copying; the buffer is never written again, and the string keeps it alive.
-func pelatoHarnessTake(ptr, n uint32) (string, bool) {
-	if n == 0 {
-		return "", true
-	}
-	b, ok := pelatoHarnessPins[ptr]
-	if !ok || uint32(len(b)) < n {
-		return "", false
-	}
-	return unsafe.String(&b[0], n), true
+func pelatoHarnessGet32(b []byte) uint64 {
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24
 }
 
 func pelatoHarnessPut32(b []byte, v int) {
@@ -106,60 +129,89 @@ func pelatoHarnessPut32(b []byte, v int) {
 	b[3] = byte(v >> 24)
 }
 
-func pelatoHarnessEncode(status byte, a, b string) uint64 {
-	buf := make([]byte, 9+len(a)+len(b))
+// pelatoHarnessEncode hands the host a result.
+func pelatoHarnessEncode(status byte, a, b string) {
+	n := 9 + len(a) + len(b)
+	if cap(pelatoHarnessOut) < n {
+		pelatoHarnessOut = make([]byte, n)
+	}
+	buf := pelatoHarnessOut[:n]
 	buf[0] = status
 	pelatoHarnessPut32(buf[1:5], len(a))
 	pelatoHarnessPut32(buf[5:9], len(b))
 	copy(buf[9:], a)
 	copy(buf[9+len(a):], b)
-	pelatoHarnessResult = buf
-	return uint64(uint32(uintptr(unsafe.Pointer(&buf[0]))))<<32 | uint64(uint32(len(buf)))
+	pelatoHarnessEmit(unsafe.Pointer(&buf[0]), uint32(n))
+	if n > pelatoHarnessKeep {
+		pelatoHarnessOut = nil
+	}
 }
 
-func pelatoHarnessRecover(packed *uint64) {
+func pelatoHarnessRecover() {
 	if v := recover(); v != nil {
-		*packed = pelatoHarnessEncode(1, fmt.Sprint(v), string(debug.Stack()))
+		pelatoHarnessEncode(1, fmt.Sprint(v), string(debug.Stack()))
+	}
+}
+
+// pelatoHarnessBatch runs the n messages of the size bytes at the start of the
+// input buffer, handing each result to the host as soon as it is made.
+func pelatoHarnessBatch(n, size uint32) {
+	if uint64(size) > uint64(len(pelatoHarnessIn)) {
+		pelatoHarnessEncode(2, "input batch larger than its buffer", "")
+		return
+	}
+	in := pelatoHarnessIn[:size]
+	for ; n > 0; n-- {
+		if len(in) < 8 {
+			pelatoHarnessEncode(2, "input batch cut short", "")
+			return
+		}
+		la, lb := pelatoHarnessGet32(in), pelatoHarnessGet32(in[4:])
+		if uint64(len(in)-8) < la+lb {
+			pelatoHarnessEncode(2, "input batch cut short", "")
+			return
+		}
+		// Copies: the buffer is written again by the next batch, and a task may
+		// keep its arguments.
+		a, b := string(in[8:8+la]), string(in[8+la:8+la+lb])
+		in = in[8+la+lb:]
+		pelatoHarnessRun(a, b)
+	}
+	if len(pelatoHarnessIn) > pelatoHarnessKeep {
+		pelatoHarnessIn = nil
 	}
 }
 `
 
 const harnessString = `
 //go:wasmexport pelato_exec
-func pelatoHarnessExec(ptr, n uint32) (packed uint64) {
-	arg, ok := pelatoHarnessTake(ptr, n)
-	clear(pelatoHarnessPins)
-	if !ok {
-		return pelatoHarnessEncode(2, "input buffer not allocated by pelato_alloc", "")
-	}
-	defer pelatoHarnessRecover(&packed)
-	out := exec_task(arg)
-	return pelatoHarnessEncode(0, out, "")
+func pelatoHarnessExec(n, size uint32) { pelatoHarnessBatch(n, size) }
+
+func pelatoHarnessRun(arg, _ string) {
+	defer pelatoHarnessRecover()
+	pelatoHarnessEncode(0, exec_task(arg), "")
 }
 `
 
 const harnessKV = `
 //go:wasmexport pelato_exec_kv
-func pelatoHarnessExecKV(kptr, klen, dptr, dlen uint32) (packed uint64) {
-	key, ok1 := pelatoHarnessTake(kptr, klen)
-	data, ok2 := pelatoHarnessTake(dptr, dlen)
-	clear(pelatoHarnessPins)
-	if !ok1 || !ok2 {
-		return pelatoHarnessEncode(2, "input buffer not allocated by pelato_alloc", "")
-	}
-	defer pelatoHarnessRecover(&packed)
+func pelatoHarnessExecKV(n, size uint32) { pelatoHarnessBatch(n, size) }
+
+func pelatoHarnessRun(key, data string) {
+	defer pelatoHarnessRecover()
 	k, d := exec_task(key, data)
-	return pelatoHarnessEncode(0, k, d)
+	pelatoHarnessEncode(0, k, d)
 }
 `
 
 // harnessSource returns the Go source of the guest harness for kind.
 func harnessSource(kind Kind) (string, error) {
+	common := strings.Replace(harnessCommon, "KEEP_BUFFER", strconv.Itoa(keepBuffer), 1)
 	switch kind {
 	case KindString:
-		return harnessCommon + harnessString, nil
+		return common + harnessString, nil
 	case KindKV:
-		return harnessCommon + harnessKV, nil
+		return common + harnessKV, nil
 	default:
 		return "", fmt.Errorf("wasmrun: unknown task kind %q", kind)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"sync"
 
@@ -68,7 +67,9 @@ func fatalLine(out string) string {
 // they borrow instances from a bounded pool (Options.MaxInstances).
 type Module struct {
 	rt       *Runtime
+	wz       wazero.Runtime // the runtime that compiled it: the native one or the interpreter
 	compiled wazero.CompiledModule
+	wasm     []byte // the module's bytes while it is interpreted (for Native)
 	kind     Kind
 	wasmPath string
 	cached   bool
@@ -219,7 +220,7 @@ func (m *Module) Close(ctx context.Context) error {
 // use; use Module.Call/CallKV from many goroutines instead.
 type Instance struct {
 	mod    api.Module
-	alloc  api.Function
+	buffer api.Function
 	exec   api.Function
 	mem    api.Memory
 	kind   Kind
@@ -227,6 +228,9 @@ type Instance struct {
 	stack  [4]uint64
 	stderr *headBuffer
 	dead   bool
+	// inPtr and inCap locate the guest's input buffer (0 when it has none to keep).
+	inPtr, inCap uint32
+	st           callState // of the call in progress (reused)
 }
 
 // NewInstance instantiates the module (running the Go runtime's
@@ -247,7 +251,7 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 	ictx, cancel := m.limits.callContext(ctx)
 	defer cancel()
 	ictx = experimental.WithMemoryAllocator(ictx, memoryAllocator{limit: m.limits.Memory})
-	mod, err := m.rt.wz.InstantiateModule(ictx, m.compiled, cfg)
+	mod, err := m.wz.InstantiateModule(ictx, m.compiled, cfg)
 	if err != nil {
 		if le := m.limits.interrupted(ictx); le != nil {
 			return nil, fmt.Errorf("wasmrun: initializing task: %w", le)
@@ -270,7 +274,7 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 	}
 	inst := &Instance{
 		mod:    mod,
-		alloc:  mod.ExportedFunction(exportAlloc),
+		buffer: mod.ExportedFunction(exportBuffer),
 		exec:   mod.ExportedFunction(execName),
 		mem:    mod.Memory(),
 		kind:   m.kind,
@@ -278,9 +282,9 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 		stderr: head,
 	}
 	setLimits := mod.ExportedFunction(exportLimits)
-	if inst.alloc == nil || inst.exec == nil || inst.mem == nil || setLimits == nil {
+	if inst.buffer == nil || inst.exec == nil || inst.mem == nil || setLimits == nil {
 		_ = mod.Close(ctx)
-		return nil, fmt.Errorf("wasmrun: task module lacks %s, %s, %s or memory exports", exportAlloc, exportLimits, execName)
+		return nil, fmt.Errorf("wasmrun: task module lacks %s, %s, %s or memory exports", exportBuffer, exportLimits, execName)
 	}
 	st := inst.stack[:]
 	st[0], st[1] = m.limits.softMemoryLimit(), m.limits.Stack
@@ -317,69 +321,15 @@ func (i *Instance) Close(ctx context.Context) error {
 	return nil
 }
 
+// call runs one message.
 func (i *Instance) call(ctx context.Context, a, b string) (string, string, error) {
-	if i.dead {
-		return "", "", ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return "", "", fmt.Errorf("wasmrun: calling task: %w", err)
-	}
-	ctx, cancel := i.limits.callContext(ctx)
-	defer cancel()
-	i.stderr.reset()
-	pa, err := i.write(ctx, a)
-	if err != nil {
+	in := [1]Input{{Arg: a, Data: b}}
+	var out [1]Result
+	n, err := i.run(ctx, in[:], out[:])
+	if n == 0 {
 		return "", "", err
 	}
-	s := i.stack[:]
-	s[0], s[1] = pa, uint64(len(a))
-	if i.kind == KindKV {
-		pb, err := i.write(ctx, b)
-		if err != nil {
-			return "", "", err
-		}
-		s[0], s[1], s[2], s[3] = pa, uint64(len(a)), pb, uint64(len(b))
-	}
-	if err := i.exec.CallWithStack(ctx, s); err != nil {
-		return "", "", i.fail(ctx, "running exec_task", err)
-	}
-	ptr, n := uint32(s[0]>>32), uint32(s[0])
-	buf, ok := i.mem.Read(ptr, n)
-	if !ok {
-		return "", "", i.fail(ctx, "reading result", fmt.Errorf("result [%d, +%d) is outside guest memory", ptr, n))
-	}
-	status, r1, r2, err := decodeResult(buf)
-	if err != nil {
-		return "", "", i.fail(ctx, "decoding result", err)
-	}
-	switch status {
-	case statusOK:
-		return r1, r2, nil
-	case statusPanic:
-		return "", "", &PanicError{Value: r1, Stack: trimPanicStack(r2)}
-	default:
-		return "", "", i.fail(ctx, "harness", errors.New(r1))
-	}
-}
-
-// write copies s into a fresh guest buffer and returns its address.
-func (i *Instance) write(ctx context.Context, s string) (uint64, error) {
-	if len(s) == 0 {
-		return 0, nil
-	}
-	if uint64(len(s)) > math.MaxUint32 {
-		return 0, fmt.Errorf("wasmrun: input of %d bytes is too large", len(s))
-	}
-	st := i.stack[:]
-	st[0] = uint64(len(s))
-	if err := i.alloc.CallWithStack(ctx, st); err != nil {
-		return 0, i.fail(ctx, "allocating input", err)
-	}
-	ptr := uint32(st[0])
-	if ptr == 0 || !i.mem.WriteString(ptr, s) {
-		return 0, i.fail(ctx, "writing input", fmt.Errorf("guest returned invalid buffer %d for %d bytes", ptr, len(s)))
-	}
-	return uint64(ptr), nil
+	return out[0].Out, out[0].Data, out[0].Err
 }
 
 // fail marks the instance unusable and classifies err.

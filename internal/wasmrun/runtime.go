@@ -68,6 +68,13 @@ type Runtime struct {
 
 	tcMu sync.Mutex
 	tc   *toolchain
+
+	modMu    sync.Mutex
+	modFiles map[string]modFiles // build module files by buildInputs.modKey
+
+	interpMu     sync.Mutex
+	interp       wazero.Runtime // wazero's interpreter, made on first use (tier.go)
+	interpClosed bool
 }
 
 // NewRuntime creates a Runtime with a wazero runtime backed by a file
@@ -105,6 +112,11 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 		_ = cache.Close(ctx)
 		return nil, fmt.Errorf("wasmrun: instantiating WASI: %w", err)
 	}
+	if err := instantiateHost(ctx, wz); err != nil {
+		_ = wz.Close(ctx)
+		_ = cache.Close(ctx)
+		return nil, err
+	}
 	return &Runtime{
 		opts:      opts,
 		cacheRoot: root,
@@ -121,7 +133,7 @@ func (r *Runtime) CacheDir() string { return r.cacheRoot }
 // Close releases the wazero runtime, all modules and instances created from
 // it, and the compilation cache handle.
 func (r *Runtime) Close(ctx context.Context) error {
-	return errors.Join(r.wz.Close(ctx), r.cache.Close(ctx))
+	return errors.Join(r.closeInterpreter(ctx), r.wz.Close(ctx), r.cache.Close(ctx))
 }
 
 // CompileOptions tune one Module.
@@ -130,6 +142,10 @@ type CompileOptions struct {
 	Instances int
 	// Limits bound each call; zero fields take the Runtime's (Options.Limits).
 	Limits Limits
+	// Quick compiles a module that was just built with wazero's interpreter, in a
+	// fraction of the time its native compilation takes; its calls are slower until
+	// Module.Native replaces it. A module from the cache is compiled natively.
+	Quick bool
 }
 
 // Compile builds src (or loads it from the cache) and compiles it with
@@ -145,7 +161,7 @@ func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions
 	if err != nil {
 		return nil, err
 	}
-	compiled, err := r.wz.CompileModule(ctx, res.wasm)
+	compiled, wz, err := r.compileModule(ctx, res, co.Quick)
 	if err != nil {
 		return nil, fmt.Errorf("wasmrun: compiling wasm module %s: %w", res.path, err)
 	}
@@ -159,7 +175,7 @@ func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions
 		want = exportExecKV
 	}
 	exports := compiled.ExportedFunctions()
-	for _, name := range []string{exportAlloc, exportLimits, want, "_initialize"} {
+	for _, name := range []string{exportBuffer, exportLimits, want, "_initialize"} {
 		if _, ok := exports[name]; !ok {
 			_ = compiled.Close(ctx)
 			return nil, fmt.Errorf("wasmrun: module %s does not export %s", res.path, name)
@@ -169,8 +185,9 @@ func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions
 	if co.Instances > 0 {
 		n = co.Instances
 	}
-	return &Module{
+	m := &Module{
 		rt:       r,
+		wz:       wz,
 		compiled: compiled,
 		kind:     res.kind,
 		wasmPath: res.path,
@@ -178,7 +195,11 @@ func (r *Runtime) CompileWith(ctx context.Context, src Source, co CompileOptions
 		limits:   co.Limits.withDefaults(r.opts.Limits),
 		idle:     make(chan *Instance, n),
 		slots:    make(chan struct{}, n),
-	}, nil
+	}
+	if wz != r.wz {
+		m.wasm = res.wasm // for Native
+	}
+	return m, nil
 }
 
 // lockedWriter serializes writes from concurrent instances.
