@@ -218,12 +218,7 @@ func (c *Client) Deploy(ctx context.Context, name, version string) (*DeployReply
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(struct {
-		Version string `json:"version"`
-	}{version})
-	if err != nil {
-		return nil, err
-	}
+	body := versionBody(version)
 	var r DeployReply
 	if err := c.call(ctx, "model.deploy "+name, c.subject("model.deploy", name), nil, body, &r); err != nil {
 		return nil, err
@@ -249,15 +244,7 @@ func (c *Client) Delete(ctx context.Context, name, version string) (*DeleteReply
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	body := []byte("{}")
-	if version != "" {
-		var err error
-		if body, err = json.Marshal(struct {
-			Version string `json:"version"`
-		}{version}); err != nil {
-			return nil, err
-		}
-	}
+	body := versionBody(version)
 	var r DeleteReply
 	if err := c.call(ctx, "model.del "+name, c.subject("model.del", name), nil, body, &r); err != nil {
 		return nil, err
@@ -287,15 +274,7 @@ func (c *Client) Get(ctx context.Context, name, version string) (*GetReply, erro
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	body := []byte("{}")
-	if version != "" {
-		var err error
-		if body, err = json.Marshal(struct {
-			Version string `json:"version"`
-		}{version}); err != nil {
-			return nil, err
-		}
-	}
+	body := versionBody(version)
 	var r GetReply
 	if err := c.call(ctx, "model.get "+name, c.subject("model.get", name), nil, body, &r); err != nil {
 		return nil, err
@@ -322,4 +301,16 @@ func (c *Client) List(ctx context.Context) (*ListReply, error) {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// versionBody is the body of a request about one version: {"version":"<v>"}, or {}
+// (every version, or the newest) when version is "".
+func versionBody(version string) []byte {
+	if version == "" {
+		return []byte("{}")
+	}
+	b, _ := json.Marshal(struct {
+		Version string `json:"version"`
+	}{version}) // a struct of one string always marshals
+	return b
 }
