@@ -276,7 +276,7 @@ func printBuildTable(w io.Writer, b *pipeline.BuildResult, p *pipeline.PushResul
 		for _, c := range b.Components {
 			detail, size, dur := c.Artifact, "", "-"
 			if c.Size > 0 {
-				size = humanBytes(c.Size)
+				size = pipeline.HumanSize(c.Size)
 			}
 			if c.Status == pipeline.StatusBuilt || c.Status == pipeline.StatusFailed {
 				dur = c.Duration.Round(100 * time.Millisecond).String()
@@ -299,7 +299,7 @@ func printBuildTable(w io.Writer, b *pipeline.BuildResult, p *pipeline.PushResul
 			}
 			size := ""
 			if c.Size > 0 {
-				size = humanBytes(c.Size)
+				size = pipeline.HumanSize(c.Size)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ComponentName, c.Status, c.Duration.Round(10*time.Millisecond), size, detail)
 		}
@@ -311,16 +311,6 @@ func printBuildTable(w io.Writer, b *pipeline.BuildResult, p *pipeline.PushResul
 	if p != nil {
 		fmt.Fprintln(w, p.Summary())
 	}
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // recordBuildMetrics appends the run to metrics.yaml when ENABLE_METRICS is on: the

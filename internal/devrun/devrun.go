@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/lines"
 	"github.com/pelato-dev/pelato/internal/plural"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -551,33 +552,5 @@ func (r *Runner) buildProblems(errs []error) error {
 
 // outputWriter turns what tasks print into Output events, a line at a time.
 func (r *Runner) outputWriter() io.Writer {
-	return &lineWriter{emit: func(line string) { r.emit(Event{Kind: Output, Text: line}) }}
-}
-
-// lineWriter calls emit for every complete line written to it.
-type lineWriter struct {
-	mu   sync.Mutex
-	buf  []byte
-	emit func(string)
-}
-
-// Write implements io.Writer.
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := string(w.buf[:i])
-		w.buf = w.buf[i+1:]
-		w.emit(line)
-	}
-	if len(w.buf) > 64<<10 {
-		w.emit(string(w.buf))
-		w.buf = w.buf[:0]
-	}
-	return len(p), nil
+	return &lines.Writer{Emit: func(line string) { r.emit(Event{Kind: Output, Text: line}) }}
 }

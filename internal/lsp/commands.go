@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/config"
+	"github.com/pelato-dev/pelato/internal/lines"
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/userfile"
@@ -400,37 +400,15 @@ func (s *Server) runtime(ctx context.Context) (*wasmrun.Runtime, error) {
 	if s.rt != nil {
 		return s.rt, nil
 	}
-	out := &logWriter{s: s}
+	out := &lines.Writer{Emit: func(line string) {
+		s.notify(protocol.MethodWindowLogMessage, &protocol.LogMessageParams{Type: protocol.MessageTypeLog, Message: "task: " + line})
+	}}
 	rt, err := wasmrun.NewRuntime(ctx, wasmrun.Options{CacheDir: s.cacheDir, Stdout: out, Stderr: out})
 	if err != nil {
 		return nil, fmt.Errorf("start the local runtime: %w", err)
 	}
 	s.rt = rt
 	return rt, nil
-}
-
-// logWriter sends what tasks print to window/logMessage, a line at a time.
-type logWriter struct {
-	s   *Server
-	mu  sync.Mutex
-	buf []byte
-}
-
-// Write implements io.Writer.
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := string(w.buf[:i])
-		w.buf = w.buf[i+1:]
-		w.s.notify(protocol.MethodWindowLogMessage, &protocol.LogMessageParams{Type: protocol.MessageTypeLog, Message: "task: " + line})
-	}
-	return len(p), nil
 }
 
 // cmdCreateFile creates a file with content: the quick fix for a missing task file

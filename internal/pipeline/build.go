@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/lines"
 	"github.com/pelato-dev/pelato/internal/plural"
 
 	"github.com/pelato-dev/pelato/internal/builder"
@@ -294,7 +294,7 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 func stepMessage(c BuiltComponent) string {
 	switch c.Status {
 	case StatusBuilt:
-		return fmt.Sprintf("built in %s (%s)", c.Duration.Round(10*time.Millisecond), humanSize(c.Size))
+		return fmt.Sprintf("built in %s (%s)", c.Duration.Round(10*time.Millisecond), HumanSize(c.Size))
 	case StatusSkipped:
 		return "unchanged, not rebuilt"
 	case StatusCancelled:
@@ -303,7 +303,8 @@ func stepMessage(c BuiltComponent) string {
 	return "failed: " + c.Err
 }
 
-func humanSize(n int64) string {
+// HumanSize writes a size in bytes for people: "349 B", "12.5 kB", "3.2 MB".
+func HumanSize(n int64) string {
 	switch {
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
@@ -413,16 +414,21 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 		return fail("create the build log: %v", err)
 	}
 	c.Log = rel(logPath)
-	lines := &lineReporter{rep: b.rep, task: g.ComponentName}
+	lineLog := &lines.Writer{Emit: func(line string) {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) != "" {
+			b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: line})
+		}
+	}}
 	var tail, errTail tailBuffer
 	fmt.Fprintf(logFile, "# pelato build of %s with %s (%s), %s\n", g.ComponentName, b.image.Ref, shortID(b.image.ID), time.Now().UTC().Format(time.RFC3339))
-	out := io.MultiWriter(logFile, lines, &tail)
+	out := io.MultiWriter(logFile, lineLog, &tail)
 	b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "starting container"})
 	rr, err := b.dc.Run(ctx, builder.RunSpec{
 		Image: b.image.Ref, Cmd: []string{"wash", "build"}, Dir: dir, User: b.user, Volumes: b.vols, Output: out, Stderr: &errTail, Network: b.network,
 		Labels: map[string]string{builder.LabelComponent: g.ComponentName, builder.LabelProject: b.opts.Root, builder.LabelRun: b.run},
 	})
-	lines.flush()
+	lineLog.Flush()
 	t := time.Now()
 	defer func() { c.Overhead += time.Since(t) }()
 	c.Overhead = rr.Overhead
@@ -591,45 +597,6 @@ func lastLineWith(s, sub string) string {
 		}
 	}
 	return sub
-}
-
-// lineReporter turns a container's output into Log events, a line at a time.
-type lineReporter struct {
-	rep  Reporter
-	task string
-	mu   sync.Mutex
-	buf  []byte
-}
-
-func (w *lineReporter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.emit(string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
-	}
-	return len(p), nil
-}
-
-func (w *lineReporter) emit(line string) {
-	line = strings.TrimRight(line, "\r")
-	if strings.TrimSpace(line) != "" {
-		w.rep.Event(Event{Kind: Log, Level: "info", Task: w.task, Message: line})
-	}
-}
-
-func (w *lineReporter) flush() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.buf) > 0 {
-		w.emit(string(w.buf))
-		w.buf = nil
-	}
 }
 
 // tailBuffer keeps the last 64 KiB written to it.

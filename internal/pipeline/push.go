@@ -160,7 +160,7 @@ func Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 				ev := Event{Kind: Step, Task: c.ComponentName, Done: done, Total: total}
 				switch c.Status {
 				case StatusPushed:
-					ev.Message = fmt.Sprintf("pushed %s (%s, %s uploaded; credentials: %s)", c.Reference, humanSize(c.Size), plural.Count(c.BlobsUploaded, "blob"), c.Credentials)
+					ev.Message = fmt.Sprintf("pushed %s (%s, %s uploaded; credentials: %s)", c.Reference, HumanSize(c.Size), plural.Count(c.BlobsUploaded, "blob"), c.Credentials)
 				case StatusUnchanged:
 					ev.Message = c.Reference + " already holds this component"
 				default:
