@@ -150,7 +150,7 @@ func invokeFailure(cmd *cobra.Command, dir string, err error) error {
 		return &exitError{code: exitProblems, err: errors.New("the task panicked")}
 	case errors.As(err, &be):
 		return &exitError{code: exitProblems, err: err}
-	case strings.HasPrefix(err.Error(), "no task "):
+	case errors.As(err, new(*pipeline.UnknownTaskError)):
 		return usageError(err)
 	}
 	return err // classified by exitCodeOf: a missing go command is a usage error

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/plural"
 
 	"github.com/spf13/cobra"
@@ -51,7 +52,7 @@ func latticeFailure(cmd *cobra.Command, dir string, err error) error {
 		return usageError(err)
 	case err == context.Canceled:
 		return &exitError{code: exitProblems, err: errors.New("interrupted")}
-	case strings.HasPrefix(err.Error(), "no task ") || strings.HasPrefix(err.Error(), "check "):
+	case errors.As(err, new(*pipeline.UnknownTaskError)), errors.As(err, new(*check.UnreadableError)):
 		return usageError(err)
 	}
 	return &exitError{code: exitProblems, err: err}

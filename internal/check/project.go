@@ -73,6 +73,17 @@ func (o Options) ReadFile(path string) ([]byte, error) {
 	return userfile.Read(path, workflow.MaxFileSize)
 }
 
+// UnreadableError is Project's error when the project cannot be read at all (no such
+// folder, no workflow.yaml, an I/O error): a usage error for the commands, not a
+// problem of the project.
+type UnreadableError struct{ Err error }
+
+// Error returns the wrapped error's message.
+func (e *UnreadableError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause, so errors.Is(err, ErrNoWorkflow) holds.
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
 // Project checks the workflow of the project at opts.Root. It fails only when the
 // project cannot be read at all; everything else is a diagnostic.
 func Project(ctx context.Context, opts Options) (*Result, error) {
@@ -80,21 +91,21 @@ func Project(ctx context.Context, opts Options) (*Result, error) {
 		opts.Registry = templates.Default()
 	}
 	if st, err := os.Stat(opts.Root); err != nil {
-		return nil, fmt.Errorf("check %s: %w", opts.Root, err)
+		return nil, &UnreadableError{fmt.Errorf("check %s: %w", opts.Root, err)}
 	} else if !st.IsDir() {
-		return nil, fmt.Errorf("check %s: not a folder; give the project folder that holds %s", opts.Root, workflow.FileName)
+		return nil, &UnreadableError{fmt.Errorf("check %s: not a folder; give the project folder that holds %s", opts.Root, workflow.FileName)}
 	}
 	wfPath := filepath.Join(opts.Root, workflow.FileName)
 	content, err := opts.ReadFile(wfPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("check %s: %w (run `pelato init` to create one)", opts.Root, ErrNoWorkflow)
+		return nil, &UnreadableError{fmt.Errorf("check %s: %w (run `pelato init` to create one)", opts.Root, ErrNoWorkflow)}
 	}
 	var refused *userfile.Error
 	if errors.As(err, &refused) {
 		return refusedWorkflow(refused), nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("check %s: %w", opts.Root, err)
+		return nil, &UnreadableError{fmt.Errorf("check %s: %w", opts.Root, err)}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

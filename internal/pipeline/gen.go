@@ -301,6 +301,26 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	return out, nil
 }
 
+// UnknownTaskError is returned when a task is named (by component_name or name) that
+// workflow.yaml does not have: a usage error, which lists the tasks it does have.
+type UnknownTaskError struct {
+	Name  string
+	Tasks []string // the workflow's tasks, by Label
+}
+
+// Error names the task and the tasks there are.
+func (e *UnknownTaskError) Error() string {
+	return fmt.Sprintf("no task %q in workflow.yaml; tasks: %s", e.Name, strings.Join(e.Tasks, ", "))
+}
+
+func unknownTask(w *workflow.Workflow, name string) error {
+	e := &UnknownTaskError{Name: name}
+	for _, t := range w.Tasks {
+		e.Tasks = append(e.Tasks, t.Label())
+	}
+	return e
+}
+
 // selectTasks returns the tasks named by keys (component or task names), or all.
 func selectTasks(w *workflow.Workflow, keys []string) ([]*workflow.Task, error) {
 	if len(keys) == 0 {
@@ -311,11 +331,7 @@ func selectTasks(w *workflow.Workflow, keys []string) ([]*workflow.Task, error) 
 	for _, k := range keys {
 		t, ok := w.Find(k)
 		if !ok {
-			var names []string
-			for _, t := range w.Tasks {
-				names = append(names, t.Str("component_name"))
-			}
-			return nil, fmt.Errorf("no task %q in workflow.yaml; tasks: %s", k, strings.Join(names, ", "))
+			return nil, unknownTask(w, k)
 		}
 		if !seen[t] {
 			seen[t] = true

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
@@ -82,11 +81,7 @@ func Invoke(ctx context.Context, opts InvokeOptions) (*InvokeResult, error) {
 	}
 	t, ok := res.Workflow.Find(opts.Task)
 	if !ok {
-		var names []string
-		for _, t := range res.Workflow.Tasks {
-			names = append(names, t.Label())
-		}
-		return nil, fmt.Errorf("no task %q in workflow.yaml; tasks: %s", opts.Task, strings.Join(names, ", "))
+		return nil, unknownTask(res.Workflow, opts.Task)
 	}
 	if errs := taskErrors(res, t); len(errs) > 0 {
 		filtered := *res
