@@ -316,7 +316,7 @@ func loadManifest(opts DeployOptions, w *workflow.Workflow, a app, warn func(str
 	}
 	// The image is built and pushed by pelato build --push, or by other means: a build
 	// that does not match is worth a warning, not a refusal.
-	switch b, ok := readBuildRecord(filepath.Join(opts.Root, GenDir, a.spec.ComponentName, BuildRecordFile)); {
+	switch b, ok := readBuildRecord(buildRecordPath(opts.Root, a.spec.ComponentName)); {
 	case !ok:
 		warn("not built by `pelato build` on this machine: make sure " + imageOf(files[templates.ManifestFile]) + " is pushed (`pelato build --push`)")
 	case b.GenInputHash != rec.InputHash:
