@@ -84,8 +84,8 @@ func (c *Client) Run(ctx context.Context, spec RunSpec) (RunResult, error) {
 		Image: spec.Image, Cmd: spec.Cmd, User: spec.User, Env: spec.Env, WorkingDir: SourceDir, Labels: labels,
 		AttachStdout: true, AttachStderr: true,
 	}, &container.HostConfig{
-		Mounts:    mounts,
-		LogConfig: container.LogConfig{Type: "none"}, // output is streamed to the build log instead
+		Mounts:      mounts,
+		LogConfig:   container.LogConfig{Type: "none"}, // output is streamed to the build log instead
 		NetworkMode: container.NetworkMode(spec.Network),
 		Resources:   limits,
 	}, nil, nil, "")
