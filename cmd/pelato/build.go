@@ -112,7 +112,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(cmd, dir, map[string]string{"registry": "REGISTRY_URL", "builder-image": "PELATO_BUILDER_IMAGE", "jobs": "JOBS"})
+			cfg, err := loadConfig(cmd, dir, buildFlagSettings(map[string]string{"registry": "REGISTRY_URL", "jobs": "JOBS"}))
 			if err != nil {
 				return err
 			}
@@ -121,8 +121,8 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 				return err
 			}
 			start := time.Now()
-			opts := pipeline.BuildOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"),
-				Jobs: n, Force: force, BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Reporter: out.display}
+			opts := pipeline.BuildSettings(cfg)
+			opts.Root, opts.Tasks, opts.Jobs, opts.Force, opts.Reporter = dir, append(tasks, argTasks...), n, force, out.display
 			res, err := pipeline.Build(cmd.Context(), opts)
 			var pres *pipeline.PushResult
 			if err == nil && push {
@@ -159,6 +159,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 	f.StringVar(&jobs, "jobs", "", "containers at once (JOBS; default: the number of CPUs, 1 when PARALLEL_BUILD=False)")
 	f.BoolVar(&force, "force", false, "rebuild unchanged components (with --push: also replace tags that hold other content)")
 	f.StringVar(&image, "builder-image", "", "Docker image to build with (PELATO_BUILDER_IMAGE); pelato never builds it")
+	buildFlags(cmd)
 	f.StringVar(&registry, "registry", "", "OCI registry (REGISTRY_URL): host[:port][/path]")
 	f.BoolVar(&push, "push", false, "push the built components (as pelato push does)")
 	f.BoolVar(&insecure, "insecure", false, "with --push: allow plain HTTP to a registry that is not on this machine")
@@ -344,4 +345,23 @@ func pushDetail(res *pipeline.PushResult) map[string]any {
 		per[c.ComponentName] = map[string]any{"status": c.Status, "push_time": fmt.Sprintf("%.3f", c.Duration.Seconds()), "reference": c.Reference}
 	}
 	return map[string]any{"components": per, "push_time": fmt.Sprintf("%.3f", res.Duration.Seconds())}
+}
+
+// buildFlagSettings adds the flags of buildFlags (and --builder-image) to flags
+// (flag name → setting), for loadConfig.
+func buildFlagSettings(flags map[string]string) map[string]string {
+	flags["builder-image"] = "PELATO_BUILDER_IMAGE"
+	flags["network"] = "PELATO_BUILD_NETWORK"
+	flags["tinygo-version"] = "PELATO_TINYGO_VERSION"
+	flags["wasm-tools-version"] = "PELATO_WASM_TOOLS_VERSION"
+	return flags
+}
+
+// buildFlags defines the flags of the build settings that choose what runs on this
+// machine (besides --builder-image): like the environment, never a project's .env.
+func buildFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String("network", "", "network mode of build containers (PELATO_BUILD_NETWORK): bridge (default), host or none")
+	f.String("tinygo-version", "", "TinyGo version of pelato's builder image (PELATO_TINYGO_VERSION; default 0.42.0)")
+	f.String("wasm-tools-version", "", "wasm-tools version of pelato's builder image (PELATO_WASM_TOOLS_VERSION; default 1.258.0)")
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/builder"
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/taskcode"
 	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wasmcomponent"
@@ -130,6 +131,9 @@ type BuildOptions struct {
 	// Pids bounds each build container's processes and threads; 0 means
 	// DefaultBuildPids, < 0 no bound.
 	Pids int64
+	// Ignored are notes about settings the configuration ignored (a .env that set
+	// what only flags and the environment may); Build reports each as a warning.
+	Ignored []string
 	// VolumePrefix names the cache volumes; "" means DefaultVolumePrefix.
 	VolumePrefix string
 	// Templates, Overlay and TaskChecker are passed to Gen.
@@ -138,6 +142,17 @@ type BuildOptions struct {
 	TaskChecker *check.TaskChecker
 	// Reporter receives progress; nil means Discard.
 	Reporter Reporter
+}
+
+// BuildSettings returns the BuildOptions that settings decide: the registry, jobs,
+// the builder image and its tool versions, the containers' network and limits, and
+// the notes about .env lines cfg ignored. Callers add the rest (Root, Tasks, ...).
+func BuildSettings(cfg *config.Config) BuildOptions {
+	memory, pids := cfg.BuildLimits()
+	return BuildOptions{Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(),
+		BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"),
+		TinyGoVersion: cfg.Get("PELATO_TINYGO_VERSION"), WasmToolsVersion: cfg.Get("PELATO_WASM_TOOLS_VERSION"),
+		Memory: memory, Pids: pids, Ignored: cfg.Ignored()}
 }
 
 // Build statuses of a component.
@@ -252,6 +267,9 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	rep := opts.Reporter
 	if rep == nil {
 		rep = Discard
+	}
+	for _, note := range opts.Ignored {
+		rep.Event(Event{Kind: Log, Level: "warning", Message: note})
 	}
 	if err := CheckNetwork(opts.Network); err != nil {
 		return nil, fmt.Errorf("%w; use bridge (the default), host or none", err)
@@ -412,7 +430,9 @@ func builderImage(ctx context.Context, dc *builder.Client, opts BuildOptions, re
 	}
 	src := opts.ImageSource
 	if src == nil {
-		src = &builder.ImageSource{Dockerfile: templates.Builder()}
+		src = &builder.ImageSource{Dockerfile: templates.Builder(), Files: map[string]builder.File{
+			ModulesCommand: {Data: templates.BuilderScript(), Mode: 0o755},
+		}}
 	}
 	if opts.TinyGoVersion != "" || opts.WasmToolsVersion != "" {
 		withArgs := *src
