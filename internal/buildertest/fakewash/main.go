@@ -21,6 +21,8 @@
 //	                            project) where pelato writes and reads: build/build.log,
 //	                            build/<name>_s.wasm, .pelato-build.json(.tmp) and
 //	                            .pelato-gen.json, and exit 0
+//	//fakewash:print-limits     print the container's memory and pids bounds (cgroup v1
+//	                            or v2 files) as "limit NAME VALUE" lines
 //	//fakewash:tamper-modcache  try to change a module in the module cache (GOMODCACHE)
 //	                            and print whether it could
 //
@@ -141,6 +143,12 @@ func build() int {
 			return plantLinks(name, d.arg)
 		case "tamper-modcache":
 			tamperModCache()
+		case "print-limits":
+			for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max"} {
+				if b, err := os.ReadFile(f); err == nil {
+					fmt.Printf("limit %s %s\n", filepath.Base(f), strings.TrimSpace(string(b)))
+				}
+			}
 		case "sleep":
 			dur, err := time.ParseDuration(d.arg)
 			if err != nil {
