@@ -38,7 +38,21 @@ func newPipelineOutput(cmd *cobra.Command, format, progress string) (*pipelineOu
 		j := progressui.NewJSONLines(cmd.OutOrStdout())
 		return &pipelineOutput{display: j, json: j}, nil
 	}
-	return &pipelineOutput{display: progressui.New(cmd.ErrOrStderr(), progressui.Mode(progress))}, nil
+	return &pipelineOutput{display: endsWithoutError{progressui.New(cmd.ErrOrStderr(), progressui.Mode(progress))}}, nil
+}
+
+// endsWithoutError is a text display whose End lines leave out the error: a command
+// that fails prints its error once, on its last line ("pelato: ..."), and the End
+// line ("deployed 0 of 2 components ...; stopped: ...") already says what happened.
+// JSON lines keep the error in the "end" event: a script reads one stream.
+type endsWithoutError struct{ progressui.Display }
+
+// Event implements pipeline.Reporter.
+func (d endsWithoutError) Event(e pipeline.Event) {
+	if e.Kind == pipeline.End {
+		e.Err = nil
+	}
+	d.Display.Event(e)
 }
 
 // resultLine is the last line of a pipeline command's JSON-lines output.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/gotoolchain"
 	"github.com/pelato-dev/pelato/internal/testenv"
 	"github.com/spf13/cobra"
 )
@@ -604,5 +605,19 @@ func TestDotEnvCannotChooseBuilder(t *testing.T) {
 	code, _, errOut = pelato(t, "build", "--network", "container:x", dir)
 	if code != exitUsage || !strings.Contains(errOut, `PELATO_BUILD_NETWORK (from flag) is "container:x"; expected bridge (the default), host or none`) {
 		t.Errorf("bad --network: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestGoMissingHint: without the go command on PATH, check (which loads the types of
+// the tasks' imports with it) and invoke (which compiles with it) exit 2 with the same
+// install hint, once.
+func TestGoMissingHint(t *testing.T) {
+	dir := copyDir(t, "../../examples/temperature")
+	t.Setenv("PATH", t.TempDir())
+	for _, args := range [][]string{{"check", dir}, {"invoke", "--cache-dir", t.TempDir(), dir, "celsius_to_kelvin_conversion", "21.5"}} {
+		code, _, errOut := pelato(t, args...)
+		if code != exitUsage || strings.Count(errOut, gotoolchain.ErrNotFound.Error()) != 1 {
+			t.Errorf("%s without go: exit %d, stderr %q", args[0], code, errOut)
+		}
 	}
 }

@@ -259,8 +259,9 @@ type buildRecord struct {
 // Cancelling ctx removes every container it started and marks the unfinished
 // components cancelled; Build then returns its result with ctx's error.
 //
-// Errors returned before any component is built: *CheckFailedError (the project has
-// errors), *builder.DaemonError (no usable Docker), *builder.ImageBuildError,
+// Errors returned before any component is built, in this order: *CheckFailedError
+// (the project has errors; checked before Docker is needed), *builder.DaemonError (no
+// usable Docker), *builder.ImageBuildError,
 // *builder.DiskFullError.
 func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	start := time.Now()
@@ -280,7 +281,16 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	if err := CheckToolVersion("wasm-tools", opts.WasmToolsVersion); err != nil {
 		return nil, err
 	}
-	// Docker first: without it nothing can be built, so say so before any work.
+	// The project's own errors first (Gen checks it): they are what the user must
+	// fix whatever the machine, and checking needs no Docker. gen/ stays locked until
+	// the containers are done writing into it, so a gen running meanwhile waits
+	// instead of replacing a folder under a build.
+	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
+		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true})
+	if err != nil {
+		return nil, err
+	}
+	defer gen.release()
 	dc, err := builder.Connect(ctx)
 	if err != nil {
 		return nil, err
@@ -292,14 +302,6 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	} else if n > 0 {
 		rep.Event(Event{Kind: Log, Level: "info", Message: fmt.Sprintf("removed %s left by a pelato that was killed", plural.Count(n, "build container"))})
 	}
-	// gen/ stays locked until the containers are done writing into it, so a gen
-	// running meanwhile waits instead of replacing a folder under a build.
-	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
-		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true})
-	if err != nil {
-		return nil, err
-	}
-	defer gen.release()
 	res := &BuildResult{GenTime: gen.Duration, Components: make([]BuiltComponent, len(gen.Components))}
 	t0 := time.Now()
 	res.Image, err = builderImage(ctx, dc, opts, rep)
