@@ -139,7 +139,7 @@ var catalogue = []CodeInfo{
 	{CodeUserMain, Error, "Task declares func main", "func main() {}", "Remove `main`: the generated harness provides it."},
 	{CodeWasmImport, Warning, "Import cannot work in a wasip2 component", "import \"os/exec\"", "Remove the import; TinyGo's wasip2 target has no processes, plugins or raw sockets."},
 	{CodeUnresolvedImp, Warning, "Third-party import not resolved locally", "import \"github.com/x/y\"", "It is resolved by `go mod tidy` at build time; to pin it, add a go.mod at the project root and run `go get`."},
-	{CodeTaskHasErrors, Error, "Task code has errors", "  code: convert.go  # convert.go has a type error", "Open the task file and fix the errors reported there."},
+	{CodeTaskHasErrors, Info, "Task code has errors (a pointer to them)", "  code: convert.go  # convert.go has a type error", "Open the task file and fix the errors reported there. This is information on the `code:` line, not a problem of its own: each error is reported, and counted, once, in the task file."},
 	{CodeTaskUnreadable, Error, "Task code cannot be read", "tasks/convert.go is not readable", "Check the file's permissions and encoding (UTF-8)."},
 	{CodeUnknownSetting, Warning, "Unknown setting in .env", "REGISTY_URL=registry.example:5000", "Use the setting the message suggests (the quick fix renames it); `pelato help` and README.md list pelato's settings. A name pelato does not read is ignored: a hint when nothing is close to it."},
 	{CodeBadSetting, Error, "Invalid setting value in .env", "PARALLEL_BUILD=maybe", "Give the value the message asks for (True or False, a port number, ...); commands that read the setting refuse to run until it is fixed."},

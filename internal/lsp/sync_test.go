@@ -270,7 +270,17 @@ func TestTaskFileDiagnostics(t *testing.T) {
 	c.initialize(fullCaps(), "", root)
 	c.open(task, bad, 1)
 	d := c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 1 && hasCode(p, "PL402") })
-	c.diagnostics(workflowPath(root), func(p *protocol.PublishDiagnosticsParams) bool { return hasCode(p, "PL410") })
+	w := c.diagnostics(workflowPath(root), func(p *protocol.PublishDiagnosticsParams) bool { return hasCode(p, "PL410") })
+	// One Go error is one error: PL410 on the workflow's code: line is information
+	// pointing at it, never a second error.
+	for _, x := range w.Diagnostics {
+		if fmt.Sprint(x.Code) == "PL410" && x.Severity != protocol.DiagnosticSeverityInformation {
+			t.Errorf("PL410 published with severity %v, want information", x.Severity)
+		}
+		if x.Severity == protocol.DiagnosticSeverityError {
+			t.Errorf("workflow.yaml has an error for the task file's Go errors: %+v", x)
+		}
+	}
 	line, col := column(t, bad, "42", span.UTF16)
 	found := false
 	for _, x := range d.Diagnostics {
