@@ -741,10 +741,24 @@ func TaskStub(kind templates.Kind, name string) string {
 	return "package main\n\n// " + doc + "\nfunc exec_task(arg string) string {\n\treturn arg\n}\n"
 }
 
+// taskAt names task t for a message about another task: its name (or position in
+// the list) and the line of at (`task "Filter" (the 2nd task, line 17)`).
+func (c *wfChecker) taskAt(t *workflow.Task, at span.Range) string {
+	line := c.f.Mapper.Point(at.Start).Line
+	if n := t.Str("name"); n != "" {
+		return fmt.Sprintf("task %q (task %d, line %d)", n, t.Index+1, line)
+	}
+	return fmt.Sprintf("task %d (line %d)", t.Index+1, line)
+}
+
 // crossTask runs the rules that involve several tasks.
 func (c *wfChecker) crossTask() {
 	tasks := c.w.Tasks
-	comps := map[string]*workflow.Field{}
+	type seen struct {
+		task  *workflow.Task
+		field *workflow.Field
+	}
+	comps := map[string]seen{}
 	names := map[string]*workflow.Field{}
 	type listener struct {
 		task *workflow.Task
@@ -760,19 +774,20 @@ func (c *wfChecker) crossTask() {
 			// Names are compared as wadm application names, where `.` becomes `_`.
 			key := wadm.AppName(strings.ToLower(f.Value.Value))
 			if first, dup := comps[key]; dup {
-				msg := fmt.Sprintf("component_name `%s` is already used by another task; component names must be unique (they name the OCI repository and the wadm application)", f.Value.Value)
-				if first.Value.Value != f.Value.Value {
-					msg = fmt.Sprintf("component_name `%s` gives the same wadm application name (`%s`) as `%s`; make them differ in more than `.`/`_` or case", f.Value.Value, key, first.Value.Value)
+				other := c.taskAt(first.task, first.field.Value.At())
+				msg := fmt.Sprintf("component_name `%s` is already used by %s; component names must be unique (they name the OCI repository and the wadm application)", f.Value.Value, other)
+				if first.field.Value.Value != f.Value.Value {
+					msg = fmt.Sprintf("component_name `%s` gives the same wadm application name (`%s`) as `%s` of %s; make them differ in more than `.`/`_` or case", f.Value.Value, key, first.field.Value.Value, other)
 				}
 				d := c.add(Error, CodeDupComponent, f.Value.At(), msg)
-				d.Related = []Related{{File: c.f.Path, Range: first.Value.At(), Message: "first used here"}}
+				d.Related = []Related{{File: c.f.Path, Range: first.field.Value.At(), Message: "first used here, by " + other}}
 			} else {
-				comps[key] = f
+				comps[key] = seen{t, f}
 			}
 		}
 		if f := t.Field("name"); f != nil && f.Value.Kind == workflow.Scalar && f.Value.Value != "" {
 			if first, dup := names[f.Value.Value]; dup {
-				d := c.add(Warning, CodeDupTaskName, f.Value.At(), fmt.Sprintf("task name %q is already used by another task; names appear in logs and wadm descriptions", f.Value.Value))
+				d := c.add(Warning, CodeDupTaskName, f.Value.At(), fmt.Sprintf("task name %q is already used by another task (line %d); names appear in logs and wadm descriptions", f.Value.Value, c.f.Mapper.Point(first.Value.At().Start).Line))
 				d.Related = []Related{{File: c.f.Path, Range: first.Value.At(), Message: "first used here"}}
 			} else {
 				names[f.Value.Value] = f
