@@ -133,7 +133,7 @@ var catalogue = []CodeInfo{
 	{CodeGoSyntax, Error, "Go syntax error in a task file", "func exec_task(arg string) string {", "Fix the Go syntax at the reported position."},
 	{CodeGoType, Error, "Go type error in a task file", "return 42 // in a func returning string", "Fix the Go code at the reported position."},
 	{CodeNotMain, Error, "Task file is not package main", "package convert", "Use `package main`: the template compiles the task into its program."},
-	{CodeNoExecTask, Error, "Task has no exec_task function", "func run(arg string) string", "Define `exec_task` with the signature the template calls."},
+	{CodeNoExecTask, Error, "Task has no exec_task function", "func run(arg string) string", "Define `exec_task` with the signature the template calls. A function named almost so (`Exec_task`, `execTask`) gets a did-you-mean and a quick fix that renames it (Go names are case-sensitive)."},
 	{CodeBadSignature, Error, "exec_task has the wrong signature for its template", "func exec_task(arg []byte) string", "Use the signature the message names; the quick fix rewrites the declaration."},
 	{CodeExecTaskForm, Error, "exec_task is not a plain function", "var exec_task = func(string) string {...}", "Declare `exec_task` as a top-level, non-generic function (not a method or variable)."},
 	{CodeUserMain, Error, "Task declares func main", "func main() {}", "Remove `main`: the generated harness provides it."},

@@ -545,3 +545,45 @@ func FuzzTaskCheck(f *testing.F) {
 		checkRanges(t, res)
 	})
 }
+
+// TestExecTaskNearMiss: a function named almost exec_task (case, underscores, a typo)
+// gets a did-you-mean on its name and a rename fix; an unrelated function does not.
+func TestExecTaskNearMiss(t *testing.T) {
+	c := NewTaskChecker(TaskCheckerOptions{})
+	for _, tc := range []struct {
+		name string
+		near bool
+	}{
+		{"Exec_task", true}, {"ExecTask", true}, {"execTask", true}, {"exec_tsak", true}, {"exectask", true}, {"EXEC_TASK", true},
+		{"execute", false}, {"run", false}, {"task", false},
+	} {
+		root := writeProject(t, map[string]string{
+			"tasks/a.go": "package main\n\nfunc " + tc.name + "(arg string) string { return arg }\n",
+		})
+		res := c.Check(context.Background(), taskRequest(t, root, "processor_nats", "a.go"))
+		checkRanges(t, res)
+		var d *Diagnostic
+		for i := range res.Diagnostics {
+			if res.Diagnostics[i].Code == CodeNoExecTask {
+				d = &res.Diagnostics[i]
+			}
+		}
+		if d == nil {
+			t.Fatalf("%s: no PL404 in %+v", tc.name, res.Diagnostics)
+		}
+		got := strings.Contains(d.Message, "did you mean `"+tc.name+"`")
+		if got != tc.near {
+			t.Errorf("%s: did-you-mean = %v, want %v: %s", tc.name, got, tc.near, d.Message)
+			continue
+		}
+		if !tc.near {
+			continue
+		}
+		if span := res.Contents["tasks/a.go"][d.Range.Start:d.Range.End]; string(span) != tc.name {
+			t.Errorf("%s: diagnostic on %q, want the function's name", tc.name, span)
+		}
+		if len(d.Fixes) == 0 || d.Fixes[0].Title != "Rename "+tc.name+" to exec_task" || len(d.Fixes[0].Edits) != 1 || d.Fixes[0].Edits[0].NewText != "exec_task" {
+			t.Errorf("%s: fixes %+v", tc.name, d.Fixes)
+		}
+	}
+}

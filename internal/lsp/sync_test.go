@@ -349,3 +349,35 @@ func TestWorkspaceFoldersChange(t *testing.T) {
 		t.Errorf("projects after the change: %v, want [%s]", got, b)
 	}
 }
+
+// TestExecTaskNearMissQuickFix: `func Exec_task` gets a did-you-mean diagnostic and a
+// preferred quick fix that renames it.
+func TestExecTaskNearMissQuickFix(t *testing.T) {
+	root := copyProject(t, "temperature")
+	task := filepath.Join(root, "tasks", "filter.go")
+	bad := strings.Replace(read(t, task), "func exec_task(", "func Exec_task(", 1)
+	c := newClient(t, clientOptions{})
+	c.initialize(fullCaps(), "", root)
+	c.open(task, bad, 1)
+	c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool {
+		for _, d := range p.Diagnostics {
+			if fmt.Sprint(d.Code) == "PL404" && strings.Contains(fmt.Sprint(d.Message), "did you mean `Exec_task`") {
+				return true
+			}
+		}
+		return false
+	})
+	var rename *protocol.CodeAction
+	for _, a := range c.codeActions(task) {
+		if a.Title == "Rename Exec_task to exec_task" {
+			rename = a
+		}
+	}
+	if rename == nil || rename.IsPreferred == nil || !*rename.IsPreferred {
+		t.Fatalf("no preferred rename quick fix: %+v", rename)
+	}
+	edits, _ := textEdits(rename, string(fileURI(task)))
+	if fixed := applyEdits(t, bad, edits); !strings.Contains(fixed, "func exec_task(") || strings.Contains(fixed, "Exec_task") {
+		t.Errorf("rename did not apply:\n%s", fixed)
+	}
+}
