@@ -17,6 +17,7 @@ func brushCmd() *cobra.Command {
 		tasks                                   []string
 		format, progress, registry, image, jobs string
 		force, insecure, wait                   bool
+		allowGoGenerate                         bool
 		timeout                                 time.Duration
 	)
 	cmd := &cobra.Command{
@@ -62,7 +63,7 @@ some stage; 2 bad arguments or settings, Docker unusable, NATS unreachable or no
 			push := pushOptions(dir, nil, cfg, insecure, force, nil)
 			res, err := pipeline.Brush(cmd.Context(), pipeline.BrushOptions{
 				Build: pipeline.BuildOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"), Jobs: n, Force: force,
-					BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK")},
+					BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), AllowGoGenerate: allowGoGenerate},
 				Push:     push,
 				Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout},
 				Reporter: out.display,
@@ -102,6 +103,7 @@ some stage; 2 bad arguments or settings, Docker unusable, NATS unreachable or no
 	f.StringVar(&image, "builder-image", "", "Docker image to build with (PELATO_BUILDER_IMAGE); pelato never builds it")
 	f.StringVar(&registry, "registry", "", "OCI registry (REGISTRY_URL): host[:port][/path]")
 	f.BoolVar(&insecure, "insecure", false, "allow plain HTTP to a registry that is not on this machine")
+	allowGoGenerateFlag(cmd, &allowGoGenerate)
 	f.BoolVar(&wait, "wait", true, "wait until each application is deployed or failed")
 	f.DurationVar(&timeout, "timeout", pipeline.DefaultDeployTimeout, "longest wait for placement")
 	formatFlag(cmd, &format, "text", "json")

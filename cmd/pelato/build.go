@@ -79,6 +79,7 @@ func buildCmd() *cobra.Command {
 		tasks                                   []string
 		format, progress, registry, image, jobs string
 		force, push, insecure                   bool
+		allowGoGenerate                         bool
 	)
 	cmd := &cobra.Command{
 		Use:         "build [dir] [task...]",
@@ -122,7 +123,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 			}
 			start := time.Now()
 			opts := pipeline.BuildOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"),
-				Jobs: n, Force: force, BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Reporter: out.display}
+				Jobs: n, Force: force, BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Reporter: out.display, AllowGoGenerate: allowGoGenerate}
 			res, err := pipeline.Build(cmd.Context(), opts)
 			var pres *pipeline.PushResult
 			if err == nil && push {
@@ -161,6 +162,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 	f.StringVar(&image, "builder-image", "", "Docker image to build with (PELATO_BUILDER_IMAGE); pelato never builds it")
 	f.StringVar(&registry, "registry", "", "OCI registry (REGISTRY_URL): host[:port][/path]")
 	f.BoolVar(&push, "push", false, "push the built components (as pelato push does)")
+	allowGoGenerateFlag(cmd, &allowGoGenerate)
 	f.BoolVar(&insecure, "insecure", false, "with --push: allow plain HTTP to a registry that is not on this machine")
 	formatFlag(cmd, &format, "text", "json")
 	f.StringVar(&progress, "progress", "auto", "progress display: auto, tty (live) or plain")

