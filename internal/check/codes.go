@@ -116,7 +116,7 @@ var catalogue = []CodeInfo{
 	{CodeCodeEscapes, Error, "Task code path leaves tasks/", "  code: ../secret.go", "Keep task code inside tasks/: no `..`, no absolute path, no symbolic link out."},
 	{CodeBadComponent, Error, "Invalid component_name", "  component_name: My Component", "Use lowercase letters and digits separated by single `.`, `_` or `-`: it becomes an OCI repository and a wadm name."},
 	{CodeDupComponent, Error, "Duplicate component_name", "two tasks with component_name: filter", "Give every task its own component_name."},
-	{CodeBadVersion, Error, "Invalid version", "  version: latest", "Use a semantic version x.y.z (a pre-release like 1.0.0-rc.1 is allowed); never `latest`."},
+	{CodeBadVersion, Error, "Invalid version", "  version: latest", "Use a semantic version x.y.z (a pre-release like 1.0.0-rc.1 is allowed); never `latest`, and no build metadata (`1.0.0+abc`): the version is the OCI tag, which cannot hold `+` (nor more than 128 characters)."},
 	{CodeBadSubject, Error, "Invalid NATS subject", "  source_topic: living room", "Use dot-separated tokens without spaces; `*` and `>` only as whole tokens, `>` last."},
 	{CodeWildcardDest, Error, "Wildcard in dest_topic", "  dest_topic: out.*", "A task publishes to one concrete subject: remove the wildcard."},
 	{CodeBadTargets, Error, "Invalid targets", "  targets: []", "List one or more distinct host-type labels, e.g. `[edge]`."},

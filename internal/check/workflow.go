@@ -490,7 +490,14 @@ func (c *wfChecker) stringRule(t *workflow.Task, tpl *templates.Template, f *wor
 		case strings.EqualFold(s, "latest"):
 			c.add(Error, CodeBadVersion, at, "version must not be `latest`: wadm needs a unique version per deploy and pelato never pushes `latest`; use x.y.z, e.g. 1.0.0")
 		case !versionRE.MatchString(s):
+			if base, meta, ok := strings.Cut(s, "+"); ok && versionRE.MatchString(base) {
+				d := c.add(Error, CodeBadVersion, at, fmt.Sprintf("version `%s` has build metadata (`+%s`): the version is the component's OCI tag, and a tag cannot hold `+`; drop it (`%s`) or make it a pre-release (`%s-%s`)", s, meta, base, base, strings.ReplaceAll(meta, "+", ".")))
+				d.Fixes = []Fix{{Title: "Drop the build metadata", Edits: []TextEdit{{File: c.f.Path, Range: at, NewText: base}}}}
+				break
+			}
 			c.add(Error, CodeBadVersion, at, fmt.Sprintf("version `%s` is not a semantic version x.y.z (e.g. 1.0.0, 2.1.0-rc.1)", s))
+		case len(s) > workflow.MaxVersionLength:
+			c.add(Error, CodeBadVersion, at, fmt.Sprintf("version is %d characters long: it is the component's OCI tag, which holds at most %d; shorten the pre-release part", len(s), workflow.MaxVersionLength))
 		}
 	case "source_topic":
 		if p := subjectProblem(s, true); p != "" {
