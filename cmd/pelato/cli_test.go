@@ -30,6 +30,9 @@ func TestProblemsCountedOnce(t *testing.T) {
 	if !strings.Contains(out, "PL402") || !strings.Contains(out, "PL410") {
 		t.Fatalf("both the Go error and its summary are shown:\n%s", out)
 	}
+	if strings.Contains(out, "error PL410") || strings.Count(out, ": error ") != 1 {
+		t.Errorf("one Go error is one error entry; PL410 only points at it:\n%s", out)
+	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if got := lines[len(lines)-1]; got != "1 error, 2 hints" {
 		t.Errorf("summary %q, want %q", got, "1 error, 2 hints")
@@ -251,7 +254,7 @@ func TestUpwardSearch(t *testing.T) {
 	dir := copyDir(t, "../../testdata/projects/task_type_error")
 	t.Chdir(filepath.Join(dir, "tasks"))
 	code, out, errOut := pelato(t, "check")
-	if code != exitProblems || !strings.Contains(out, "upper.go:6:20: error PL402") || !strings.Contains(out, "../workflow.yaml:5:11: error PL410") {
+	if code != exitProblems || !strings.Contains(out, "upper.go:6:20: error PL402") || !strings.Contains(out, "../workflow.yaml:5:11: info PL410") {
 		t.Errorf("check in tasks/: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = pelato(t, "check", ".")
@@ -279,6 +282,9 @@ func TestExplainLists(t *testing.T) {
 	code, out, errOut := pelato(t, "explain")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "error PL410") || strings.Count(out, ": error ") != 1 {
+		t.Errorf("one Go error is one error entry; PL410 only points at it:\n%s", out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != len(check.Catalogue()) {

@@ -136,6 +136,8 @@ type BuildOptions struct {
 	Ignored []string
 	// VolumePrefix names the cache volumes; "" means DefaultVolumePrefix.
 	VolumePrefix string
+	// AllowGoGenerate is passed to Gen (GenOptions.AllowGoGenerate).
+	AllowGoGenerate bool
 	// Templates, Overlay and TaskChecker are passed to Gen.
 	Templates   *templates.Registry
 	Overlay     func(path string) ([]byte, bool)
@@ -286,7 +288,7 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	// the containers are done writing into it, so a gen running meanwhile waits
 	// instead of replacing a folder under a build.
 	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
-		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true})
+		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true, AllowGoGenerate: opts.AllowGoGenerate})
 	if err != nil {
 		return nil, err
 	}
