@@ -92,6 +92,40 @@ func TestInvokeCommand(t *testing.T) {
 	}
 }
 
+// TestInvokeEscapesControlCharacters: what a task prints and returns reaches the
+// terminal with its control characters escaped (as in pelato dev); --format json keeps
+// the exact bytes.
+func TestInvokeEscapesControlCharacters(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; invoke needs the Go toolchain")
+	}
+	cache := t.TempDir()
+	dir := copyDir(t, "../../examples/temperature")
+	os.WriteFile(filepath.Join(dir, "tasks", "filter.go"), []byte("package main\n\nimport (\"fmt\"\n\t\"os\"\n)\n\nfunc exec_task(arg string) string {\n\tfmt.Println(\"\\x1b[2Jcleared\\rover\")\n\tfmt.Fprint(os.Stderr, \"\\x1b]0;title\\x07no newline\")\n\treturn \"\\x1b[31mred\\u202e\\nline2\"\n}\n"), 0o644)
+	code, out, errOut := pelato(t, "invoke", "--cache-dir", cache, dir, "temp_filter", "x")
+	if code != 0 {
+		t.Fatalf("exit %d, out %q, err %q", code, out, errOut)
+	}
+	if strings.ContainsAny(out+errOut, "\x1b\r\x07\u202e") {
+		t.Errorf("control characters reached the terminal: out %q, err %q", out, errOut)
+	}
+	for _, want := range []string{`\x1b[2Jcleared\rover`, `\x1b]0;title\x07no newline`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("task output lacks %q: %q", want, errOut)
+		}
+	}
+	if out != `\x1b[31mred\u202e`+"\nline2\n" {
+		t.Errorf("result: %q", out)
+	}
+	_, out, _ = pelato(t, "invoke", "--cache-dir", cache, dir, "temp_filter", "x", "--format", "json")
+	var res struct {
+		Output string `json:"output"`
+	}
+	if json.Unmarshal([]byte(out), &res) != nil || res.Output != "\x1b[31mred\u202e\nline2" {
+		t.Errorf("json result: %q", out)
+	}
+}
+
 // BenchmarkInvokeWarmProcess runs `pelato invoke` as a fresh process when nothing
 // changed (compiled module and wazero code cached). Target: under 300 ms.
 func BenchmarkInvokeWarmProcess(b *testing.B) {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pelato-dev/pelato/internal/termsafe"
 )
 
 // EventKind classifies an Event.
@@ -173,14 +175,9 @@ func formatDuration(d time.Duration) string {
 	return d.Round(10 * time.Millisecond).String()
 }
 
-// escape makes s safe for one terminal line: control characters are shown escaped.
-func escape(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }) {
-		return s
-	}
-	q := fmt.Sprintf("%q", s)
-	return q[1 : len(q)-1]
-}
+// escape makes s safe for one terminal line: control characters are shown escaped
+// (termsafe.Line, as everywhere in the CLI).
+func escape(s string) string { return termsafe.Line(s) }
 
 // cut shortens s to width runes, marking the cut with "…".
 func cut(s string, width int) string {
