@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -76,6 +77,10 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 			res, err := pipeline.Dev(cmd.Context(), opts)
 			var pe *devrun.ProblemsError
 			switch {
+			case errors.Is(err, context.Canceled):
+				// Ctrl-C, even during the first compile: not a problem of the project
+				// (the exit-code table's "interrupted").
+				return err
 			case errors.As(err, &pe):
 				if format != "json" {
 					fmt.Fprint(cmd.ErrOrStderr(), pe.Text)

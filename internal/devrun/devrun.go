@@ -338,6 +338,9 @@ func (r *Runner) Reload(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res, err := check.Project(ctx, check.Options{Root: r.opts.Root, Registry: r.opts.Templates, Tasks: r.checker})
+	if err := interrupted(ctx); err != nil {
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -404,6 +407,15 @@ func (r *Runner) Reload(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if err := interrupted(ctx); err != nil {
+		// Builds stopped by the cancellation are no problem of the project.
+		for _, p := range plans {
+			if p.mod != nil {
+				_ = p.mod.Close(context.Background())
+			}
+		}
+		return err
+	}
 	var buildErrs []error
 	for _, p := range plans {
 		if p.err != nil {
@@ -485,6 +497,15 @@ func (r *Runner) Reload(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// interrupted returns an error wrapping ctx's when ctx ended (Ctrl-C): what was cut
+// short then is no problem of the project.
+func interrupted(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pelato dev stopped: %w", err)
+	}
+	return nil
 }
 
 // tierNote tells that a module is interpreted until its native code is ready.
