@@ -65,6 +65,10 @@ type Options struct {
 	Record bool
 	// Base is the folder diagnostics paths are shown relative to ("" = Root).
 	Base string
+	// MaxHops bounds how many tasks a message may pass through (HopsHeader): past
+	// it, a result is not published and the message fails with a *LoopError
+	// (0 = DefaultMaxHops).
+	MaxHops int
 }
 
 // Runner is a running workflow.
@@ -91,6 +95,10 @@ type Runner struct {
 	lastDone atomic.Int64 // unix nanoseconds of the last message handled
 	handled  atomic.Int64
 	failed   atomic.Int64
+	looped   atomic.Int64 // results not published because of MaxHops
+	stopping atomic.Bool  // Stop was called: interrupted calls are not failures
+
+	loopText string // the loop warning last shown (Runner.mu)
 
 	upgrades sync.WaitGroup // background native compilations (Runner.upgrade)
 
@@ -251,6 +259,12 @@ func (r *Runner) WaitQuiet(ctx context.Context, quiet time.Duration) error {
 
 // finish records a handled message, which started at start and took d, and logs it.
 func (r *Runner) finish(t *task, from, to string, start time.Time, d time.Duration, result string, err error) {
+	if err != nil && r.stopping.Load() && errors.Is(err, context.Canceled) {
+		// Interrupted by Stop: not handled, and not the task's failure.
+		r.lastDone.Store(time.Now().UnixNano())
+		r.busy.Add(-1)
+		return
+	}
 	r.handled.Add(1)
 	if err != nil {
 		r.failed.Add(1)
@@ -280,6 +294,29 @@ func (r *Runner) emit(e Event) {
 		e.Time = time.Now()
 	}
 	r.opts.Events(e)
+}
+
+// Stop stops at once (Ctrl-C): calls in progress are interrupted, the messages the
+// subscriptions hold and have not handled are dropped (a Warning says how many), then
+// everything is closed as Close does.
+func (r *Runner) Stop() error {
+	r.stopping.Store(true)
+	r.cancel() // interrupts calls, waits for instances, a reload in progress
+	r.mu.Lock()
+	dropped := 0
+	for _, t := range r.tasks {
+		for _, sub := range t.subs {
+			if n, _, err := sub.Pending(); err == nil {
+				dropped += n
+			}
+			_ = sub.Unsubscribe()
+		}
+	}
+	r.mu.Unlock()
+	if dropped > 0 {
+		r.emit(Event{Kind: Warning, Text: fmt.Sprintf("stopping: %s not handled", plural.Count(dropped, "queued message"))})
+	}
+	return r.Close()
 }
 
 // Close stops the watch, drains every subscription (messages already received are
@@ -347,6 +384,7 @@ func (r *Runner) Reload(ctx context.Context) error {
 	if check.HasErrors(res.Diagnostics) {
 		return r.problems(res)
 	}
+	r.warnLoops(res)
 	type plan struct {
 		spec        workflow.Spec
 		tpl         *templates.Template

@@ -32,6 +32,9 @@ const (
 	Problems EventKind = "problems"
 	// Output: a line a task printed (fmt.Println, ...).
 	Output EventKind = "output"
+	// Done: a `pelato dev --send` run ended: Text says whether the workflow settled or
+	// which bound stopped it, and what was handled; Duration is how long it waited.
+	Done EventKind = "done"
 	// Info and Warning: anything else worth a line.
 	Info    EventKind = "info"
 	Warning EventKind = "warning"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,5 +29,50 @@ func TestInterruptDuringFirstCompile(t *testing.T) {
 		if e.Kind == Problems {
 			t.Errorf("a problems event after Ctrl-C: %q", e.Text)
 		}
+	}
+}
+
+const slowTask = `package main
+
+import "time"
+
+func exec_task(arg string) string {
+	time.Sleep(200 * time.Millisecond)
+	return "slow:" + arg
+}
+`
+
+// TestStopWithQueuedMessages: Stop (Ctrl-C) with a slow task and a deep queue
+// returns within 2 s, says how many queued messages were not handled, and does not
+// count the interrupted ones as failures.
+func TestStopWithQueuedMessages(t *testing.T) {
+	requireGo(t)
+	dir := project(t, oneProcessor, map[string]string{"a.go": slowTask})
+	ev := newEvents()
+	r, err := Start(context.Background(), Options{Root: dir, Port: -1, StoreDir: t.TempDir(), CacheDir: cacheDir, Events: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500; i++ {
+		if err := r.Conn().Publish("a.in", []byte("m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev.wait(t, "a first message handled", 10*time.Second, func(e Event) bool { return e.Kind == Message })
+	time.Sleep(100 * time.Millisecond) // a batch is running
+	start := time.Now()
+	if err := r.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Stop took %s with queued messages, want < 2 s", d)
+	} else {
+		t.Logf("Stop took %s", d)
+	}
+	ev.wait(t, "the dropped messages", time.Second, func(e Event) bool {
+		return e.Kind == Warning && strings.Contains(e.Text, "queued messages not handled")
+	})
+	if _, failed := r.Stats(); failed != 0 {
+		t.Errorf("%d messages failed; interrupted ones are not failures", failed)
 	}
 }

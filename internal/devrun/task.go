@@ -339,8 +339,8 @@ func (b *batch) flush() {
 		mstart := time.Now()
 		err := res.Err
 		if err == nil && t.tpl.Publishes {
-			if perr := r.nc.Publish(spec.DestTopic, []byte(res.Out)); perr != nil {
-				err = fmt.Errorf("publishing to %s: %w", strconv.Quote(spec.DestTopic), perr)
+			if perr := r.publishResult(spec.DestTopic, []byte(res.Out), hopsOf(msg)+1); perr != nil {
+				err = perr
 			} else if msg.Reply != "" {
 				if perr := r.nc.Publish(msg.Reply, []byte(res.Out)); perr != nil {
 					err = fmt.Errorf("replying to %s: %w", strconv.Quote(msg.Reply), perr)
@@ -363,8 +363,9 @@ func (t *task) process(subject string, body []byte, dest string) (string, error)
 		return "", err
 	}
 	if t.tpl.Publishes {
-		if err := t.r.nc.Publish(dest, []byte(out)); err != nil {
-			return out, &publishError{fmt.Errorf("publishing to %s: %w", strconv.Quote(dest), err)}
+		// A request from outside: its result is the first hop.
+		if err := t.r.publishResult(dest, []byte(out), 1); err != nil {
+			return out, &publishError{err}
 		}
 	}
 	return out, nil
