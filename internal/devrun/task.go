@@ -452,11 +452,12 @@ func (t *task) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// describe is the one-line reason of a failed call.
+// describe is the one-line reason of a failed call. A panic is reported as the trap
+// it is in production (templates/rules.go): the message failed, its instance is gone.
 func describe(err error) string {
 	var pe *wasmrun.PanicError
 	if errors.As(err, &pe) {
-		return templates.PanicMessage(pe.Value)
+		return "trap: " + templates.PanicMessage(pe.Value)
 	}
 	return err.Error()
 }
