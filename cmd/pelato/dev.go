@@ -172,7 +172,7 @@ running on this machine, else nats://localhost:4222.`,
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "published %s to %s on %s\n", plural.Count(len(data), "byte"), args[0], used)
+			fmt.Fprintf(cmd.ErrOrStderr(), "published %s to %s on %s\n", plural.Count(len(data), "byte"), args[0], devrun.RedactURL(used))
 			return nil
 		},
 	}

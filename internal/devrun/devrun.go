@@ -43,7 +43,8 @@ type Options struct {
 	// NATSURL is an existing NATS server to use; "" starts an embedded one.
 	NATSURL string
 	// Host is where the embedded NATS server and the HTTP producers listen
-	// (default 127.0.0.1).
+	// (default 127.0.0.1; any other address gets a warning). The embedded server
+	// takes a token made for the run, carried by URL.
 	Host string
 	// Port is the embedded NATS server's port: 0 takes 4222, or any free port when
 	// 4222 is taken; -1 takes any free port.
@@ -65,6 +66,10 @@ type Options struct {
 	Record bool
 	// Base is the folder diagnostics paths are shown relative to ("" = Root).
 	Base string
+	// JetStreamMaxMemory and JetStreamMaxStore bound the embedded server's JetStream
+	// memory and file storage, in bytes (0 = DefaultJetStreamMaxMemory,
+	// DefaultJetStreamMaxStore).
+	JetStreamMaxMemory, JetStreamMaxStore int64
 	// MaxHops bounds how many tasks a message may pass through (HopsHeader): past
 	// it, a result is not published and the message fails with a *LoopError
 	// (0 = DefaultMaxHops).
@@ -150,6 +155,13 @@ func Start(ctx context.Context, opts Options) (*Runner, error) {
 	if err := r.connect(); err != nil {
 		return nil, err
 	}
+	if exposed(opts.Host) {
+		what := "the HTTP producers (no authentication)"
+		if opts.NATSURL == "" {
+			what = "the embedded NATS server (its token is in the URL) and " + what
+		}
+		r.emit(Event{Kind: Warning, Text: fmt.Sprintf("--host %s: %s can be reached from other machines; the default, 127.0.0.1, keeps them on this one", opts.Host, what)})
+	}
 	// Taken before the first load, so a file saved while it runs is seen.
 	snap := snapshot(opts.Root)
 	if err := r.Reload(ctx); err != nil {
@@ -191,11 +203,22 @@ func (r *Runner) connect() error {
 		if err != nil {
 			return err
 		}
-		ns, err := startServer(r.opts.Host, port, store)
+		token, err := newToken()
 		if err != nil {
 			return err
 		}
-		r.ns, r.url = ns, ns.ClientURL()
+		maxMem, maxStore := r.opts.JetStreamMaxMemory, r.opts.JetStreamMaxStore
+		if maxMem <= 0 {
+			maxMem = DefaultJetStreamMaxMemory
+		}
+		if maxStore <= 0 {
+			maxStore = DefaultJetStreamMaxStore
+		}
+		ns, err := startServer(r.opts.Host, port, store, token, maxMem, maxStore)
+		if err != nil {
+			return err
+		}
+		r.ns, r.url = ns, withToken(ns.ClientURL(), token)
 		nc, err := nats.Connect(r.url, nats.InProcessServer(ns), nats.Name("pelato dev"), closed)
 		if err != nil {
 			return fmt.Errorf("connect to the embedded NATS server: %w", err)

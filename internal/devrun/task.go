@@ -420,6 +420,12 @@ func (t *task) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		to := spec.DestTopic
 		r.finish(t, from, to, start, time.Since(start), body, err)
 	}
+	if origin := req.Header.Get("Origin"); origin != "" && origin != "http://"+req.Host {
+		// A page of another site posting through the user's browser: refused.
+		msg := fmt.Sprintf("cross-origin request from %s refused: pelato dev accepts requests from this origin or from clients that send no Origin (curl, pelato)", strconv.Quote(origin))
+		reply(http.StatusForbidden, msg, errors.New(msg))
+		return
+	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		msg := templates.MethodNotAllowedMessage(strings.ToUpper(req.Method))
