@@ -76,9 +76,9 @@ func pipelineError(cmd *cobra.Command, dir string, err error) error {
 
 func buildCmd() *cobra.Command {
 	var (
-		tasks                                   []string
-		format, progress, registry, image, jobs string
-		force, push, insecure                   bool
+		tasks                                                []string
+		format, progress, registry, image, jobs, builderName string
+		force, push, insecure                                bool
 	)
 	cmd := &cobra.Command{
 		Use:         "build [dir] [task...]",
@@ -96,6 +96,10 @@ unchanged since its last build is skipped (--force rebuilds it). Each component'
 full log is in gen/<c>/build/build.log; compiler errors are reported at the line of
 your task file. Every artifact is checked to be a WebAssembly component.
 
+--builder local (PELATO_BUILDER=local) builds without Docker, with TinyGo,
+wasm-tools and Go found on PATH, running the builder image's steps (the WIT
+dependencies, go generate, tinygo build -target wasip2); its artifact is not signed.
+
 Tasks are given by component_name or name, after the optional project folder.
 Ctrl-C stops and removes every container within seconds. --push then pushes what
 was built (see pelato push). Progress goes to stderr (a live display on a
@@ -112,7 +116,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(cmd, dir, map[string]string{"registry": "REGISTRY_URL", "builder-image": "PELATO_BUILDER_IMAGE", "jobs": "JOBS"})
+			cfg, err := loadConfig(cmd, dir, map[string]string{"registry": "REGISTRY_URL", "builder-image": "PELATO_BUILDER_IMAGE", "jobs": "JOBS", "builder": "PELATO_BUILDER"})
 			if err != nil {
 				return err
 			}
@@ -122,7 +126,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 			}
 			start := time.Now()
 			opts := pipeline.BuildOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"),
-				Jobs: n, Force: force, BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Reporter: out.display}
+				Jobs: n, Force: force, Builder: cfg.Get("PELATO_BUILDER"), BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Reporter: out.display}
 			res, err := pipeline.Build(cmd.Context(), opts)
 			var pres *pipeline.PushResult
 			if err == nil && push {
@@ -159,6 +163,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 	f.StringVar(&jobs, "jobs", "", "containers at once (JOBS; default: the number of CPUs, 1 when PARALLEL_BUILD=False)")
 	f.BoolVar(&force, "force", false, "rebuild unchanged components (with --push: also replace tags that hold other content)")
 	f.StringVar(&image, "builder-image", "", "Docker image to build with (PELATO_BUILDER_IMAGE); pelato never builds it")
+	f.StringVar(&builderName, "builder", "docker", "docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker) (PELATO_BUILDER)")
 	f.StringVar(&registry, "registry", "", "OCI registry (REGISTRY_URL): host[:port][/path]")
 	f.BoolVar(&push, "push", false, "push the built components (as pelato push does)")
 	f.BoolVar(&insecure, "insecure", false, "with --push: allow plain HTTP to a registry that is not on this machine")

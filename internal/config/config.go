@@ -41,6 +41,7 @@ var settings = []Setting{
 	{Name: "NATS_CREDS", Description: "NATS credentials file"},
 	{Name: "NATS_TLS_CA", Description: "CA certificate file for NATS over TLS"},
 	{Name: "LATTICE", Default: "default", Description: "older name of WASMCLOUD_LATTICE, still read (the one given with higher precedence wins)"},
+	{Name: "PELATO_BUILDER", Default: "docker", Description: "how components are built: docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker)"},
 	{Name: "PELATO_BUILDER_IMAGE", Description: "Docker image to build components with; pelato never builds or rebuilds it (default: pelato's builder image, built from templates/builder/Dockerfile on demand)"},
 	{Name: "JOBS", Description: "maximum parallel builds (default: number of CPUs)"},
 	{Name: "PELATO_BUILD_NETWORK", Default: "host", Description: "Docker network mode of build containers: host (fast start) or bridge (isolated from the host's network)"},

@@ -52,7 +52,7 @@ func (s *Server) cmdBrush(ctx context.Context, raw json.RawMessage, progress pip
 	}
 	res, err := pipeline.Brush(ctx, pipeline.BrushOptions{
 		Build: pipeline.BuildOptions{Root: root, Tasks: taskList(a.Task), Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(),
-			BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Templates: s.reg, TaskChecker: s.tasks.c},
+			Builder: cfg.Get("PELATO_BUILDER"), BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Templates: s.reg, TaskChecker: s.tasks.c},
 		Push:     pipeline.PushOptions{Username: cfg.Get("REGISTRY_USER"), Password: cfg.Get("REGISTRY_PASSWORD")},
 		Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}},
 		Reporter: progress,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/builder"
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/localbuild"
 	"github.com/pelato-dev/pelato/internal/taskcode"
 	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wasmcomponent"
@@ -45,10 +47,29 @@ func Artifact(root, component string) string {
 	return filepath.Join(root, GenDir, component, BuildDir, component+"_s.wasm")
 }
 
+// The builders of BuildOptions.Builder (setting PELATO_BUILDER, flag --builder).
+const (
+	// BuilderDocker builds each component in a container of the builder image.
+	BuilderDocker = "docker"
+	// BuilderLocal builds with TinyGo, wasm-tools and Go found on PATH, no Docker
+	// (internal/localbuild).
+	BuilderLocal = "local"
+)
+
+// UnknownBuilderError reports a builder name that is neither docker nor local.
+type UnknownBuilderError struct{ Name string }
+
+func (e *UnknownBuilderError) Error() string {
+	return fmt.Sprintf("unknown builder %q: use docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH)", e.Name)
+}
+
 // BuildOptions configures Build.
 type BuildOptions struct {
 	// Root is the project folder.
 	Root string
+	// Builder is BuilderDocker ("" too) or BuilderLocal. BuilderImage, ImageSource,
+	// Network and VolumePrefix apply to Docker only.
+	Builder string
 	// Tasks selects tasks by component_name or name; empty means every task.
 	Tasks []string
 	// Registry is REGISTRY_URL, for the generated manifests (see GenOptions).
@@ -183,21 +204,41 @@ type buildRecord struct {
 // Cancelling ctx removes every container it started and marks the unfinished
 // components cancelled; Build then returns its result with ctx's error.
 //
+// With Builder BuilderLocal they are built (at most Jobs at a time too) by
+// internal/localbuild with the toolchain on PATH, and the result's Image and the
+// build records name that toolchain.
+//
 // Errors returned before any component is built: *CheckFailedError (the project has
-// errors), *builder.DaemonError (no usable Docker), *builder.ImageBuildError,
-// *builder.DiskFullError.
+// errors), *UnknownBuilderError, *builder.DaemonError (no usable Docker),
+// *builder.ImageBuildError, *builder.DiskFullError, *localbuild.MissingError (no
+// TinyGo or wasm-tools on PATH for the local builder).
 func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	start := time.Now()
 	rep := opts.Reporter
 	if rep == nil {
 		rep = Discard
 	}
-	// Docker first: without it nothing can be built, so say so before any work.
-	dc, err := builder.Connect(ctx)
-	if err != nil {
-		return nil, err
+	var (
+		dc    *builder.Client
+		local *localbuild.Toolchain
+		err   error
+	)
+	// The builder first: without it nothing can be built, so say so before any work.
+	switch opts.Builder {
+	case "", BuilderDocker:
+		dc, err = builder.Connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer dc.Close()
+	case BuilderLocal:
+		local, err = localbuild.Find(ctx)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, &UnknownBuilderError{Name: opts.Builder}
 	}
-	defer dc.Close()
 	// gen/ stays locked until the containers are done writing into it, so a gen
 	// running meanwhile waits instead of replacing a folder under a build.
 	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
@@ -207,25 +248,30 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	}
 	defer gen.release()
 	res := &BuildResult{GenTime: gen.Duration, Components: make([]BuiltComponent, len(gen.Components))}
-	t0 := time.Now()
-	res.Image, err = builderImage(ctx, dc, opts, rep)
-	if err != nil {
-		return nil, err
-	}
-	if res.Image.Built {
-		res.ImageTime = time.Since(t0)
-	}
-	prefix := opts.VolumePrefix
-	if prefix == "" {
-		prefix = DefaultVolumePrefix
-	}
-	vols := []builder.Volume{
-		{Name: prefix + "-go-mod", Target: "/cache/go-mod"},
-		{Name: prefix + "-go-build", Target: "/cache/go-build"},
-		{Name: prefix + "-xdg", Target: "/cache/xdg"},
-	}
-	if err := dc.EnsureVolumes(ctx, vols); err != nil {
-		return nil, err
+	var vols []builder.Volume
+	if local != nil {
+		res.Image = builder.Image{Ref: local.Ref(), ID: local.ID()}
+	} else {
+		t0 := time.Now()
+		res.Image, err = builderImage(ctx, dc, opts, rep)
+		if err != nil {
+			return nil, err
+		}
+		if res.Image.Built {
+			res.ImageTime = time.Since(t0)
+		}
+		prefix := opts.VolumePrefix
+		if prefix == "" {
+			prefix = DefaultVolumePrefix
+		}
+		vols = []builder.Volume{
+			{Name: prefix + "-go-mod", Target: "/cache/go-mod"},
+			{Name: prefix + "-go-build", Target: "/cache/go-build"},
+			{Name: prefix + "-xdg", Target: "/cache/xdg"},
+		}
+		if err := dc.EnsureVolumes(ctx, vols); err != nil {
+			return nil, err
+		}
 	}
 
 	jobs := opts.Jobs
@@ -235,7 +281,7 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	total := len(gen.Components)
 	t1 := time.Now()
 	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Building %s with %s (%d at a time)", plural.Count(total, "component"), res.Image.Ref, min(jobs, max(total, 1))), Total: total})
-	b := &componentBuilder{opts: opts, dc: dc, image: res.Image, vols: vols, rep: rep,
+	b := &componentBuilder{opts: opts, dc: dc, local: local, image: res.Image, vols: vols, rep: rep,
 		run: strconv.FormatInt(time.Now().UnixNano(), 36), user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), network: opts.Network}
 	if b.network == "" {
 		b.network = "host"
@@ -354,6 +400,7 @@ func builderImage(ctx context.Context, dc *builder.Client, opts BuildOptions, re
 type componentBuilder struct {
 	opts    BuildOptions
 	dc      *builder.Client
+	local   *localbuild.Toolchain // instead of dc with BuilderLocal
 	image   builder.Image
 	vols    []builder.Volume
 	rep     Reporter
@@ -423,11 +470,17 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 	var tail, errTail tailBuffer
 	fmt.Fprintf(logFile, "# pelato build of %s with %s (%s), %s\n", g.ComponentName, b.image.Ref, shortID(b.image.ID), time.Now().UTC().Format(time.RFC3339))
 	out := io.MultiWriter(logFile, lineLog, &tail)
-	b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "starting container"})
-	rr, err := b.dc.Run(ctx, builder.RunSpec{
-		Image: b.image.Ref, Cmd: []string{"wash", "build"}, Dir: dir, User: b.user, Volumes: b.vols, Output: out, Stderr: &errTail, Network: b.network,
-		Labels: map[string]string{builder.LabelComponent: g.ComponentName, builder.LabelProject: b.opts.Root, builder.LabelRun: b.run},
-	})
+	var rr builder.RunResult
+	if b.local != nil {
+		b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "building with the local toolchain"})
+		rr, err = runLocal(ctx, b.local, dir, io.MultiWriter(out, &errTail))
+	} else {
+		b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "starting container"})
+		rr, err = b.dc.Run(ctx, builder.RunSpec{
+			Image: b.image.Ref, Cmd: []string{"wash", "build"}, Dir: dir, User: b.user, Volumes: b.vols, Output: out, Stderr: &errTail, Network: b.network,
+			Labels: map[string]string{builder.LabelComponent: g.ComponentName, builder.LabelProject: b.opts.Root, builder.LabelRun: b.run},
+		})
+	}
 	lineLog.Flush()
 	t := time.Now()
 	defer func() { c.Overhead += time.Since(t) }()
@@ -441,7 +494,7 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 		}
 		return fail("%v", err)
 	}
-	fmt.Fprintf(logFile, "# pelato: container exited with status %d after %s\n", rr.ExitCode, rr.Runtime.Round(time.Millisecond))
+	fmt.Fprintf(logFile, "# pelato: the build exited with status %d after %s\n", rr.ExitCode, rr.Runtime.Round(time.Millisecond))
 	logFile.Close()
 	if rr.ExitCode != 0 {
 		c.CompileErrors = compileErrors(tail.String(), genRec, b.opts.Root, g.ComponentName)
@@ -489,6 +542,27 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 	c.Status, c.Size, c.Imports, c.Exports = StatusBuilt, st.Size(), rec.Imports, rec.Exports
 	c.Duration = time.Since(start)
 	return c
+}
+
+// runLocal builds the component in dir with the local toolchain; a failing step is
+// reported like a container's non-zero exit (its output is in out), so that
+// compiler errors are found the same way.
+func runLocal(ctx context.Context, tc *localbuild.Toolchain, dir string, out io.Writer) (builder.RunResult, error) {
+	start := time.Now()
+	_, err := tc.Build(ctx, dir, out)
+	rr := builder.RunResult{Runtime: time.Since(start)}
+	var se *localbuild.StepError
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && errors.As(err, &ee):
+		fmt.Fprintf(out, "pelato: %v\n", err)
+		rr.ExitCode = max(ee.ExitCode(), 1)
+		err = nil
+	default:
+		err = fmt.Errorf("local build: %w", err)
+	}
+	return rr, err
 }
 
 func shortID(id string) string {
@@ -547,6 +621,11 @@ func compileErrors(output string, rec Record, root, component string) []CompileE
 		}
 		ln, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
+		// The local builder's tools may print absolute paths (the container's are
+		// stripped of /src/ above).
+		if rel, ok := strings.CutPrefix(m[1], filepath.ToSlash(filepath.Join(root, GenDir, component))+"/"); ok {
+			m[1] = rel
+		}
 		file := GenDir + "/" + component + "/" + m[1]
 		if src, ok := rec.Sources[m[1]]; ok {
 			lm, seen := maps[m[1]]
