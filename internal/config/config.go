@@ -47,6 +47,7 @@ var settings = []Setting{
 	{Name: "NATS_CREDS", Description: "NATS credentials file"},
 	{Name: "NATS_TLS_CA", Description: "CA certificate file for NATS over TLS"},
 	{Name: "LATTICE", Default: "default", Description: "older name of WASMCLOUD_LATTICE, still read (the one given with higher precedence wins)"},
+	{Name: "PELATO_BUILDER", Default: "docker", NotFromDotEnv: true, Description: "how components are built: docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker); flag or environment only, never .env"},
 	{Name: "PELATO_BUILDER_IMAGE", NotFromDotEnv: true, Description: "Docker image to build components with; pelato never builds or rebuilds it (default: pelato's builder image, built from templates/builder/Dockerfile on demand); flag or environment only, never .env"},
 	{Name: "JOBS", Description: "maximum parallel builds (default: number of CPUs)"},
 	{Name: "PELATO_BUILD_NETWORK", Default: "bridge", NotFromDotEnv: true, Description: "Docker network mode of build containers: bridge (own network namespace), host (the host's network, starts faster, reaches the host's loopback services) or none; flag or environment only, never .env"},

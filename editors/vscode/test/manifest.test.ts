@@ -57,7 +57,7 @@ test('context keys follow the advertised commands', () => {
 
 test('the settings sent to the server are the pelato.* settings but the extension\'s own', () => {
   const keys = serverSettingKeys(pkg);
-  assert.deepEqual(keys, ['debounceMs', 'checkTasksOn', 'registryUrl', 'lattice', 'natsUrl', 'latticeChecks', 'invokeTimeoutMs', 'invokeMemoryMiB', 'minSeverity', 'logLevel']);
+  assert.deepEqual(keys, ['debounceMs', 'checkTasksOn', 'registryUrl', 'lattice', 'natsUrl', 'builder', 'latticeChecks', 'invokeTimeoutMs', 'invokeMemoryMiB', 'minSeverity', 'logLevel']);
   for (const k of EXTENSION_ONLY) {
     assert.ok(`pelato.${k}` in pkg.contributes.configuration.properties, k);
   }
