@@ -13,6 +13,7 @@ import { after, beforeEach, describe, test } from 'node:test';
 import * as ext from '../src/extension';
 import * as lc from './stubs/languageclient';
 import * as vscode from './stubs/vscode';
+import { COMMANDS, VERBS, taskCommandId, workflowCommandId } from '../src/verbs';
 import { extensionDir, repoDir } from './paths';
 
 const { stub } = vscode;
@@ -93,17 +94,27 @@ function sourceAction(verb: string, task?: string) {
 }
 
 /**
- * A server answering code actions with the tasks of taskActions (every task for
- * a whole-file range, those of `here` otherwise) and executeCommand with result,
- * after progress and its own showMessage of the summary.
+ * What the real server advertises: its command table (src/commands.json,
+ * generated from internal/lsp and checked against the running server by the
+ * integration test) and the quick-fix helper.
+ */
+const serverCommands = [...COMMANDS.map((c) => c.command), 'pelato.createFile'].sort();
+
+/**
+ * A server answering code actions as the real one does: for a verb the table
+ * offers per task, one action per task (every task for a whole-file range,
+ * those of `here` otherwise), then one for the whole workflow when the table
+ * offers that; and executeCommand with result, after progress and its own
+ * showMessage of the summary.
  */
 function serve(opts: { here?: string[]; all?: string[]; result?: unknown; summary?: string; onRequest?: (params: any) => void } = {}) {
   lc.server.request = async (c, method, params, token) => {
     if (method === 'textDocument/codeAction') {
       const verb = params.context.only[0].slice('source.pelato.'.length);
+      const doc = COMMANDS.find((c) => c.verb === verb);
       const whole = params.range.end.line >= 1_000_000;
-      const tasks = whole ? (opts.all ?? []) : (opts.here ?? []);
-      return [...tasks.map((t) => sourceAction(verb, t)), sourceAction(verb)];
+      const tasks = doc?.task ? (whole ? (opts.all ?? []) : (opts.here ?? [])) : [];
+      return [...tasks.map((t) => sourceAction(verb, t)), ...(doc?.workflow ? [sourceAction(verb)] : [])];
     }
     if (method === 'workspace/executeCommand') {
       opts.onRequest?.(params);
@@ -135,7 +146,7 @@ beforeEach(async () => {
   }
   stub.reset();
   lc.clients.length = 0;
-  lc.server.commands = ['pelato.check', 'pelato.createFile', 'pelato.gen', 'pelato.invoke'];
+  lc.server.commands = [...serverCommands];
   lc.server.start = () => undefined;
   serve();
 });
@@ -159,13 +170,15 @@ describe('starting the server', () => {
   });
 
   test('palette commands follow what the server advertises, including commands added later', async () => {
+    // An older pelato-lsp, without the pipeline's build and deploy.
+    lc.server.commands = ['pelato.check', 'pelato.createFile', 'pelato.gen', 'pelato.invoke'];
     await activate();
     assert.equal(stub.contexts.get('pelato.can.gen'), true);
     assert.equal(stub.contexts.get('pelato.can.invoke'), true);
     assert.equal(stub.contexts.get('pelato.can.deploy'), false);
     assert.equal(stub.contexts.get('pelato.can.build'), false);
-    // A server that offers deploy (a newer pelato-lsp): the entries turn on.
-    lc.server.commands = [...lc.server.commands, 'pelato.deploy', 'pelato.build'];
+    // The server of this repository offers deploy and build: the entries turn on.
+    lc.server.commands = [...serverCommands];
     await run('pelato.ui.restart');
     assert.equal(stub.contexts.get('pelato.can.deploy'), true);
     assert.equal(stub.contexts.get('pelato.can.build'), true);
@@ -174,9 +187,39 @@ describe('starting the server', () => {
   });
 
   test('a verb the server does not offer is refused with what it offers', async () => {
+    lc.server.commands = ['pelato.check', 'pelato.createFile', 'pelato.gen', 'pelato.invoke'];
     await activate();
     await run('pelato.ui.workflow.deploy');
     assert.deepEqual(messages('error'), ['pelato: the server does not offer pelato.deploy (it offers: check, gen, invoke).']);
+  });
+
+  test('every palette command runs its server command on what the server offers', async () => {
+    // With the server's command table, each Task entry finds the task under the
+    // cursor among the server's source actions and each workflow entry runs on
+    // the project: none fails with "no task … offers" (Show Task Status did,
+    // when the extension had a task entry for a workflow-only command).
+    const sent: any[] = [];
+    serve({ here: ['celsius'], all: ['celsius', 'filter'], onRequest: (p) => sent.push(p) });
+    await activate();
+    vscode.window.activeTextEditor = { document: { uri: vscode.Uri.file(path.join(project, 'tasks', 'convert.go')) }, selection: new vscode.Range(0, 0, 0, 0) };
+    stub.input = () => '1';
+    let ran = 0;
+    for (const v of VERBS) {
+      for (const [id, args] of [
+        [v.task ? taskCommandId(v.verb) : undefined, { uri: wfUri, task: 'celsius', ...(v.verb === 'invoke' ? { input: '1' } : {}) }],
+        [v.workflow ? workflowCommandId(v.verb) : undefined, { uri: wfUri }],
+      ] as const) {
+        if (!id) {
+          continue;
+        }
+        sent.length = 0;
+        await run(id);
+        assert.deepEqual(messages('error'), [], id);
+        assert.deepEqual(sent.map((p) => [p.command, p.arguments]), [[`pelato.${v.verb}`, [args]]], id);
+        ran++;
+      }
+    }
+    assert.equal(ran, COMMANDS.filter((c) => c.task).length + COMMANDS.filter((c) => c.workflow).length);
   });
 
   test('settings changes reach the server; a new pelato.path restarts it', async () => {
