@@ -13,6 +13,7 @@ import { after, beforeEach, describe, test } from 'node:test';
 import * as ext from '../src/extension';
 import * as lc from './stubs/languageclient';
 import * as vscode from './stubs/vscode';
+import { findGo } from '../src/discovery';
 import { COMMANDS, VERBS, taskCommandId, workflowCommandId } from '../src/verbs';
 import { extensionDir, repoDir } from './paths';
 
@@ -257,7 +258,8 @@ describe('installing', () => {
     }
     assert.equal(stub.tasks.length, 1);
     const task = stub.tasks[0];
-    assert.equal(task.execution.process, 'go');
+    // The go command, found even when the editor's PATH lacks it.
+    assert.match(task.execution.process, /(^|\/)go$/);
     assert.deepEqual(task.execution.args, ['install', './cmd/pelato-lsp', './cmd/pelato']);
     assert.equal(task.execution.options?.cwd, repoDir);
     const installed = executable(path.join(empty, 'pelato-lsp'));
@@ -269,6 +271,43 @@ describe('installing', () => {
     assert.equal(lastClient().serverOptions.command, installed);
     assert.equal(stub.contexts.get('pelato.serverRunning'), true);
     fs.rmSync(installed);
+  });
+
+  test('a server still missing is said again after Restart and after trusting; Install… only in a trusted workspace', async () => {
+    vscode.workspace.isTrusted = false;
+    await activate({});
+    await stub.settle();
+    assert.equal(lc.clients.length, 0);
+    assert.equal(stub.messages.length, 1);
+    assert.match(stub.messages[0].message, /pelato-lsp, the pelato language server, was not found \(searched .*~\/go\/bin\)\..*trust this workspace to install it from here/);
+    assert.deepEqual(stub.messages[0].items, ['Set path…'], 'Install… offered in Restricted Mode');
+    // Install… from the palette is refused too.
+    await run('pelato.ui.install');
+    assert.equal(stub.tasks.length, 0);
+    assert.match(messages('warning').at(-1) ?? '', /Restricted Mode/);
+
+    stub.messages.length = 0;
+    vscode.workspace.isTrusted = true;
+    stub.trustGranted.fire();
+    await api!.idle();
+    await stub.settle();
+    assert.equal(stub.messages.length, 1, JSON.stringify(stub.messages));
+    assert.match(stub.messages[0].message, /was not found/);
+    assert.deepEqual(stub.messages[0].items, ['Install…', 'Set path…']);
+
+    stub.messages.length = 0;
+    await run('pelato.ui.restart');
+    assert.equal(stub.messages.length, 1, JSON.stringify(stub.messages));
+    assert.match(stub.messages[0].message, /was not found/);
+    assert.deepEqual(stub.messages[0].items, ['Install…', 'Set path…']);
+
+    // Installed meanwhile where go install puts it: Restart finds it.
+    const installed = executable(path.join(empty, 'go', 'bin', 'pelato-lsp'));
+    stub.messages.length = 0;
+    await run('pelato.ui.restart');
+    assert.equal(lastClient().serverOptions.command, installed);
+    assert.deepEqual(stub.messages, []);
+    fs.rmSync(path.join(empty, 'go'), { recursive: true });
   });
 
   test('outside a clone the user picks one; a folder that is not pelato is refused', async () => {
@@ -490,5 +529,32 @@ describe('the YAML extension', () => {
     assert.deepEqual(stub.updates, [{ section: 'yaml', key: 'validate', value: false, target: vscode.ConfigurationTarget.Workspace }]);
     await run('pelato.ui.restart');
     assert.equal(messages().filter((m) => m.includes('YAML extension')).length, 1);
+  });
+});
+
+describe('finding the server with the real go command', () => {
+  test('a pelato-lsp in the GOBIN set with go env -w is found though PATH lacks it', async (t) => {
+    // The go command of the machine, as the extension finds it (PATH is empty here).
+    const goCmd = findGo(ext.processDiscoveryEnv());
+    if (!goCmd) {
+      if (process.env.CI === 'true') {
+        assert.fail('no go command');
+      }
+      t.skip('no go command');
+      return;
+    }
+    const gobin = path.join(tmp, 'go-env-w', 'bin');
+    const envFile = path.join(tmp, 'go-env-w', 'env');
+    fs.mkdirSync(gobin, { recursive: true });
+    fs.writeFileSync(envFile, `GOBIN=${gobin}\n`); // what `go env -w GOBIN=…` writes
+    const installed = executable(path.join(gobin, 'pelato-lsp'));
+    process.env.GOENV = envFile;
+    try {
+      assert.deepEqual(ext.goEnvOf(goCmd)?.GOBIN, gobin);
+      await activate({});
+      assert.equal(lastClient().serverOptions.command, installed);
+    } finally {
+      delete process.env.GOENV;
+    }
   });
 });
