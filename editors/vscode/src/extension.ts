@@ -65,7 +65,15 @@ export function goEnvOf(goCommand: string | undefined): { GOBIN?: string; GOPATH
     return undefined;
   }
   try {
-    const out = execFileSync(goCommand, ['env', 'GOBIN', 'GOPATH'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    // Outside any workspace and with GOTOOLCHAIN=local: a go.mod's toolchain line
+    // never makes this download a Go toolchain (the workspace may be untrusted).
+    const out = execFileSync(goCommand, ['env', 'GOBIN', 'GOPATH'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      cwd: os.tmpdir(),
+      env: { ...process.env, GOTOOLCHAIN: 'local' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const [gobin, gopath] = out.split(/\r?\n/);
     return { GOBIN: gobin?.trim() || undefined, GOPATH: gopath?.trim() || undefined };
   } catch {
