@@ -15,7 +15,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -102,7 +101,7 @@ type Client struct {
 // unreachable, refused credentials, or a TLS problem.
 func Connect(ctx context.Context, o Options) (*Client, error) {
 	o = o.withDefaults()
-	c := &Client{opts: o, url: RedactURL(o.URL), inflight: map[*context.CancelCauseFunc]struct{}{}}
+	c := &Client{opts: o, url: config.RedactURL(o.URL), inflight: map[*context.CancelCauseFunc]struct{}{}}
 	opts := []nats.Option{
 		nats.Name(o.Name),
 		nats.Timeout(o.Timeout),
@@ -317,24 +316,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// RedactURL returns urls (comma-separated) with any user information replaced:
-// everything between the scheme and the last '@' of each URL. (A path holding '@'
-// loses its host too: better than showing a password.)
-func RedactURL(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		p = strings.TrimSpace(p)
-		start := len(schemeRE.FindString(p))
-		if at := strings.LastIndex(p[start:], "@"); at >= 0 {
-			p = p[:start] + "REDACTED" + p[start+at:]
-		}
-		parts[i] = p
-	}
-	return strings.Join(parts, ",")
-}
-
-var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
-
 // ConnectError is a failed dial of the NATS server.
 type ConnectError struct {
 	URL    string
@@ -345,7 +326,8 @@ type ConnectError struct {
 
 // Error implements error.
 func (e *ConnectError) Error() string {
-	return fmt.Sprintf("NATS at %s: %s (%v); %s", e.URL, e.Reason, e.Err, e.Fix)
+	// nats.go's errors may quote the URL it was given: redact the whole message.
+	return config.RedactURL(fmt.Sprintf("NATS at %s: %s (%v); %s", e.URL, e.Reason, e.Err, e.Fix))
 }
 
 // Unwrap returns the underlying error.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/lattice"
 	"github.com/pelato-dev/pelato/internal/wadm"
 	"github.com/pelato-dev/pelato/internal/workflow"
@@ -57,7 +58,7 @@ func (lc LatticeConn) names() (string, string) {
 	if u == "" {
 		u = "nats://127.0.0.1:4222"
 	}
-	return lat, lattice.RedactURL(u)
+	return lat, config.RedactURL(u)
 }
 
 // app is one task of the workflow as a wadm application.
