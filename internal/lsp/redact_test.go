@@ -2,9 +2,15 @@ package lsp
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"go.lsp.dev/protocol"
+
+	"github.com/pelato-dev/pelato/internal/hostile"
 )
 
 // TestNATSPasswordNeverSent: with a natsUrl setting carrying a password (one the URL
@@ -35,6 +41,35 @@ func TestNATSPasswordNeverSent(t *testing.T) {
 			if strings.Contains(string(m.params), "s3cr") || strings.Contains(string(m.params), "et@") {
 				t.Errorf("natsUrl %q: %s sent the password: %s", u, m.method, m.params)
 			}
+		}
+	}
+}
+
+// TestLatticeChecksHostileSecretFile: with latticeChecks on and the project's .env
+// naming /dev/zero as NATS_TLS_CA (or a FIFO as NATS_CREDS), opening the project
+// logs why the hosts cannot be listed, at once, and the server's heap hardly grows
+// (issue 18.2: it used 2.1 GB).
+func TestLatticeChecksHostileSecretFile(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "creds")
+	if err := hostile.MakeFile(fifo, hostile.FIFO); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ setting, path string }{{"NATS_TLS_CA", "/dev/zero"}, {"NATS_CREDS", fifo}} {
+		root := copyProject(t, "temperature")
+		if err := os.WriteFile(filepath.Join(root, ".env"), []byte(c.setting+"="+c.path+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cl := newClient(t, clientOptions{})
+		use := hostile.Measure(func() {
+			cl.initialize(fullCaps(), `{"latticeChecks": true, "natsUrl": "nats://127.0.0.1:1"}`, root)
+			cl.open(workflowPath(root), read(t, workflowPath(root)), 1)
+			cl.waitFor("the lattice checks' warning", func(m message) bool {
+				return m.method == protocol.MethodWindowLogMessage && contains(m.params, "cannot list the lattice's hosts") &&
+					contains(m.params, c.setting+": "+c.path) && contains(m.params, "not a regular file")
+			})
+		})
+		if use.Took > 5*time.Second || use.PeakHeap > 64<<20 {
+			t.Errorf("%s=%s: %s", c.setting, c.path, use)
 		}
 	}
 }

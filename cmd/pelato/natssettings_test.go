@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pelato-dev/pelato/internal/hostile"
 )
 
 // TestNATSPasswordNeverPrinted: a NATS_URL carrying a password — one the URL parser
@@ -48,6 +51,39 @@ func TestNATSPasswordNeverPrinted(t *testing.T) {
 				if !strings.Contains(errOut, "REDACTED@127.0.0.1") {
 					t.Errorf("%s with NATS_URL=%q (%s) does not say which server:\n%s", cmd, u, how, errOut)
 				}
+			}
+		}
+	}
+}
+
+// TestHostileNATSFiles: `pelato status` and `pelato deploy` with NATS_CREDS or
+// NATS_TLS_CA naming /dev/zero or a FIFO stop at once with an error naming the
+// setting (issue 18.2: status used to read /dev/zero until it ran out of memory).
+func TestHostileNATSFiles(t *testing.T) {
+	dir := copyDir(t, "../../examples/temperature")
+	if code, out, errOut := pelato(t, "gen", dir); code != 0 {
+		t.Fatalf("gen: %d %s %s", code, out, errOut)
+	}
+	fifo := filepath.Join(t.TempDir(), "creds")
+	if err := hostile.MakeFile(fifo, hostile.FIFO); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ setting, path, kind string }{
+		{"NATS_CREDS", "/dev/zero", "a character device"},
+		{"NATS_TLS_CA", "/dev/zero", "a character device"},
+		{"NATS_CREDS", fifo, "a named pipe"},
+	} {
+		t.Setenv("NATS_CREDS", "")
+		t.Setenv("NATS_TLS_CA", "")
+		t.Setenv(c.setting, c.path)
+		for _, cmd := range []string{"status", "deploy"} {
+			start := time.Now()
+			code, out, errOut := pelato(t, cmd, dir)
+			if code == 0 || !strings.Contains(errOut, c.setting+": "+c.path) || !strings.Contains(errOut, c.kind) {
+				t.Errorf("%s with %s=%s: exit %d\n%s%s", cmd, c.setting, c.path, code, out, errOut)
+			}
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("%s with %s=%s took %v", cmd, c.setting, c.path, took)
 			}
 		}
 	}
