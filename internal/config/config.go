@@ -267,7 +267,8 @@ func (c *Config) NATSURL() string {
 	return "nats://" + net.JoinHostPort(c.Get("NATS_HOST"), c.Get("NATS_PORT")) // [::1]:4222 for IPv6
 }
 
-// Describe lists settings as `NAME=value (source)` lines, secrets masked.
+// Describe lists settings as `NAME=value (source)` lines, secrets masked and the
+// user information of URLs redacted.
 func (c *Config) Describe() []string {
 	var out []string
 	for _, s := range settings {
@@ -276,6 +277,7 @@ func (c *Config) Describe() []string {
 		if s.Secret && shown != "" {
 			shown = "********"
 		}
+		shown = RedactURL(shown)
 		out = append(out, fmt.Sprintf("%s=%s (%s)", s.Name, shown, v.Source))
 	}
 	return out
