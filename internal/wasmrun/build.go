@@ -187,6 +187,7 @@ func (in *buildInputs) key() string {
 		h.Write([]byte{'\n'})
 	}
 	field("abi", []byte(harnessABI))
+	field("instrument", []byte(instrumentVersion))
 	field("harness", []byte(in.harness))
 	field("kind", []byte(in.kind))
 	field("goversion", []byte(in.tc.version))
@@ -254,6 +255,9 @@ func (r *Runtime) build(ctx context.Context, src Source) (*buildResult, error) {
 	}
 	wasm, err := r.goBuild(ctx, in)
 	if err != nil {
+		return nil, err
+	}
+	if wasm, err = instrument(wasm); err != nil {
 		return nil, err
 	}
 	if err := writeFileAtomic(cachePath, wasm); err != nil {

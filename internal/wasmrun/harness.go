@@ -14,7 +14,7 @@ const harnessFileName = "zz_pelato_harness.go"
 // harnessABI versions the host/guest contract (exports and result encoding).
 // The full harness source is also part of the cache key, so this only needs
 // bumping when the host-side decoding changes.
-const harnessABI = "pelato-wasmrun-abi-3"
+const harnessABI = "pelato-wasmrun-abi-4"
 
 // A call runs a batch of one or more messages. The host asks the guest for an input
 // buffer (pelato_buffer, kept by the guest between calls and only asked for again
@@ -87,6 +87,13 @@ var pelatoHarnessOut []byte
 //
 //go:wasmimport pelato result
 func pelatoHarnessEmit(ptr unsafe.Pointer, n uint32)
+
+// pelatoHarnessTick is the host's time check; pelato calls it from every loop
+// header it instruments (internal/wasmrun fuel.go), and the harness once per batch
+// so that the import is kept.
+//
+//go:wasmimport pelato tick
+func pelatoHarnessTick() uint32
 
 // pelatoHarnessLimits applies the host's limits: the most stack a goroutine may
 // use (an unbounded recursion then fails fast instead of growing towards 1 GiB) and
@@ -161,6 +168,7 @@ func pelatoHarnessBatch(n, size uint32) {
 		return
 	}
 	in := pelatoHarnessIn[:size]
+	pelatoHarnessTick()
 	for ; n > 0; n-- {
 		if len(in) < 8 {
 			pelatoHarnessEncode(2, "input batch cut short", "")
