@@ -17,6 +17,7 @@ func brushCmd() *cobra.Command {
 		tasks                                   []string
 		format, progress, registry, image, jobs string
 		force, insecure, wait                   bool
+		allowGoGenerate                         bool
 		timeout                                 time.Duration
 	)
 	cmd := &cobra.Command{
@@ -61,7 +62,7 @@ some stage; 2 bad arguments or settings, Docker unusable, NATS unreachable or no
 			start := time.Now()
 			push := pushOptions(dir, nil, cfg, insecure, force, nil)
 			build := pipeline.BuildSettings(cfg)
-			build.Root, build.Tasks, build.Jobs, build.Force = dir, append(tasks, argTasks...), n, force
+			build.Root, build.Tasks, build.Jobs, build.Force, build.AllowGoGenerate = dir, append(tasks, argTasks...), n, force, allowGoGenerate
 			res, err := pipeline.Brush(cmd.Context(), pipeline.BrushOptions{
 				Build:    build,
 				Push:     push,
@@ -104,6 +105,7 @@ some stage; 2 bad arguments or settings, Docker unusable, NATS unreachable or no
 	buildFlags(cmd)
 	f.StringVar(&registry, "registry", "", "OCI registry (REGISTRY_URL): host[:port][/path]")
 	f.BoolVar(&insecure, "insecure", false, "allow plain HTTP to a registry that is not on this machine")
+	allowGoGenerateFlag(cmd, &allowGoGenerate)
 	f.BoolVar(&wait, "wait", true, "wait until each application is deployed or failed")
 	f.DurationVar(&timeout, "timeout", pipeline.DefaultDeployTimeout, "longest wait for placement")
 	formatFlag(cmd, &format, "text", "json")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/gotoolchain"
 	"github.com/pelato-dev/pelato/internal/testenv"
 	"github.com/spf13/cobra"
 )
@@ -28,6 +29,9 @@ func TestProblemsCountedOnce(t *testing.T) {
 	}
 	if !strings.Contains(out, "PL402") || !strings.Contains(out, "PL410") {
 		t.Fatalf("both the Go error and its summary are shown:\n%s", out)
+	}
+	if strings.Contains(out, "error PL410") || strings.Count(out, ": error ") != 1 {
+		t.Errorf("one Go error is one error entry; PL410 only points at it:\n%s", out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if got := lines[len(lines)-1]; got != "1 error, 2 hints" {
@@ -250,7 +254,7 @@ func TestUpwardSearch(t *testing.T) {
 	dir := copyDir(t, "../../testdata/projects/task_type_error")
 	t.Chdir(filepath.Join(dir, "tasks"))
 	code, out, errOut := pelato(t, "check")
-	if code != exitProblems || !strings.Contains(out, "upper.go:6:20: error PL402") || !strings.Contains(out, "../workflow.yaml:5:11: error PL410") {
+	if code != exitProblems || !strings.Contains(out, "upper.go:6:20: error PL402") || !strings.Contains(out, "../workflow.yaml:5:11: info PL410") {
 		t.Errorf("check in tasks/: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = pelato(t, "check", ".")
@@ -278,6 +282,9 @@ func TestExplainLists(t *testing.T) {
 	code, out, errOut := pelato(t, "explain")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "error PL410") || strings.Count(out, ": error ") != 1 {
+		t.Errorf("one Go error is one error entry; PL410 only points at it:\n%s", out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != len(check.Catalogue()) {
@@ -604,5 +611,19 @@ func TestDotEnvCannotChooseBuilder(t *testing.T) {
 	code, _, errOut = pelato(t, "build", "--network", "container:x", dir)
 	if code != exitUsage || !strings.Contains(errOut, `PELATO_BUILD_NETWORK (from flag) is "container:x"; expected bridge (the default), host or none`) {
 		t.Errorf("bad --network: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestGoMissingHint: without the go command on PATH, check (which loads the types of
+// the tasks' imports with it) and invoke (which compiles with it) exit 2 with the same
+// install hint, once.
+func TestGoMissingHint(t *testing.T) {
+	dir := copyDir(t, "../../examples/temperature")
+	t.Setenv("PATH", t.TempDir())
+	for _, args := range [][]string{{"check", dir}, {"invoke", "--cache-dir", t.TempDir(), dir, "celsius_to_kelvin_conversion", "21.5"}} {
+		code, _, errOut := pelato(t, args...)
+		if code != exitUsage || strings.Count(errOut, gotoolchain.ErrNotFound.Error()) != 1 {
+			t.Errorf("%s without go: exit %d, stderr %q", args[0], code, errOut)
+		}
 	}
 }
