@@ -2,6 +2,8 @@ package builder
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,17 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
 )
+
+// LabelContainer holds a random id given to each build container before it is
+// created, so that one whose creation was cancelled midway can still be found.
+const LabelContainer = "dev.pelato.container"
+
+// newContainerID returns a random LabelContainer value.
+func newContainerID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
 
 // SourceDir is where a component's folder is mounted in its build container.
 const SourceDir = "/src"
@@ -64,7 +77,7 @@ type RunResult struct {
 // RemoveTimeout and Run returns ctx's error.
 func (c *Client) Run(ctx context.Context, spec RunSpec) (RunResult, error) {
 	var res RunResult
-	labels := map[string]string{LabelManaged: "true", LabelOwner: c.owner}
+	labels := map[string]string{LabelManaged: "true", LabelOwner: c.owner, LabelContainer: newContainerID()}
 	for k, v := range spec.Labels {
 		labels[k] = v
 	}
@@ -91,6 +104,13 @@ func (c *Client) Run(ctx context.Context, spec RunSpec) (RunResult, error) {
 	}, nil, nil, "")
 	if err != nil {
 		if ctx.Err() != nil {
+			// Cancelled while the daemon was creating it: the daemon may finish
+			// creating a container whose id never reached us. Find it by its label.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RemoveTimeout)
+			defer cancel()
+			if ids, lerr := c.Containers(rctx, map[string]string{LabelContainer: labels[LabelContainer]}); lerr == nil && len(ids) > 0 {
+				_ = c.RemoveContainers(rctx, ids)
+			}
 			return res, ctx.Err()
 		}
 		return res, c.wrap("create the build container", err)

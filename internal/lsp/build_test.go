@@ -23,7 +23,7 @@ import (
 )
 
 // buildProject opens the example project set up to build with the test builder
-// image (PELATO_BUILDER_IMAGE in its .env) and push to registry.
+// image (PELATO_BUILDER_IMAGE in the server's environment) and push to registry.
 func buildProject(t *testing.T, registryURL string) (*client, string, *builder.Client) {
 	t.Helper()
 	dc := buildertest.Connect(t)
@@ -40,8 +40,15 @@ func buildProject(t *testing.T, registryURL string) (*client, string, *builder.C
 			created = append(created, v)
 		}
 	}
-	c, root, _ := openProject(t, fullCaps(), "", "")
-	write(t, filepath.Join(root, ".env"), "PELATO_BUILDER_IMAGE="+lspImage+"\nREGISTRY_URL="+registryURL+"\n")
+	// The image comes from the server's environment: a project's .env cannot choose it.
+	env := func(k string) (string, bool) { return lspImage, k == "PELATO_BUILDER_IMAGE" }
+	root := copyProject(t, "temperature")
+	c := newClient(t, clientOptions{server: Options{Getenv: env}})
+	c.initialize(fullCaps(), "", root)
+	wf := workflowPath(root)
+	c.open(wf, read(t, wf), 1)
+	c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 1 })
+	write(t, filepath.Join(root, ".env"), "REGISTRY_URL="+registryURL+"\n")
 	buildertest.Cleanup(t, dc, map[string]string{builder.LabelProject: root}, created...)
 	return c, root, dc
 }

@@ -680,7 +680,9 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 			}
 		}
 	}
-	if b.opts.BuilderImage == "" { // a named image need not have ModulesCommand
+	// Docker builds with pelato's own image (a named image need not have
+	// ModulesCommand; the local builder uses the user's own module cache).
+	if b.dc != nil && b.opts.BuilderImage == "" {
 		b.modOnce.Do(func() { b.modErr = b.prepareModules(ctx, b.comps) })
 	}
 	if b.modErr != nil {
