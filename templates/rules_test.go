@@ -56,11 +56,12 @@ func TestGeneratedRules(t *testing.T) {
 				t.Errorf("harness says %q, dev says %q", got, want)
 			}
 		},
-		"panic-recovered": func(t *testing.T, src string) {
-			has(t, src, "if r := recover(); r != nil {", "pelatoStack()")
-			if got, want := fmt.Sprintf(formatOf(t, src, "exec_task panicked"), "x"), PanicMessage("x"); got != want {
-				t.Errorf("harness says %q, dev says %q", got, want)
+		"panic-traps": func(t *testing.T, src string) {
+			// No recovery: it would do nothing in TinyGo on WebAssembly, and claim it does.
+			if strings.Contains(src, "= recover()") {
+				t.Errorf("the generated harness calls recover(), which has no effect in TinyGo on WebAssembly")
 			}
+			has(t, src, "A panic in exec_task is not recovered")
 		},
 		"publish-dest": func(t *testing.T, src string) {
 			has(t, src, fmt.Sprintf("pelatoDestTopicKey = %q", wadm.ConfigDestTopic), "configruntime.Get(pelatoDestTopicKey)", "pelatoPublish(topic, []byte(out))")
