@@ -19,12 +19,15 @@ func TestPushToAnotherRegistryExplainsTheCause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Dir(buildRecordPath(root, "x")), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range gen.Components {
 		rec, err := readGenRecord(c.Dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := writeJSON(filepath.Join(c.Dir, BuildRecordFile), buildRecord{GenInputHash: rec.InputHash}); err != nil {
+		if err := writeJSON(buildRecordPath(root, c.ComponentName), buildRecord{GenInputHash: rec.InputHash}); err != nil {
 			t.Fatal(err)
 		}
 	}
