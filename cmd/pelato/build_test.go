@@ -211,7 +211,8 @@ func TestBuildPushAndPushCommand(t *testing.T) {
 		t.Errorf("push again: exit %d\n%s", code, out)
 	}
 	code, _, errOut = pelato(t, "push", dir, "--registry", reg+"/x", "c0")
-	if code != 1 || !strings.Contains(errOut, "changed since it was built") {
+	if code != 1 || !strings.Contains(errOut, "gen/c0 and its build were made for registry "+reg+" (the image in its wadm.yaml), not "+reg+"/x") ||
+		!strings.Contains(errOut, "pelato build --registry "+reg+"/x --push") {
 		t.Errorf("push to another registry than built for: exit %d %s", code, errOut)
 	}
 	code, _, errOut = pelato(t, "push", dir, "--registry", "https://"+reg)

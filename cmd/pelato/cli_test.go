@@ -96,7 +96,7 @@ func requiredArgs(c *cobra.Command, dir string) []string {
 		switch {
 		case a == "TASK":
 			task := "x"
-			if tasks := taskCompletions(dir); len(tasks) > 0 {
+			if tasks := taskCompletions(dir, nil); len(tasks) > 0 {
 				task, _, _ = strings.Cut(tasks[0], "\t")
 			}
 			out = append(out, task)
@@ -322,6 +322,34 @@ func TestCompletesTaskNames(t *testing.T) {
 	// After the task comes the input: nothing to complete.
 	if _, out, _ := pelato(t, "__complete", "invoke", "temp_filter", ""); strings.Contains(out, "temp_filter\t") {
 		t.Errorf("completed a task name for INPUT:\n%s", out)
+	}
+	// build, push, deploy, remove, status and brush take several tasks: each completes
+	// the project's tasks but those already given, with or without the folder.
+	t.Chdir(dir)
+	for _, command := range []string{"build", "push", "deploy", "remove", "status", "brush"} {
+		check(command+" TASK in the project", command, "")
+		check(command+" DIR TASK", command, dir, "")
+		_, out, _ := pelato(t, "__complete", command, dir, "temp_filter", "")
+		if !strings.Contains(out, want+"\n") || strings.Contains(out, "temp_filter\t") {
+			t.Errorf("%s DIR temp_filter: want the other task only:\n%s", command, out)
+		}
+	}
+	// Topics: dev --send offers TOPIC= for each topic a task consumes (the inputs of
+	// the workflow said so), without a space after it; publish offers the topics.
+	input := "living_room_celsius_data%s\tinput of the workflow, consumed by celsius_to_kelvin_conversion\n"
+	inner := "living_room_kelvin_data%s\tconsumed by temp_filter\n"
+	for _, args := range [][]string{{"dev", "--send", ""}, {"dev", dir, "--send", ""}, {"dev", dir, "--send", "x=1", "--send", ""}} {
+		_, out, _ := pelato(t, append([]string{"__complete"}, args...)...)
+		if !strings.Contains(out, fmt.Sprintf(input, "=")) || !strings.Contains(out, fmt.Sprintf(inner, "=")) || !strings.Contains(out, "\n:6\n") || strings.Contains(out, "filtered_kelvin_data") {
+			t.Errorf("%q:\n%s", args, out)
+		}
+	}
+	_, out, _ := pelato(t, "__complete", "publish", "")
+	if !strings.Contains(out, fmt.Sprintf(input, "")) || !strings.Contains(out, fmt.Sprintf(inner, "")) || !strings.Contains(out, "\n:4\n") {
+		t.Errorf("publish TOPIC:\n%s", out)
+	}
+	if _, out, _ := pelato(t, "__complete", "publish", "living_room_celsius_data", ""); strings.Contains(out, "living_room") {
+		t.Errorf("publish TOPIC DATA: completed a topic for DATA:\n%s", out)
 	}
 	// Every command with a --task flag or a TASK argument completes task names, so
 	// commands added later do too.

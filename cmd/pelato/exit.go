@@ -108,7 +108,7 @@ func exitCodesTopic() *cobra.Command {
 }
 
 // prepare finishes the command tree: every command's errors are marked as coming from
-// its run (so exitCodeOf classifies them), and task arguments get completion. It is
+// its run (so exitCodeOf classifies them), and task and topic arguments get completion. It is
 // generic, so commands added later get the same treatment.
 func prepare(root *cobra.Command) {
 	var walk func(c *cobra.Command)
@@ -122,6 +122,7 @@ func prepare(root *cobra.Command) {
 			}
 		}
 		completeTaskArgs(c)
+		completeTopics(c)
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}

@@ -44,7 +44,8 @@ func printCheckFailure(cmd *cobra.Command, dir string, err error) error {
 		}
 	}
 	cwd, _ := os.Getwd()
-	_ = report.Write(cmd.ErrOrStderr(), "text", report.Input{Root: dir, Base: cwd, Diagnostics: errs, Files: cf.Result.Files})
+	// The last line, the error, says how many there are: no summary line before it.
+	_ = report.Write(cmd.ErrOrStderr(), "text", report.Input{Root: dir, Base: cwd, Diagnostics: errs, Files: cf.Result.Files, NoSummary: true})
 	return &exitError{code: exitProblems, err: err}
 }
 

@@ -61,7 +61,10 @@ func TestGenCommand(t *testing.T) {
 func TestGenCommandStopsOnErrors(t *testing.T) {
 	dir := copyDir(t, "../../testdata/projects/value_version_latest")
 	code, _, errOut := pelato(t, "gen", dir)
-	if code != 1 || !strings.Contains(errOut, "PL206") || !strings.Contains(errOut, "fix them first") {
+	// The errors, then one line that counts them and says what to do (no count before it).
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if code != 1 || !strings.Contains(errOut, "PL206") || lines[len(lines)-1] != "pelato: the project has 1 error; fix it first (pelato check lists every problem)" ||
+		strings.Contains(errOut, "\n1 error\n") {
 		t.Errorf("exit %d, %q", code, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "gen")); err == nil {

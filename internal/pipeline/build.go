@@ -512,11 +512,22 @@ func builderImage(ctx context.Context, dc *builder.Client, opts BuildOptions, re
 	rep.Event(Event{Kind: Begin, Title: "Building the builder image " + ref + " (once; later builds reuse it)", Total: 1})
 	img, err := dc.EnsureImage(ctx, *src, logLine)
 	if err != nil {
+		var ib *builder.ImageBuildError
+		if errors.As(err, &ib) {
+			err = fmt.Errorf("%w; %s", err, imageBuildHint(ref))
+		}
 		rep.Event(Event{Kind: End, Message: "builder image not built", Err: err})
 		return img, err
 	}
 	rep.Event(Event{Kind: End, Message: fmt.Sprintf("built the builder image %s in %s", ref, img.Duration.Round(100*time.Millisecond))})
 	return img, nil
+}
+
+// imageBuildHint says what to do when pelato's builder image cannot be built (most
+// often: its downloads need a network this machine lacks).
+func imageBuildHint(ref string) string {
+	return "build with an image you have instead: --builder-image IMAGE (or PELATO_BUILDER_IMAGE in .env), one with wash, TinyGo and wasm-tools; " +
+		"offline, build pelato's image on a machine with network (pelato build there, then docker save " + ref + ") and docker load it here"
 }
 
 // componentBuilder builds one component at a time; it is shared by the workers.

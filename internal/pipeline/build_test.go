@@ -278,8 +278,10 @@ func TestBuildCancelRemovesContainers(t *testing.T) {
 	}
 }
 
+// TestBuildStopsOnProjectErrors: the project's errors come first, with or without
+// Docker (here without: DOCKER_HOST names a socket nothing listens on).
 func TestBuildStopsOnProjectErrors(t *testing.T) {
-	buildertest.Connect(t) // Docker is checked first
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "docker.sock"))
 	root := buildertest.Project(t, 1, func(i int) string { return "package main\n\nfunc exec_task(x int) string { return \"\" }\n" })
 	_, err := Build(context.Background(), BuildOptions{Root: root})
 	var cf *CheckFailedError
@@ -370,5 +372,33 @@ func TestBuildHoldsGenLock(t *testing.T) {
 	}
 	if len(waited) != 1 || !strings.Contains(waited[0], "pelato build") {
 		t.Errorf("gen's wait was reported as %q", waited)
+	}
+}
+
+// TestImageBuildFailureSaysWhatToDo: a builder image that cannot be built is one line
+// naming the failed step and what to do (another image, or the offline way), and its
+// End event is the only one that carries it.
+func TestImageBuildFailureSaysWhatToDo(t *testing.T) {
+	root := buildertest.Project(t, 1, func(int) string { return buildertest.TaskCode() })
+	opts, dc := testBuild(t, root)
+	label := map[string]string{buildertest.LabelTest: testPkg + "-broken-image"}
+	opts.ImageSource = &builder.ImageSource{Dockerfile: []byte("FROM scratch\nLABEL " + buildertest.LabelTest + "=" + testPkg + "-broken-image\nCOPY missing-file /x\n"), Labels: label}
+	defer dc.PruneImages(context.Background(), label)
+	ev := &events{}
+	opts.Reporter = ev
+	_, err := Build(context.Background(), opts)
+	var ib *builder.ImageBuildError
+	if !errors.As(err, &ib) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "COPY missing-file /x") ||
+		!strings.Contains(err.Error(), "--builder-image IMAGE") || !strings.Contains(err.Error(), "docker load") {
+		t.Fatalf("want one line with the step and what to do, got %v", err)
+	}
+	n := 0
+	for _, e := range ev.all {
+		if e.Err != nil && strings.Contains(e.Err.Error(), "COPY missing-file") || strings.Contains(e.Message, "COPY missing-file /x:") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the failure is in %d events, want 1: %+v", n, ev.all)
 	}
 }

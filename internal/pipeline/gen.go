@@ -202,7 +202,12 @@ type CheckFailedError struct {
 }
 
 func (e *CheckFailedError) Error() string {
-	return fmt.Sprintf("the project has %s; fix them first (pelato check lists them)", plural.Count(check.Count(e.Result.Diagnostics)[check.Error], "error"))
+	n := check.Count(e.Result.Diagnostics)[check.Error]
+	them := "them"
+	if n == 1 {
+		them = "it"
+	}
+	return fmt.Sprintf("the project has %s; fix %s first (pelato check lists every problem)", plural.Count(n, "error"), them)
 }
 
 // Gen checks the project and, when it has no errors, writes gen/<component_name>/ for

@@ -224,6 +224,10 @@ func pushOne(ctx context.Context, opts PushOptions, pusher *ociregistry.Pusher, 
 	case !ok:
 		return fail("not built yet: run `pelato build` first (or `pelato build --push`)")
 	case rec.GenInputHash != now.InputHash:
+		if other := builtForRegistry(opts, w, spec, rec); other != "" && other != registry {
+			return fail("gen/%s and its build were made for registry %s (the image in its wadm.yaml), not %s: to push to %s, rebuild for it with `pelato build --registry %s --push` (or set REGISTRY_URL=%s in .env); to push where it was built for, use --registry %s",
+				spec.ComponentName, other, registry, registry, registry, registry, other)
+		}
 		return fail("the task changed since it was built (or REGISTRY_URL did): run `pelato build` first (or `pelato build --push`)")
 	}
 	// Read without following links: the folder was a build container's.
@@ -245,6 +249,27 @@ func pushOne(ctx context.Context, opts PushOptions, pusher *ociregistry.Pusher, 
 	}
 	c.Duration = time.Since(start)
 	return c
+}
+
+// builtForRegistry returns the registry a component was generated and built for,
+// when only the registry differs from what push was given: the registry of the image
+// in gen/<c>/wadm.yaml, confirmed by rendering the task for it and finding the input
+// hash the build recorded. It returns "" when that is not the cause.
+func builtForRegistry(opts PushOptions, w *workflow.Workflow, spec workflow.Spec, rec buildRecord) string {
+	data, err := userfile.Read(filepath.Join(opts.Root, GenDir, spec.ComponentName, templates.ManifestFile), maxManifestSize)
+	if err != nil {
+		return ""
+	}
+	image := imageOf(data)
+	other, ok := strings.CutSuffix(image, "/"+spec.ComponentName+":"+spec.Version)
+	if !ok || other == "" {
+		return ""
+	}
+	_, then, err := renderTask(GenOptions{Root: opts.Root, Registry: other, Templates: opts.Templates}, w, spec)
+	if err != nil || then.InputHash != rec.GenInputHash {
+		return ""
+	}
+	return other
 }
 
 // fileSHA256 is the hex SHA-256 of a file's content.

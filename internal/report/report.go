@@ -32,6 +32,9 @@ type Input struct {
 	Files map[string][]byte
 	// Tool names the producing tool's version for SARIF.
 	Version string
+	// NoSummary leaves out the text format's last line (the count of problems), for a
+	// command that says the count itself with what to do.
+	NoSummary bool
 }
 
 // Write renders in with format to w.
@@ -89,6 +92,9 @@ func writeText(w io.Writer, in Input) error {
 		if _, err := fmt.Fprintf(w, "%s:%d:%d: %s %s: %s\n", termsafe.Line(in.display(d.File)), p.Line, p.Col, d.Severity, d.Code, termsafe.Line(d.Message)); err != nil {
 			return err
 		}
+	}
+	if in.NoSummary {
+		return nil
 	}
 	_, err := fmt.Fprintln(w, Summary(in.Diagnostics))
 	return err
