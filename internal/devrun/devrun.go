@@ -70,6 +70,10 @@ type Options struct {
 	// memory and file storage, in bytes (0 = DefaultJetStreamMaxMemory,
 	// DefaultJetStreamMaxStore).
 	JetStreamMaxMemory, JetStreamMaxStore int64
+	// HTTPPorts overrides the http_port of HTTP producers in dev, by component_name
+	// or task name (workflow.yaml is not changed). A name that is no HTTP producer
+	// is an error.
+	HTTPPorts map[string]int
 	// MaxHops bounds how many tasks a message may pass through (HopsHeader): past
 	// it, a result is not published and the message fails with a *LoopError
 	// (0 = DefaultMaxHops).
@@ -418,15 +422,31 @@ func (r *Runner) Reload(ctx context.Context) error {
 	}
 	var plans []*plan
 	want := map[string]bool{}
+	overridden := map[string]bool{}
 	for _, wt := range res.Workflow.Tasks {
 		s := wt.Spec()
 		tpl, _ := r.opts.Templates.Lookup(s.Type)
+		for _, name := range []string{s.ComponentName, s.Name} {
+			if p, ok := r.opts.HTTPPorts[name]; ok && tpl.HTTP {
+				s.HTTPPort, overridden[name] = p, true
+			}
+		}
 		fp, err := codeFingerprint(r.opts.Root, s, tpl)
 		if err != nil {
 			return fmt.Errorf("read task %s: %w", s.ComponentName, err)
 		}
 		want[s.ComponentName] = true
 		plans = append(plans, &plan{spec: s, tpl: tpl, fingerprint: fp, old: r.tasks[s.ComponentName]})
+	}
+	var unknown []string
+	for name := range r.opts.HTTPPorts {
+		if !overridden[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("--http-port %s: no HTTP producer (http_producer_nats task) has that component_name or name", strings.Join(unknown, ", "))
 	}
 	// A task whose native compilation is stopped below but which keeps its code (the
 	// new code does not build, say) gets it started again.
