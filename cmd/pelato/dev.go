@@ -20,7 +20,7 @@ import (
 )
 
 func devCmd() *cobra.Command {
-	var format, natsURL, host, cacheDir, storeDir string
+	var format, natsURL, host, cacheDir, storeDir, budget string
 	var port, maxHops int
 	var maxMessages int64
 	var maxWait time.Duration
@@ -73,6 +73,10 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 				}
 				msgs = append(msgs, pipeline.DevMessage{Subject: topic, Data: []byte(data)})
 			}
+			memBudget, err := wasmrun.ParseBytes(budget)
+			if err != nil || memBudget == 0 {
+				return usageError(fmt.Errorf("--memory-budget %q: give a size such as 4GiB", budget))
+			}
 			ports := map[string]int{}
 			for _, s := range httpPorts {
 				name, num, ok := strings.Cut(s, "=")
@@ -88,7 +92,7 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 				Options: devrun.Options{
 					Root: dir, NATSURL: natsURL, Host: host, Port: port, StoreDir: storeDir, CacheDir: cacheDir,
 					Limits: lim, Watch: !noWatch && len(msgs) == 0, Events: log.Event, Record: natsURL == "" && len(msgs) == 0,
-					Base: cwd, MaxHops: maxHops, HTTPPorts: ports,
+					Base: cwd, MaxHops: maxHops, HTTPPorts: ports, MemoryBudget: memBudget,
 				},
 				Send: msgs, MaxWait: maxWait, MaxMessages: maxMessages,
 			}
@@ -133,6 +137,7 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address the embedded NATS server and the HTTP producers listen on")
 	cmd.Flags().StringArrayVar(&send, "send", nil, "publish DATA to TOPIC after start-up, print the flow and exit when quiet (TOPIC=DATA, repeatable)")
 	cmd.Flags().StringArrayVar(&httpPorts, "http-port", nil, "serve this HTTP producer on another port in dev, leaving workflow.yaml as it is (TASK=PORT, repeatable)")
+	cmd.Flags().StringVar(&budget, "memory-budget", "4GiB", "most memory all task instances may use together (instances × --memory, summed over the tasks)")
 	cmd.Flags().IntVar(&maxHops, "max-hops", devrun.DefaultMaxHops, "most tasks a message may pass through; past it a loop is stopped (the result is not published, the message fails)")
 	cmd.Flags().DurationVar(&maxWait, "max-wait", pipeline.DefaultDevMaxWait, "with --send: longest wait for the workflow to settle")
 	cmd.Flags().Int64Var(&maxMessages, "max-messages", pipeline.DefaultDevMaxMessages, "with --send: most messages handled before stopping")

@@ -70,6 +70,10 @@ type Options struct {
 	// memory and file storage, in bytes (0 = DefaultJetStreamMaxMemory,
 	// DefaultJetStreamMaxStore).
 	JetStreamMaxMemory, JetStreamMaxStore int64
+	// MemoryBudget bounds the memory of all task instances together: instances ×
+	// the per-instance cap (Limits.Memory) summed over the tasks may not exceed it, or
+	// Start (or a reload) fails with a *BudgetError (0 = DefaultMemoryBudget).
+	MemoryBudget uint64
 	// HTTPPorts overrides the http_port of HTTP producers in dev, by component_name
 	// or task name (workflow.yaml is not changed). A name that is no HTTP producer
 	// is an error.
@@ -437,6 +441,13 @@ func (r *Runner) Reload(ctx context.Context) error {
 		}
 		want[s.ComponentName] = true
 		plans = append(plans, &plan{spec: s, tpl: tpl, fingerprint: fp, old: r.tasks[s.ComponentName]})
+	}
+	specs := make([]workflow.Spec, len(plans))
+	for i, p := range plans {
+		specs[i] = p.spec
+	}
+	if err := r.checkBudget(specs); err != nil {
+		return err
 	}
 	var unknown []string
 	for name := range r.opts.HTTPPorts {
