@@ -149,8 +149,8 @@ func BenchmarkInvokeWarmProcess(b *testing.B) {
 }
 
 func TestInvokeLimits(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("go command not found; invoke needs the Go toolchain")
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; invoke needs the Go toolchain")
 	}
 	cache := t.TempDir()
 	dir := copyDir(t, "../../examples/temperature")
@@ -229,8 +229,8 @@ func devProject(t *testing.T) string {
 }
 
 func TestDevSend(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("go command not found; dev needs the Go toolchain")
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; dev needs the Go toolchain")
 	}
 	cache, dir := t.TempDir(), devProject(t)
 	base := []string{"dev", dir, "--port", "-1", "--cache-dir", cache, "--store-dir", t.TempDir()}
@@ -335,8 +335,8 @@ func TestDevBusyHTTPPort(t *testing.T) {
 }
 
 func TestPublishCommand(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("go command not found; dev needs the Go toolchain")
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; dev needs the Go toolchain")
 	}
 	r, err := devrun.Start(context.Background(), devrun.Options{Root: devProject(t), Port: -1, StoreDir: t.TempDir(), CacheDir: t.TempDir()})
 	if err != nil {
