@@ -22,14 +22,14 @@ import (
 )
 
 // witDeps holds the WIT packages the generated worlds use, written from the
-// upstream definitions (names and types; testdata/wit/PROVENANCE.md says where
+// upstream definitions (names and types; wit/PROVENANCE.md says where
 // each comes from). `wash build` fetches them itself; this copy lets the test run
 // with no registry.
-const witDeps = "testdata/wit/deps"
+const witDeps = "wit/deps"
 
 // TestHarnessTypeChecksAgainstBindings generates each template's project, runs the
 // harness's own go:generate line (wit-bindgen-go v0.7.0, the version go.mod pins,
-// through `go tool`) on its world with the WIT of testdata/wit/deps, and
+// through `go tool`) on its world with the WIT of wit/deps, and
 // type-checks main.go, a task with the template's exec_task signature, the
 // generated bindings and go.bytecodealliance.org/cm with go/types for
 // GOOS=wasip1 GOARCH=wasm. go/types applies every rule of the language and none of
@@ -172,11 +172,11 @@ func writeFile(t *testing.T, p string, data []byte) {
 	}
 }
 
-// TestWITProvenance keeps testdata/wit/PROVENANCE.md in step with the packages it
-// describes: every package of testdata/wit/deps is listed with its upstream
+// TestWITProvenance keeps wit/PROVENANCE.md in step with the packages it
+// describes: every package of wit/deps is listed with its upstream
 // repository, tag and path, and carries the header pointing at the note.
 func TestWITProvenance(t *testing.T) {
-	note, err := os.ReadFile("testdata/wit/PROVENANCE.md")
+	note, err := os.ReadFile("wit/PROVENANCE.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,6 +216,6 @@ func TestWITProvenance(t *testing.T) {
 		delete(rows, pkg)
 	}
 	for pkg := range rows {
-		t.Errorf("PROVENANCE.md lists %s, which testdata/wit/deps does not hold", pkg)
+		t.Errorf("PROVENANCE.md lists %s, which wit/deps does not hold", pkg)
 	}
 }

@@ -111,6 +111,10 @@ unchanged since its last build is skipped (--force rebuilds it). Each component'
 full log is in gen/<c>/build/build.log; compiler errors are reported at the line of
 your task file. Every artifact is checked to be a WebAssembly component.
 
+--builder local (PELATO_BUILDER=local) builds without Docker, with TinyGo,
+wasm-tools and Go found on PATH, running the builder image's steps (the WIT
+dependencies, go generate, tinygo build -target wasip2); its artifact is not signed.
+
 Tasks are given by component_name or name, after the optional project folder.
 Ctrl-C stops and removes every container within seconds. --push then pushes what
 was built (see pelato push). Progress goes to stderr (a live display on a
@@ -366,6 +370,7 @@ func pushDetail(res *pipeline.PushResult) map[string]any {
 // buildFlagSettings adds the flags of buildFlags (and --builder-image) to flags
 // (flag name → setting), for loadConfig.
 func buildFlagSettings(flags map[string]string) map[string]string {
+	flags["builder"] = "PELATO_BUILDER"
 	flags["builder-image"] = "PELATO_BUILDER_IMAGE"
 	flags["network"] = "PELATO_BUILD_NETWORK"
 	flags["tinygo-version"] = "PELATO_TINYGO_VERSION"
@@ -377,6 +382,7 @@ func buildFlagSettings(flags map[string]string) map[string]string {
 // machine (besides --builder-image): like the environment, never a project's .env.
 func buildFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
+	f.String("builder", "", "docker (default: a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker) (PELATO_BUILDER)")
 	f.String("network", "", "network mode of build containers (PELATO_BUILD_NETWORK): bridge (default), host or none")
 	f.String("tinygo-version", "", "TinyGo version of pelato's builder image (PELATO_TINYGO_VERSION; default 0.42.0)")
 	f.String("wasm-tools-version", "", "wasm-tools version of pelato's builder image (PELATO_WASM_TOOLS_VERSION; default 1.258.0)")

@@ -159,6 +159,42 @@ func TestBuildCommandNoDaemon(t *testing.T) {
 	}
 }
 
+// TestBuildCommandLocalBuilder: --builder local (and PELATO_BUILDER=local) never
+// needs Docker, and without TinyGo or wasm-tools on PATH says what to install, in
+// one line, with exit code 2 and gen/ left alone; an unknown builder is refused.
+// internal/tinygotest builds with the real toolchain.
+func TestBuildCommandLocalBuilder(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "docker.sock"))
+	t.Setenv("PATH", t.TempDir())
+	dir := buildertest.Project(t, 1, func(int) string { return buildertest.TaskCode() })
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+		want []string
+	}{
+		{"flag", []string{"build", "--builder", "local", dir}, "", []string{"the local builder needs tinygo and wasm-tools and go on PATH", "install TinyGo"}},
+		{"setting", []string{"build", dir}, "local", []string{"the local builder needs tinygo and wasm-tools and go on PATH"}},
+		{"unknown", []string{"build", "--builder", "podman", dir}, "", []string{`unknown builder "podman": use docker`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("PELATO_BUILDER", tc.env)
+			code, out, errOut := pelato(t, tc.args...)
+			if code != 2 || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q does not say %q", errOut, w)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "gen")); !os.IsNotExist(err) {
+				t.Errorf("gen/ was written before the builder was found: %v", err)
+			}
+		})
+	}
+}
+
 func TestBuildPushAndPushCommand(t *testing.T) {
 	img := testImage(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())

@@ -47,6 +47,7 @@ var settings = []Setting{
 	{Name: "NATS_CREDS", Description: "NATS credentials file"},
 	{Name: "NATS_TLS_CA", Description: "CA certificate file for NATS over TLS"},
 	{Name: "LATTICE", Default: "default", Description: "older name of WASMCLOUD_LATTICE, still read (the one given with higher precedence wins)"},
+	{Name: "PELATO_BUILDER", Default: "docker", NotFromDotEnv: true, Description: "how components are built: docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker); flag or environment only, never .env"},
 	{Name: "PELATO_BUILDER_IMAGE", NotFromDotEnv: true, Description: "Docker image to build components with; pelato never builds or rebuilds it (default: pelato's builder image, built from templates/builder/Dockerfile on demand); flag or environment only, never .env"},
 	{Name: "JOBS", Description: "maximum parallel builds (default: number of CPUs)"},
 	{Name: "PELATO_BUILD_NETWORK", Default: "bridge", NotFromDotEnv: true, Description: "Docker network mode of build containers: bridge (own network namespace), host (the host's network, starts faster, reaches the host's loopback services) or none; flag or environment only, never .env"},
@@ -266,7 +267,8 @@ func (c *Config) NATSURL() string {
 	return "nats://" + net.JoinHostPort(c.Get("NATS_HOST"), c.Get("NATS_PORT")) // [::1]:4222 for IPv6
 }
 
-// Describe lists settings as `NAME=value (source)` lines, secrets masked.
+// Describe lists settings as `NAME=value (source)` lines, secrets masked and the
+// user information of URLs redacted.
 func (c *Config) Describe() []string {
 	var out []string
 	for _, s := range settings {
@@ -275,6 +277,7 @@ func (c *Config) Describe() []string {
 		if s.Secret && shown != "" {
 			shown = "********"
 		}
+		shown = RedactURL(shown)
 		out = append(out, fmt.Sprintf("%s=%s (%s)", s.Name, shown, v.Source))
 	}
 	return out

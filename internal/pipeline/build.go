@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -24,6 +25,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/builder"
 	"github.com/pelato-dev/pelato/internal/check"
 	"github.com/pelato-dev/pelato/internal/config"
+	"github.com/pelato-dev/pelato/internal/localbuild"
 	"github.com/pelato-dev/pelato/internal/taskcode"
 	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wasmcomponent"
@@ -94,10 +96,29 @@ func Artifact(root, component string) string {
 	return filepath.Join(root, GenDir, component, BuildDir, component+"_s.wasm")
 }
 
+// The builders of BuildOptions.Builder (setting PELATO_BUILDER, flag --builder).
+const (
+	// BuilderDocker builds each component in a container of the builder image.
+	BuilderDocker = "docker"
+	// BuilderLocal builds with TinyGo, wasm-tools and Go found on PATH, no Docker
+	// (internal/localbuild).
+	BuilderLocal = "local"
+)
+
+// UnknownBuilderError reports a builder name that is neither docker nor local.
+type UnknownBuilderError struct{ Name string }
+
+func (e *UnknownBuilderError) Error() string {
+	return fmt.Sprintf("unknown builder %q: use docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH)", e.Name)
+}
+
 // BuildOptions configures Build.
 type BuildOptions struct {
 	// Root is the project folder.
 	Root string
+	// Builder is BuilderDocker ("" too) or BuilderLocal. BuilderImage, ImageSource,
+	// Network and VolumePrefix apply to Docker only.
+	Builder string
 	// Tasks selects tasks by component_name or name; empty means every task.
 	Tasks []string
 	// Registry is REGISTRY_URL, for the generated manifests (see GenOptions).
@@ -151,7 +172,7 @@ type BuildOptions struct {
 // the notes about .env lines cfg ignored. Callers add the rest (Root, Tasks, ...).
 func BuildSettings(cfg *config.Config) BuildOptions {
 	memory, pids := cfg.BuildLimits()
-	return BuildOptions{Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(),
+	return BuildOptions{Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(), Builder: cfg.Get("PELATO_BUILDER"),
 		BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"),
 		TinyGoVersion: cfg.Get("PELATO_TINYGO_VERSION"), WasmToolsVersion: cfg.Get("PELATO_WASM_TOOLS_VERSION"),
 		Memory: memory, Pids: pids, Ignored: cfg.Ignored()}
@@ -261,10 +282,15 @@ type buildRecord struct {
 // Cancelling ctx removes every container it started and marks the unfinished
 // components cancelled; Build then returns its result with ctx's error.
 //
+// With Builder BuilderLocal they are built (at most Jobs at a time too) by
+// internal/localbuild with the toolchain on PATH, and the result's Image and the
+// build records name that toolchain.
+//
 // Errors returned before any component is built, in this order: *CheckFailedError
-// (the project has errors; checked before Docker is needed), *builder.DaemonError (no
-// usable Docker), *builder.ImageBuildError,
-// *builder.DiskFullError.
+// (the project has errors; checked before any builder is needed),
+// *UnknownBuilderError, *builder.DaemonError (no usable Docker),
+// *builder.ImageBuildError, *builder.DiskFullError, *localbuild.MissingError (no
+// TinyGo or wasm-tools on PATH for the local builder).
 func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	start := time.Now()
 	rep := opts.Reporter
@@ -283,47 +309,71 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	if err := CheckToolVersion("wasm-tools", opts.WasmToolsVersion); err != nil {
 		return nil, err
 	}
+	if opts.Builder != "" && opts.Builder != BuilderDocker && opts.Builder != BuilderLocal {
+		return nil, &UnknownBuilderError{Name: opts.Builder}
+	}
 	// The project's own errors first (Gen checks it): they are what the user must
-	// fix whatever the machine, and checking needs no Docker. gen/ stays locked until
-	// the containers are done writing into it, so a gen running meanwhile waits
-	// instead of replacing a folder under a build.
+	// fix whatever the machine, and checking needs no builder. Then the builder, before
+	// gen/ is written: without it nothing can be built. gen/ stays locked until the
+	// builds are done writing into it, so a gen running meanwhile waits instead of
+	// replacing a folder under a build.
+	var (
+		dc    *builder.Client
+		local *localbuild.Toolchain
+	)
+	defer func() {
+		if dc != nil {
+			dc.Close()
+		}
+	}()
+	findBuilder := func() (err error) {
+		if opts.Builder == BuilderLocal {
+			local, err = localbuild.Find(ctx)
+			return err
+		}
+		dc, err = builder.Connect(ctx)
+		return err
+	}
 	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
-		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true, AllowGoGenerate: opts.AllowGoGenerate})
+		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true, AllowGoGenerate: opts.AllowGoGenerate,
+		beforeWrite: findBuilder})
 	if err != nil {
 		return nil, err
 	}
 	defer gen.release()
-	dc, err := builder.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer dc.Close()
-	// Containers of a pelato that was killed (no one else removes them).
-	if n, err := dc.CleanOrphans(ctx); err != nil {
-		rep.Event(Event{Kind: Log, Level: "warning", Message: fmt.Sprintf("could not remove build containers left by a killed pelato: %v", err)})
-	} else if n > 0 {
-		rep.Event(Event{Kind: Log, Level: "info", Message: fmt.Sprintf("removed %s left by a pelato that was killed", plural.Count(n, "build container"))})
+	if dc != nil {
+		// Containers of a pelato that was killed (no one else removes them).
+		if n, err := dc.CleanOrphans(ctx); err != nil {
+			rep.Event(Event{Kind: Log, Level: "warning", Message: fmt.Sprintf("could not remove build containers left by a killed pelato: %v", err)})
+		} else if n > 0 {
+			rep.Event(Event{Kind: Log, Level: "info", Message: fmt.Sprintf("removed %s left by a pelato that was killed", plural.Count(n, "build container"))})
+		}
 	}
 	res := &BuildResult{GenTime: gen.Duration, Components: make([]BuiltComponent, len(gen.Components))}
-	t0 := time.Now()
-	res.Image, err = builderImage(ctx, dc, opts, rep)
-	if err != nil {
-		return nil, err
-	}
-	if res.Image.Built {
-		res.ImageTime = time.Since(t0)
-	}
-	prefix := opts.VolumePrefix
-	if prefix == "" {
-		prefix = DefaultVolumePrefix
-	}
-	vols := []builder.Volume{
-		{Name: prefix + "-go-mod", Target: "/cache/go-mod"},
-		{Name: prefix + "-go-build", Target: "/cache/go-build"},
-		{Name: prefix + "-xdg", Target: "/cache/xdg"},
-	}
-	if err := dc.EnsureVolumes(ctx, vols); err != nil {
-		return nil, err
+	var vols []builder.Volume
+	if local != nil {
+		res.Image = builder.Image{Ref: local.Ref(), ID: local.ID()}
+	} else {
+		t0 := time.Now()
+		res.Image, err = builderImage(ctx, dc, opts, rep)
+		if err != nil {
+			return nil, err
+		}
+		if res.Image.Built {
+			res.ImageTime = time.Since(t0)
+		}
+		prefix := opts.VolumePrefix
+		if prefix == "" {
+			prefix = DefaultVolumePrefix
+		}
+		vols = []builder.Volume{
+			{Name: prefix + "-go-mod", Target: "/cache/go-mod"},
+			{Name: prefix + "-go-build", Target: "/cache/go-build"},
+			{Name: prefix + "-xdg", Target: "/cache/xdg"},
+		}
+		if err := dc.EnsureVolumes(ctx, vols); err != nil {
+			return nil, err
+		}
 	}
 
 	jobs := opts.Jobs
@@ -333,9 +383,12 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	total := len(gen.Components)
 	t1 := time.Now()
 	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Building %s with %s (%d at a time)", plural.Count(total, "component"), res.Image.Ref, min(jobs, max(total, 1))), Total: total})
-	b := &componentBuilder{opts: opts, dc: dc, image: res.Image, vols: vols, rep: rep,
+	b := &componentBuilder{opts: opts, dc: dc, local: local, image: res.Image, vols: vols, rep: rep,
 		run: strconv.FormatInt(time.Now().UnixNano(), 36), user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), network: opts.Network,
-		memory: limit(opts.Memory, DefaultBuildMemory), pids: limit(opts.Pids, DefaultBuildPids), modules: vols[0].Name}
+		memory: limit(opts.Memory, DefaultBuildMemory), pids: limit(opts.Pids, DefaultBuildPids)}
+	if len(vols) > 0 {
+		b.modules = vols[0].Name
+	}
 	if b.network == "" {
 		b.network = DefaultNetwork
 	}
@@ -470,6 +523,7 @@ func builderImage(ctx context.Context, dc *builder.Client, opts BuildOptions, re
 type componentBuilder struct {
 	opts    BuildOptions
 	dc      *builder.Client
+	local   *localbuild.Toolchain // instead of dc with BuilderLocal
 	image   builder.Image
 	vols    []builder.Volume
 	rep     Reporter
@@ -660,12 +714,18 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 	var tail, errTail tailBuffer
 	fmt.Fprintf(logFile, "# pelato build of %s with %s (%s), %s\n", g.ComponentName, b.image.Ref, shortID(b.image.ID), time.Now().UTC().Format(time.RFC3339))
 	out := io.MultiWriter(logFile, lineLog, &tail)
-	b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "starting container"})
-	rr, err := b.dc.Run(ctx, builder.RunSpec{
-		Image: b.image.Ref, Cmd: []string{"wash", "build"}, Dir: dir, User: b.user, Volumes: b.vols, Output: out, Stderr: &errTail, Network: b.network,
-		ReadOnlyVolumes: b.readOnly(), Memory: b.memory, Pids: b.pids, Env: b.env(),
-		Labels: map[string]string{builder.LabelComponent: g.ComponentName, builder.LabelProject: b.opts.Root, builder.LabelRun: b.run},
-	})
+	var rr builder.RunResult
+	if b.local != nil {
+		b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "building with the local toolchain"})
+		rr, err = runLocal(ctx, b.local, dir, io.MultiWriter(out, &errTail))
+	} else {
+		b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "starting container"})
+		rr, err = b.dc.Run(ctx, builder.RunSpec{
+			Image: b.image.Ref, Cmd: []string{"wash", "build"}, Dir: dir, User: b.user, Volumes: b.vols, Output: out, Stderr: &errTail, Network: b.network,
+			ReadOnlyVolumes: b.readOnly(), Memory: b.memory, Pids: b.pids, Env: b.env(),
+			Labels: map[string]string{builder.LabelComponent: g.ComponentName, builder.LabelProject: b.opts.Root, builder.LabelRun: b.run},
+		})
+	}
 	lineLog.Flush()
 	t := time.Now()
 	defer func() { c.Overhead += time.Since(t) }()
@@ -679,7 +739,7 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 		}
 		return fail("%v", err)
 	}
-	fmt.Fprintf(logFile, "# pelato: container exited with status %d after %s\n", rr.ExitCode, rr.Runtime.Round(time.Millisecond))
+	fmt.Fprintf(logFile, "# pelato: the build exited with status %d after %s\n", rr.ExitCode, rr.Runtime.Round(time.Millisecond))
 	logFile.Close()
 	if rr.ExitCode != 0 {
 		c.CompileErrors = compileErrors(tail.String(), genRec, b.opts.Root, g.ComponentName)
@@ -727,6 +787,27 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 	c.Status, c.Size, c.Imports, c.Exports = StatusBuilt, st.Size(), rec.Imports, rec.Exports
 	c.Duration = time.Since(start)
 	return c
+}
+
+// runLocal builds the component in dir with the local toolchain; a failing step is
+// reported like a container's non-zero exit (its output is in out), so that
+// compiler errors are found the same way.
+func runLocal(ctx context.Context, tc *localbuild.Toolchain, dir string, out io.Writer) (builder.RunResult, error) {
+	start := time.Now()
+	_, err := tc.Build(ctx, dir, out)
+	rr := builder.RunResult{Runtime: time.Since(start)}
+	var se *localbuild.StepError
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && errors.As(err, &ee):
+		fmt.Fprintf(out, "pelato: %v\n", err)
+		rr.ExitCode = max(ee.ExitCode(), 1)
+		err = nil
+	default:
+		err = fmt.Errorf("local build: %w", err)
+	}
+	return rr, err
 }
 
 func shortID(id string) string {
@@ -788,6 +869,11 @@ func compileErrors(output string, rec Record, root, component string) []CompileE
 		}
 		ln, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
+		// The local builder's tools may print absolute paths (the container's are
+		// stripped of /src/ above).
+		if rel, ok := strings.CutPrefix(m[1], filepath.ToSlash(filepath.Join(root, GenDir, component))+"/"); ok {
+			m[1] = rel
+		}
 		file := GenDir + "/" + component + "/" + m[1]
 		if src, ok := rec.Sources[m[1]]; ok {
 			lm, seen := maps[m[1]]

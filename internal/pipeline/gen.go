@@ -76,6 +76,9 @@ type GenOptions struct {
 	// holdLock keeps gen/'s lock when Gen succeeds: the result's release lets it go.
 	// Build holds it while its containers write under gen/.
 	holdLock bool
+	// beforeWrite, when set, runs once the project has passed its check and before
+	// gen/ is touched; its error stops Gen. Build finds its builder there.
+	beforeWrite func() error
 }
 
 // Record is the machine-readable record of what generated a component folder.
@@ -227,6 +230,11 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	tasks, err := selectTasks(res.Workflow, opts.Tasks)
 	if err != nil {
 		return nil, err
+	}
+	if opts.beforeWrite != nil {
+		if err := opts.beforeWrite(); err != nil {
+			return nil, err
+		}
 	}
 	genDir := filepath.Join(opts.Root, GenDir)
 	if err := claimGenDir(genDir); err != nil {

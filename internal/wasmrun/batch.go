@@ -35,11 +35,10 @@ type callKey struct{}
 type callState struct {
 	inst    *Instance
 	results []Result
-	timer   *time.Timer // the call's time limit, restarted for every message
-	timeout time.Duration
-	harness error     // the guest reported a harness fault
-	trapped bool      // exec_task panicked: the guest stopped the batch there
-	last    time.Time // when the message in progress started
+	timeout time.Duration // the time limit of each message (0: none), checked by hostTickFunc
+	harness error         // the guest reported a harness fault
+	trapped bool          // exec_task panicked: the guest stopped the batch there
+	last    time.Time     // when the message in progress started
 }
 
 // instantiateHost adds the harness's host module (pelato.result) to a wazero runtime.
@@ -48,6 +47,9 @@ func instantiateHost(ctx context.Context, wz wazero.Runtime) error {
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(hostResultFunc), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, nil).
 		Export(hostResult).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostTickFunc), nil, []api.ValueType{api.ValueTypeI32}).
+		Export(hostTick).
 		Instantiate(ctx)
 	if err != nil {
 		return fmt.Errorf("wasmrun: instantiating the harness's host functions: %w", err)
@@ -85,9 +87,6 @@ func hostResultFunc(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	st.last = now
 	st.inst.stderr.reset()
-	if st.timer != nil {
-		st.timer.Reset(st.timeout)
-	}
 }
 
 // CallBatch runs exec_task on each input in order, on pooled instances, and puts
@@ -147,17 +146,9 @@ func (i *Instance) run(ctx context.Context, in []Input, out []Result) (int, erro
 		return 0, fmt.Errorf("wasmrun: input of %d bytes is too large", size-inputHeader)
 	}
 	st := &i.st
-	*st = callState{inst: i, results: out[:0]}
-	cctx := ctx
-	if i.limits.Timeout > 0 {
-		var cancel context.CancelCauseFunc
-		cctx, cancel = context.WithCancelCause(ctx)
-		defer cancel(nil)
-		st.timeout = i.limits.Timeout
-		st.timer = time.AfterFunc(st.timeout, func() { cancel(errTimeLimit) })
-		defer st.timer.Stop()
-	}
-	cctx = context.WithValue(cctx, callKey{}, st)
+	*st = callState{inst: i, results: out[:0], timeout: max(i.limits.Timeout, 0)}
+	// The time limit is enforced by pelato.tick (fuel.go), from the guest's loops.
+	cctx := context.WithValue(ctx, callKey{}, st)
 	i.stderr.reset()
 	st.last = time.Now()
 	if err := i.writeInputs(cctx, in, uint32(size)); err != nil {

@@ -67,7 +67,9 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 	if st, err := os.Stat(real); err == nil {
 		fmt.Fprintf(&id, "|%d|%d", st.Size(), st.ModTime().UnixNano())
 	}
-	for _, k := range []string{"GOTOOLCHAIN", "GOFLAGS", "GOEXPERIMENT", "GOROOT", "GOENV"} {
+	// Every environment setting that changes the built module (GOOS, GOARCH and
+	// CGO_ENABLED are set by goBuild: buildEnv, buildFlags are in the key).
+	for _, k := range []string{"GOTOOLCHAIN", "GOFLAGS", "GOEXPERIMENT", "GOROOT", "GOENV", "GOWASM", "GOFIPS140"} {
 		fmt.Fprintf(&id, "|%s=%s", k, os.Getenv(k))
 	}
 	// Settings written by `go env -w` also influence the build.
@@ -97,6 +99,15 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 	r.tc = &toolchain{bin: bin, version: version, id: id.String(), goroot: goroot}
 	return *r.tc, nil
 }
+
+// buildEnv is the environment goBuild sets over the process's own (part of the
+// cache key).
+func buildEnv() []string {
+	return []string{"GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "CGO_ENABLED=0"}
+}
+
+// buildFlags are the flags of goBuild's go build (part of the cache key).
+func buildFlags() []string { return []string{"-buildmode=c-shared"} }
 
 // goEnvFile returns the path of the `go env -w` settings file.
 func goEnvFile() string {
@@ -188,6 +199,9 @@ func (in *buildInputs) key() string {
 		h.Write([]byte{'\n'})
 	}
 	field("abi", []byte(harnessABI))
+	field("instrument", []byte(instrumentVersion))
+	field("env", []byte(strings.Join(buildEnv(), " ")))
+	field("flags", []byte(strings.Join(buildFlags(), " ")))
 	field("harness", []byte(in.harness))
 	field("kind", []byte(in.kind))
 	field("goversion", []byte(in.tc.version))
@@ -257,6 +271,9 @@ func (r *Runtime) build(ctx context.Context, src Source) (*buildResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if wasm, err = instrument(wasm); err != nil {
+		return nil, err
+	}
 	if err := writeFileAtomic(cachePath, wasm); err != nil {
 		return nil, err
 	}
@@ -289,7 +306,7 @@ func (r *Runtime) goBuild(ctx context.Context, in *buildInputs) ([]byte, error) 
 		return nil, fmt.Errorf("wasmrun: writing harness: %w", err)
 	}
 
-	env := []string{"GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "CGO_ENABLED=0"}
+	env := buildEnv()
 	fail := func(step string, out []byte, err error) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("wasmrun: %s: %w", step, ctx.Err())
@@ -368,7 +385,7 @@ func (r *Runtime) goBuild(ctx context.Context, in *buildInputs) ([]byte, error) 
 		r.storeModFiles(modKey, dir)
 	}
 	outFile := filepath.Join(dir, "task.wasm")
-	if out, err := r.runGo(ctx, in.tc.bin, dir, env, "build", "-buildmode=c-shared", "-o", outFile, "."); err != nil {
+	if out, err := r.runGo(ctx, in.tc.bin, dir, env, append(append([]string{"build"}, buildFlags()...), "-o", outFile, ".")...); err != nil {
 		return nil, fail("go build", out, err)
 	}
 	wasm, err := os.ReadFile(outFile)

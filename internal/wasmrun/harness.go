@@ -91,6 +91,13 @@ var pelatoHarnessOut []byte
 //go:wasmimport pelato result
 func pelatoHarnessEmit(ptr unsafe.Pointer, n uint32)
 
+// pelatoHarnessTick is the host's time check; pelato calls it from every loop
+// header it instruments (internal/wasmrun fuel.go), and the harness once per batch
+// so that the import is kept.
+//
+//go:wasmimport pelato tick
+func pelatoHarnessTick() uint32
+
 // pelatoHarnessLimits applies the host's limits: the most stack a goroutine may
 // use (an unbounded recursion then fails fast instead of growing towards 1 GiB) and
 // the memory the garbage collector should keep the heap under.
@@ -171,6 +178,7 @@ func pelatoHarnessBatch(n, size uint32) {
 		return
 	}
 	in := pelatoHarnessIn[:size]
+	pelatoHarnessTick()
 	for ; n > 0; n-- {
 		if len(in) < 8 {
 			pelatoHarnessEncode(2, "input batch cut short", "")
