@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,12 +20,12 @@ import (
 )
 
 func devCmd() *cobra.Command {
-	var format, natsURL, host, cacheDir, storeDir string
+	var format, natsURL, host, cacheDir, storeDir, budget string
 	var port, maxHops int
 	var maxMessages int64
 	var maxWait time.Duration
 	var quiet, noWatch bool
-	var send []string
+	var send, httpPorts []string
 	var limits limitFlags
 	cmd := &cobra.Command{
 		Use:         "dev [dir]",
@@ -48,6 +49,8 @@ the workflow and exits once it has settled (no message in flight), saying how lo
 waited: exit 1 if a task failed, or if a bound stopped it first (--max-wait,
 --max-messages; it says which). A message passes through at most --max-hops tasks:
 past that, a loop in the workflow is stopped and logged.
+--http-port TASK=PORT serves an HTTP producer on another port than its http_port (when
+that one is busy on this machine), for dev only.
 Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -70,18 +73,40 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 				}
 				msgs = append(msgs, pipeline.DevMessage{Subject: topic, Data: []byte(data)})
 			}
+			memBudget, err := wasmrun.ParseBytes(budget)
+			if err != nil || memBudget == 0 {
+				return usageError(fmt.Errorf("--memory-budget %q: give a size such as 4GiB", budget))
+			}
+			ports := map[string]int{}
+			for _, s := range httpPorts {
+				name, num, ok := strings.Cut(s, "=")
+				p, err := strconv.Atoi(num)
+				if !ok || name == "" || err != nil || p < 1 || p > 65535 {
+					return usageError(fmt.Errorf("--http-port %q: write it as TASK=PORT, with a port from 1 to 65535", s))
+				}
+				ports[name] = p
+			}
 			log := newDevLog(cmd.OutOrStdout(), cmd.ErrOrStderr(), format == "json", quiet)
 			cwd, _ := os.Getwd()
 			opts := pipeline.DevOptions{
 				Options: devrun.Options{
 					Root: dir, NATSURL: natsURL, Host: host, Port: port, StoreDir: storeDir, CacheDir: cacheDir,
 					Limits: lim, Watch: !noWatch && len(msgs) == 0, Events: log.Event, Record: natsURL == "" && len(msgs) == 0,
-					Base: cwd, MaxHops: maxHops,
+					Base: cwd, MaxHops: maxHops, HTTPPorts: ports, MemoryBudget: memBudget,
 				},
 				Send: msgs, MaxWait: maxWait, MaxMessages: maxMessages,
 			}
 			res, err := pipeline.Dev(cmd.Context(), opts)
 			var pe *devrun.ProblemsError
+			if format == "json" && err != nil && !errors.As(err, &pe) && !errors.Is(err, context.Canceled) && res == nil {
+				// Problems were an event already; a failure to start is one too.
+				e := devrun.Event{Time: time.Now(), Kind: devrun.Failed, Text: err.Error()}
+				var pu *devrun.PortInUseError
+				if errors.As(err, &pu) {
+					e.Task, e.Port = pu.Task, pu.Port
+				}
+				log.Event(e)
+			}
 			switch {
 			case errors.Is(err, context.Canceled):
 				// Ctrl-C, even during the first compile: not a problem of the project
@@ -111,6 +136,8 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 	cmd.Flags().IntVar(&port, "port", 0, "port of the embedded NATS server (default 4222, or a free one when 4222 is taken)")
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address the embedded NATS server and the HTTP producers listen on")
 	cmd.Flags().StringArrayVar(&send, "send", nil, "publish DATA to TOPIC after start-up, print the flow and exit when quiet (TOPIC=DATA, repeatable)")
+	cmd.Flags().StringArrayVar(&httpPorts, "http-port", nil, "serve this HTTP producer on another port in dev, leaving workflow.yaml as it is (TASK=PORT, repeatable)")
+	cmd.Flags().StringVar(&budget, "memory-budget", "4GiB", "most memory all task instances may use together (instances × --memory, summed over the tasks)")
 	cmd.Flags().IntVar(&maxHops, "max-hops", devrun.DefaultMaxHops, "most tasks a message may pass through; past it a loop is stopped (the result is not published, the message fails)")
 	cmd.Flags().DurationVar(&maxWait, "max-wait", pipeline.DefaultDevMaxWait, "with --send: longest wait for the workflow to settle")
 	cmd.Flags().Int64Var(&maxMessages, "max-messages", pipeline.DefaultDevMaxMessages, "with --send: most messages handled before stopping")

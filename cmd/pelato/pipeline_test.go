@@ -287,6 +287,56 @@ func TestDevSend(t *testing.T) {
 	}
 }
 
+// TestDevBusyHTTPPort: a busy http_port is an error naming the task, the port and
+// --http-port (an "error" event with --format json); --http-port TASK=PORT serves the
+// producer elsewhere for dev.
+func TestDevBusyHTTPPort(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; dev needs the Go toolchain")
+	}
+	dir := copyDir(t, "../../examples/temperature")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	wf := filepath.Join(dir, "workflow.yaml")
+	b, _ := os.ReadFile(wf)
+	os.WriteFile(wf, []byte(strings.Replace(string(b), "    component_name: celsius_to_kelvin_conversion\n", fmt.Sprintf("    component_name: celsius_to_kelvin_conversion\n    http_port: %d\n", port), 1)), 0o644)
+	cache := t.TempDir()
+	base := []string{"dev", dir, "--port", "-1", "--cache-dir", cache, "--store-dir", t.TempDir(), "--send", "living_room_celsius_data=1"}
+
+	code, _, errOut := pelato(t, base...)
+	if code == 0 || strings.Count(errOut, "is already in use") != 1 || !strings.Contains(errOut, fmt.Sprintf("http_port %d", port)) || !strings.Contains(errOut, "--http-port celsius_to_kelvin_conversion=PORT") {
+		t.Errorf("busy port: exit %d\n%s", code, errOut)
+	}
+	code, out, _ := pelato(t, append(base, "--format", "json")...)
+	var ev struct {
+		Kind, Task, Text string
+		Port             int
+	}
+	last := strings.TrimSpace(out)
+	last = last[strings.LastIndex(last, "\n")+1:]
+	if code == 0 || json.Unmarshal([]byte(last), &ev) != nil || ev.Kind != "error" || ev.Task != "celsius_to_kelvin_conversion" || ev.Port != port {
+		t.Errorf("json: exit %d, last line %q", code, last)
+	}
+
+	free, _ := net.Listen("tcp", "127.0.0.1:0")
+	other := free.Addr().(*net.TCPAddr).Port
+	free.Close()
+	code, _, errOut = pelato(t, append(base, "--http-port", fmt.Sprintf("celsius_to_kelvin_conversion=%d", other))...)
+	if code != 0 || !strings.Contains(errOut, fmt.Sprintf("http://127.0.0.1:%d", other)) {
+		t.Errorf("--http-port: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut = pelato(t, append(base, "--http-port", "nosuch=9000")...); code == 0 || !strings.Contains(errOut, "--http-port nosuch: no HTTP producer") {
+		t.Errorf("--http-port for no task: exit %d\n%s", code, errOut)
+	}
+	if code, _, _ = pelato(t, append(base, "--http-port", "x=70000")...); code != 2 {
+		t.Errorf("--http-port x=70000: exit %d, want 2", code)
+	}
+}
+
 func TestPublishCommand(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		testenv.Missing(t, "the go command is not on PATH; dev needs the Go toolchain")

@@ -70,6 +70,14 @@ type Options struct {
 	// memory and file storage, in bytes (0 = DefaultJetStreamMaxMemory,
 	// DefaultJetStreamMaxStore).
 	JetStreamMaxMemory, JetStreamMaxStore int64
+	// MemoryBudget bounds the memory of all task instances together: instances ×
+	// the per-instance cap (Limits.Memory) summed over the tasks may not exceed it, or
+	// Start (or a reload) fails with a *BudgetError (0 = DefaultMemoryBudget).
+	MemoryBudget uint64
+	// HTTPPorts overrides the http_port of HTTP producers in dev, by component_name
+	// or task name (workflow.yaml is not changed). A name that is no HTTP producer
+	// is an error.
+	HTTPPorts map[string]int
 	// MaxHops bounds how many tasks a message may pass through (HopsHeader): past
 	// it, a result is not published and the message fails with a *LoopError
 	// (0 = DefaultMaxHops).
@@ -418,15 +426,38 @@ func (r *Runner) Reload(ctx context.Context) error {
 	}
 	var plans []*plan
 	want := map[string]bool{}
+	overridden := map[string]bool{}
 	for _, wt := range res.Workflow.Tasks {
 		s := wt.Spec()
 		tpl, _ := r.opts.Templates.Lookup(s.Type)
+		for _, name := range []string{s.ComponentName, s.Name} {
+			if p, ok := r.opts.HTTPPorts[name]; ok && tpl.HTTP {
+				s.HTTPPort, overridden[name] = p, true
+			}
+		}
 		fp, err := codeFingerprint(r.opts.Root, s, tpl)
 		if err != nil {
 			return fmt.Errorf("read task %s: %w", s.ComponentName, err)
 		}
 		want[s.ComponentName] = true
 		plans = append(plans, &plan{spec: s, tpl: tpl, fingerprint: fp, old: r.tasks[s.ComponentName]})
+	}
+	specs := make([]workflow.Spec, len(plans))
+	for i, p := range plans {
+		specs[i] = p.spec
+	}
+	if err := r.checkBudget(specs); err != nil {
+		return err
+	}
+	var unknown []string
+	for name := range r.opts.HTTPPorts {
+		if !overridden[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("--http-port %s: no HTTP producer (http_producer_nats task) has that component_name or name", strings.Join(unknown, ", "))
 	}
 	// A task whose native compilation is stopped below but which keeps its code (the
 	// new code does not build, say) gets it started again.

@@ -35,6 +35,9 @@ const (
 	// Done: a `pelato dev --send` run ended: Text says whether the workflow settled or
 	// which bound stopped it, and what was handled; Duration is how long it waited.
 	Done EventKind = "done"
+	// Failed: dev could not start or go on (a busy port, say); Text says why, Task
+	// and Port name what when known. Written by the CLI for --format json.
+	Failed EventKind = "error"
 	// Info and Warning: anything else worth a line.
 	Info    EventKind = "info"
 	Warning EventKind = "warning"
@@ -60,6 +63,8 @@ type Event struct {
 	Location string `json:"location,omitempty"`
 	// Text is the event's message (diagnostics, output, notes).
 	Text string `json:"text,omitempty"`
+	// Port is the port concerned (Failed: the busy http_port).
+	Port int `json:"port,omitempty"`
 	// URL is the NATS URL (Ready).
 	URL string `json:"url,omitempty"`
 }

@@ -166,7 +166,7 @@ func (t *task) start(ctx context.Context) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			if isAddrInUse(err) {
-				return fmt.Errorf("task %s: http_port %d is already in use on %s (by another program, another task or another pelato dev); change http_port in workflow.yaml or stop the other program", t.name, s.HTTPPort, t.r.opts.Host)
+				return &PortInUseError{Task: t.name, Port: s.HTTPPort, Host: t.r.opts.Host}
 			}
 			return fmt.Errorf("task %s: listen on %s: %w", t.name, addr, err)
 		}
@@ -369,6 +369,18 @@ func (t *task) process(subject string, body []byte, dest string) (string, error)
 		}
 	}
 	return out, nil
+}
+
+// PortInUseError is the error of an HTTP producer whose port is taken.
+type PortInUseError struct {
+	Task string
+	Port int
+	Host string
+}
+
+func (e *PortInUseError) Error() string {
+	return fmt.Sprintf("task %s: http_port %d is already in use on %s (by another program, another task or another pelato dev); "+
+		"run dev with --http-port %s=PORT to use another port in dev, change http_port in workflow.yaml, or stop the other program", e.Task, e.Port, e.Host, e.Task)
 }
 
 // publishError marks a failure to publish (HTTP 502).

@@ -77,11 +77,12 @@ func Dev(ctx context.Context, opts DevOptions) (*DevResult, error) {
 	}
 	res := &DevResult{URL: r.URL()}
 	if len(opts.Send) == 0 {
+		// Ctrl-C is how a dev session ends: not an interruption.
 		<-ctx.Done()
 		err = r.Stop()
 		res.Handled, res.Failed = r.Stats()
 		res.Looped = r.Looped()
-		return res, errors.Join(err, ctx.Err())
+		return res, err
 	}
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultDevMaxWait
