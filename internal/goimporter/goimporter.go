@@ -261,10 +261,10 @@ func (c *Cache) Resolve(ctx context.Context, root string, imports []string) (*Im
 // workflow whose type information is all cached). A Batch is meant to be short-lived
 // (one check) and is safe for concurrent use.
 type Batch struct {
-	c       *Cache
-	mu      sync.Mutex
-	toolOK  bool
-	ctxs    map[string]*modContext
+	c      *Cache
+	mu     sync.Mutex
+	toolOK bool
+	ctxs   map[string]*modContext
 }
 
 // Batch returns a new batch view of c.
