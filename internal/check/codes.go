@@ -65,6 +65,7 @@ const (
 	CodeUnknownSetting Code = "PL501"
 	CodeBadSetting     Code = "PL502"
 	CodeSettingTwice   Code = "PL503"
+	CodeNotFromDotEnv  Code = "PL504"
 )
 
 // CodeInfo documents one code: what it means, an example that triggers it and the fix.
@@ -148,6 +149,7 @@ var catalogue = []CodeInfo{
 	{CodeUnknownSetting, Warning, "Unknown setting in .env", "REGISTY_URL=registry.example:5000", "Use the setting the message suggests (the quick fix renames it); `pelato help` and README.md list pelato's settings. A name pelato does not read is ignored: a hint when nothing is close to it."},
 	{CodeBadSetting, Error, "Invalid setting value in .env", "PARALLEL_BUILD=maybe", "Give the value the message asks for (True or False, a port number, ...); commands that read the setting refuse to run until it is fixed."},
 	{CodeSettingTwice, Warning, "Setting given twice in .env", "NATS_HOST=a\nNATS_HOST=b", "Keep one line: the last one wins, which is easy to miss."},
+	{CodeNotFromDotEnv, Warning, "Setting that .env cannot set", "PELATO_BUILDER_IMAGE=attacker/image", "Settings that choose what runs on your machine (PELATO_BUILDER_IMAGE, PELATO_BUILD_NETWORK, PELATO_BUILD_MEMORY, PELATO_BUILD_PIDS, PELATO_TINYGO_VERSION, PELATO_WASM_TOOLS_VERSION) are read from flags and your environment only, never from a project's .env, which may come with a cloned project: pelato ignores the line. Set it in your shell (export NAME=value) or with the command's flag, and remove the line."},
 	{CodeTaskImport, Error, "Task imports another task or a relative path", "import \"example.com/proj/tasks/filter\"", "Each task is its own program and cannot be imported: move shared code to a package outside tasks/ (with a go.mod at the project root) and import it by its module path."},
 	{CodeNoHostForTarget, Hint, "No host of the lattice carries this target label", "  targets: [gpu]  # no host has host-type=gpu", "Start a wasmCloud host with the label (WASMCLOUD_LABEL_host-type=gpu) or target a label a host has. Reported only when lattice checks are enabled in the editor (the latticeChecks setting)."},
 }
