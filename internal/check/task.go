@@ -40,8 +40,15 @@ type TaskCheckerOptions struct {
 	// taskcode.MaxFileSize.
 	MaxFileSize int64
 	// MemoSize bounds the memo of results; 0 means 512 entries, negative disables it.
+	// A check of more tasks at once (CheckAll, CheckReady) raises the bound to twice
+	// their number (at most maxMemoSize), so that re-checking a large workflow finds
+	// every unchanged task in the memo instead of evicting them in turn.
 	MemoSize int
 }
+
+// maxMemoSize bounds how far a large check raises the memo's bound (a memo entry is a
+// task's diagnostics: a few hundred bytes for a clean task).
+const maxMemoSize = 50_000
 
 // TaskChecker type-checks task Go code. It is safe for concurrent use; it holds the
 // import cache and a memo of recent results, keyed by the files' contents, the
@@ -55,6 +62,18 @@ type TaskChecker struct {
 	memo     map[string]*taskMemo
 	memoKeys []string // insertion order, for eviction
 	sigs     map[string]*expectedSig
+	// fixedMemo keeps memoSize as configured (benchmarks compare with it).
+	fixedMemo bool
+}
+
+// fitMemo raises the memo's bound to hold the results of a check of n tasks twice
+// over (the last check's and the next one's), so a re-check of n unchanged tasks hits.
+func (c *TaskChecker) fitMemo(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.memoSize > 0 && !c.fixedMemo {
+		c.memoSize = max(c.memoSize, min(2*n, maxMemoSize))
+	}
 }
 
 // NewTaskChecker returns a TaskChecker.
@@ -163,13 +182,14 @@ func (c *TaskChecker) Check(ctx context.Context, req TaskRequest) TaskResult {
 		return TaskResult{Err: err}
 	}
 	job := c.prepare(req)
-	return c.finish(ctx, job)
+	return c.finish(ctx, job, nil)
 }
 
 // CheckAll checks several tasks, loading the union of their imports with one go
 // command run per project root before checking them concurrently. Results are in the
 // order of reqs.
 func (c *TaskChecker) CheckAll(ctx context.Context, reqs []TaskRequest) []TaskResult {
+	c.fitMemo(len(reqs))
 	same := sameRequests(reqs)
 	jobs := make([]*taskJob, len(reqs))
 	byRoot := map[string][]string{}
@@ -221,6 +241,7 @@ func shareResults(out []TaskResult, same []int) []TaskResult {
 func (c *TaskChecker) finishAll(ctx context.Context, jobs []*taskJob) []TaskResult {
 	out := make([]TaskResult, len(jobs))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	batch := c.imports.Batch() // the toolchain and go.mod looked at once, not per task
 	var wg sync.WaitGroup
 	for i := range jobs {
 		if jobs[i] == nil {
@@ -231,7 +252,7 @@ func (c *TaskChecker) finishAll(ctx context.Context, jobs []*taskJob) []TaskResu
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = c.finish(ctx, jobs[i])
+			out[i] = c.finish(ctx, jobs[i], batch)
 		}(i)
 	}
 	wg.Wait()
@@ -244,6 +265,7 @@ func (c *TaskChecker) finishAll(ctx context.Context, jobs []*taskJob) []TaskResu
 // loading is closed when those loads end — checking the pending tasks again then
 // answers without waiting — and is nil when no task is pending.
 func (c *TaskChecker) CheckReady(ctx context.Context, reqs []TaskRequest) (results []TaskResult, loading <-chan struct{}) {
+	c.fitMemo(len(reqs))
 	same := sameRequests(reqs)
 	jobs := make([]*taskJob, len(reqs))
 	byRoot := map[string][]string{}
@@ -519,7 +541,7 @@ func memoKey(job *taskJob, resolution string) string {
 const templatePlaceholder = "\x00template\x00"
 
 // finish resolves the imports, consults the memo and type-checks.
-func (c *TaskChecker) finish(ctx context.Context, job *taskJob) TaskResult {
+func (c *TaskChecker) finish(ctx context.Context, job *taskJob, batch *goimporter.Batch) TaskResult {
 	res := TaskResult{Contents: map[string][]byte{}}
 	for _, f := range job.files {
 		res.Files = append(res.Files, f.rel)
@@ -534,7 +556,11 @@ func (c *TaskChecker) finish(ctx context.Context, job *taskJob) TaskResult {
 		Sort(res.Diagnostics)
 		return res
 	}
-	im, err := c.imports.Resolve(ctx, job.req.Root, job.imports)
+	resolve := c.imports.Resolve
+	if batch != nil {
+		resolve = batch.Resolve
+	}
+	im, err := resolve(ctx, job.req.Root, job.imports)
 	if err != nil {
 		res.Err = fmt.Errorf("load the imports of %s: %w", job.rel, err)
 		return res

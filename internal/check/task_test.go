@@ -642,3 +642,38 @@ func TestRecoverFollowsTinyGo(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoFitsLargeCheck: a check of more tasks than the memo holds raises its bound,
+// so that a re-check finds every unchanged task (it would otherwise evict them in
+// turn and type-check every task on every edit of a large workflow).
+func TestMemoFitsLargeCheck(t *testing.T) {
+	files := map[string]string{}
+	var reqs []TaskRequest
+	for i := range 10 {
+		files[fmt.Sprintf("tasks/t%d.go", i)] = fmt.Sprintf("package main\n\nfunc exec_task(arg string) string { return arg + %q }\n", fmt.Sprint(i))
+	}
+	root := writeProject(t, files)
+	for i := range 10 {
+		reqs = append(reqs, taskRequest(t, root, "processor_nats", fmt.Sprintf("t%d.go", i)))
+	}
+	c := NewTaskChecker(TaskCheckerOptions{MemoSize: 4})
+	first := c.CheckAll(context.Background(), reqs)
+	c.mu.Lock()
+	size, held := c.memoSize, len(c.memo)
+	c.mu.Unlock()
+	if size < 20 || held != 10 {
+		t.Fatalf("memo bound %d holding %d after a check of 10 tasks; want ≥ 20 holding 10", size, held)
+	}
+	second := c.CheckAll(context.Background(), reqs)
+	for i := range first {
+		if first[i].Key != second[i].Key || len(second[i].Diagnostics) != len(first[i].Diagnostics) {
+			t.Errorf("task %d: re-check differs", i)
+		}
+	}
+	fixed := NewTaskChecker(TaskCheckerOptions{MemoSize: 4})
+	fixed.fixedMemo = true
+	fixed.CheckAll(context.Background(), reqs)
+	if len(fixed.memo) != 4 {
+		t.Errorf("a fixed memo holds %d, want 4", len(fixed.memo))
+	}
+}

@@ -253,6 +253,51 @@ func (c *Cache) Resolve(ctx context.Context, root string, imports []string) (*Im
 	if err != nil {
 		return nil, err
 	}
+	return c.resolveIn(ctx, mc, imports)
+}
+
+// Batch is a view of a Cache for one check of many tasks: the go command and each
+// project root's go.mod, go.sum and vendor/modules.txt are looked at once for the
+// batch (four stat calls a task otherwise, which dominate a re-check of a large
+// workflow whose type information is all cached). A Batch is meant to be short-lived
+// (one check) and is safe for concurrent use.
+type Batch struct {
+	c      *Cache
+	mu     sync.Mutex
+	toolOK bool
+	ctxs   map[string]*modContext
+}
+
+// Batch returns a new batch view of c.
+func (c *Cache) Batch() *Batch { return &Batch{c: c, ctxs: map[string]*modContext{}} }
+
+// Resolve is Cache.Resolve, with the toolchain and root checked once per batch.
+func (b *Batch) Resolve(ctx context.Context, root string, imports []string) (*Imports, error) {
+	b.mu.Lock()
+	ok, mc := b.toolOK, b.ctxs[root]
+	b.mu.Unlock()
+	if !ok {
+		if err := b.c.checkToolchain(ctx); err != nil {
+			return nil, err
+		}
+		b.mu.Lock()
+		b.toolOK = true
+		b.mu.Unlock()
+	}
+	if mc == nil {
+		var err error
+		if mc, err = b.c.context(root); err != nil {
+			return nil, err
+		}
+		b.mu.Lock()
+		b.ctxs[root] = mc
+		b.mu.Unlock()
+	}
+	return b.c.resolveIn(ctx, mc, imports)
+}
+
+// resolveIn is Resolve in a module context already checked.
+func (c *Cache) resolveIn(ctx context.Context, mc *modContext, imports []string) (*Imports, error) {
 	paths := dedupe(imports)
 	res, missing := mc.collect(paths)
 	if len(missing) > 0 {
