@@ -15,7 +15,7 @@
 // PELATO_CHROMIUM (printed by .ci/code-server.sh); PELATO_VSIX, a packaged
 // extension (default: npm run package); PELATO_LSP, the server (default: go
 // build); PELATO_SCREENSHOT, where to save a screenshot of the end;
-// PELATO_TIME_LIMIT_S, the overall limit (default 600). Without the tools it
+// PELATO_TIME_LIMIT_S, the overall limit (default 900). Without the tools it
 // says so and exits 0, except under CI=true, where it fails.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 const extensionDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repoDir = path.resolve(extensionDir, '..', '..');
 const ci = process.env.CI === 'true';
-const limitS = Number(process.env.PELATO_TIME_LIMIT_S ?? 600);
+const limitS = Number(process.env.PELATO_TIME_LIMIT_S ?? 900);
 // Each wait in the browser: generous, as a loaded CI machine loads the workbench slowly.
 const WAIT_MS = 150_000;
 const started = Date.now();
