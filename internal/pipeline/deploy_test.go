@@ -244,7 +244,7 @@ func TestTargetNoHostCarries(t *testing.T) {
 		t.Fatalf("%+v", failed)
 	}
 	for _, want := range []string{`no host in lattice "default" has label host-type=gpu (task temp_filter, ` + "`targets:`" + ` entry gpu, workflow.yaml line 14)`,
-		"hosts in the lattice: cloud-1 (host-type=cloud, zone=eu), edge-1 (host-type=edge)", "WASMCLOUD_LABEL_"} {
+		"hosts in the lattice: cloud-1 (host-type=cloud, zone=eu), edge-1 (host-type=edge)", "Start a wasmCloud host with `--label host-type=gpu`"} {
 		if !strings.Contains(failed.Err, want) {
 			t.Errorf("explanation lacks %q:\n%s", want, failed.Err)
 		}
