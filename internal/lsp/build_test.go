@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,4 +170,45 @@ func TestCommandBrush(t *testing.T) {
 	c.waitFor("brush message", func(m message) bool {
 		return m.method == protocol.MethodWindowShowMessage && contains(m.params, "pelato: Brush: 1 built") && contains(m.params, "1 pushed")
 	})
+}
+
+// TestBuildErrorsAsDiagnostics: after pelato.build, a compiler error in a task file
+// reaches the editor as a diagnostic of that file (source "pelato build", at the
+// mapped line and column), beside the check's; an edit of the file clears it, and so
+// does the next successful build (issue 19).
+func TestBuildErrorsAsDiagnostics(t *testing.T) {
+	c, root, _ := buildProject(t, "localhost:5000")
+	task := filepath.Join(root, "tasks", "filter.go")
+	src := read(t, task)
+	broken := src + "\n//fakewash:error undefined: frobnicate\n"
+	write(t, task, broken)
+	wantLine := uint32(strings.Count(broken[:strings.Index(broken, "//fakewash:error")], "\n"))
+	wf := string(fileURI(workflowPath(root)))
+	if _, err := c.command(CmdBuild, CommandArgs{URI: wf, Task: "temp_filter"}); err == nil || !strings.Contains(err.Error(), "undefined: frobnicate") {
+		t.Fatalf("build of a broken task: %v", err)
+	}
+	isBuild := func(d protocol.Diagnostic) bool { src, _ := d.Source.Get(); return src == buildSource }
+	d := c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool { return slices.ContainsFunc(p.Diagnostics, isBuild) })
+	i := slices.IndexFunc(d.Diagnostics, isBuild)
+	got := d.Diagnostics[i]
+	if got.Range.Start.Line != wantLine || got.Range.Start.Character != 0 || got.Severity != protocol.DiagnosticSeverityError ||
+		!strings.Contains(string(got.Message.(protocol.String)), "undefined: frobnicate") {
+		t.Errorf("build diagnostic %+v, want line %d", got, wantLine)
+	}
+	// An edit of the file clears it.
+	c.open(task, broken, 1)
+	c.replace(task, broken+"\n", 2)
+	c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool { return !slices.ContainsFunc(p.Diagnostics, isBuild) })
+	// Built again, broken: back; fixed and built: gone.
+	if _, err := c.command(CmdBuild, CommandArgs{URI: wf, Task: "temp_filter"}); err == nil {
+		t.Fatal("build of a broken task succeeded")
+	}
+	c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool { return slices.ContainsFunc(p.Diagnostics, isBuild) })
+	write(t, task, src)
+	c.replace(task, src, 3)
+	c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool { return !slices.ContainsFunc(p.Diagnostics, isBuild) })
+	if _, err := c.command(CmdBuild, CommandArgs{URI: wf, Task: "temp_filter"}); err != nil {
+		t.Fatal(err)
+	}
+	c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool { return !slices.ContainsFunc(p.Diagnostics, isBuild) })
 }

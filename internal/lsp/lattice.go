@@ -57,6 +57,9 @@ func (s *Server) cmdBrush(ctx context.Context, raw json.RawMessage, progress pip
 		Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}},
 		Reporter: progress,
 	})
+	if res != nil {
+		s.recordBuild(root, res.Build) // compiler errors become diagnostics of the task files
+	}
 	if err != nil {
 		return nil, describeFailure(err)
 	}
