@@ -96,9 +96,29 @@ type DeployResult struct {
 	Components []DeployedComponent `json:"components"`
 	// Hosts are the lattice's hosts, gathered when a placement failed.
 	Hosts []lattice.Host `json:"hosts,omitempty"`
-	// Err is what stopped the command early, when something did.
+	// Err is what stopped the command early, when something did; Stopped says it in
+	// a few words ("no wadm answers on lattice default").
 	Err      string        `json:"error,omitempty"`
+	Stopped  string        `json:"stopped,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+}
+
+// stop records what stopped the run: every component without an outcome yet is
+// marked not deployed, with the reason, so that the result never counts as deployed
+// what was not. waiting says the run stopped while waiting for placement (an
+// acknowledged deploy is then not yet an outcome).
+func (r *DeployResult) stop(err error, waiting bool) {
+	r.Err, r.Stopped = err.Error(), stopReason(err)
+	for i := range r.Components {
+		c := &r.Components[i]
+		switch {
+		case c.Err != "" || c.Action == ActionUnchanged || c.Status == lattice.StatusDeployed:
+		case c.Action == "":
+			c.Err = "not deployed: " + r.Stopped
+		case waiting:
+			c.Err = "deploy acknowledged, but the run stopped before wadm reported it deployed: " + r.Stopped
+		}
+	}
 }
 
 // Failed counts the components that are not deployed.
@@ -123,6 +143,9 @@ func (r *DeployResult) Summary() string {
 	s := fmt.Sprintf("deployed %d of %s to lattice %s", len(r.Components)-r.Failed(), plural.Count(len(r.Components), "component"), r.Lattice)
 	if unchanged > 0 {
 		s += fmt.Sprintf(" (%d unchanged)", unchanged)
+	}
+	if r.Stopped != "" {
+		s += "; stopped: " + r.Stopped
 	}
 	return s
 }
@@ -282,8 +305,9 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 		mu.Unlock()
 	})
 	if err := stopped(ctx, fatal); err != nil {
-		out.Duration, out.Err = time.Since(start), err.Error()
-		rep.Event(Event{Kind: End, Message: "deploy stopped", Err: err})
+		out.Duration = time.Since(start)
+		out.stop(err, false)
+		rep.Event(Event{Kind: End, Message: out.Summary(), Err: err})
 		return out, err
 	}
 
@@ -294,8 +318,8 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				err = fmt.Errorf("stopped waiting (%w); wadm carries on with what it acknowledged: `pelato status` shows where it is", err)
 			}
-			out.Err = err.Error()
-			rep.Event(Event{Kind: End, Message: "deploy stopped", Err: err})
+			out.stop(err, true)
+			rep.Event(Event{Kind: End, Message: out.Summary(), Err: err})
 			return out, err
 		}
 	}
@@ -335,7 +359,7 @@ func loadManifest(opts DeployOptions, w *workflow.Workflow, a app, warn func(str
 	}
 	// The image is built and pushed by pelato build --push, or by other means: a build
 	// that does not match is worth a warning, not a refusal.
-	switch b, ok := readBuildRecord(filepath.Join(opts.Root, GenDir, a.spec.ComponentName, BuildRecordFile)); {
+	switch b, ok := readBuildRecord(buildRecordPath(opts.Root, a.spec.ComponentName)); {
 	case !ok:
 		warn("not built by `pelato build` on this machine: make sure " + imageOf(files[templates.ManifestFile]) + " is pushed (`pelato build --push`)")
 	case b.GenInputHash != rec.InputHash:

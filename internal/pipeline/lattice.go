@@ -194,3 +194,28 @@ func (f *firstFatal) check(err error) bool {
 	f.mu.Unlock()
 	return true
 }
+
+// stopReason says in a few words why a run of deploy or remove stopped early, for
+// its summary and the components it left undone; the full error, with the fix, is
+// what the run returns.
+func stopReason(err error) string {
+	var nw *lattice.NoWadmError
+	var ce *lattice.ConnectError
+	var le *lattice.LostError
+	var te *lattice.TimeoutError
+	switch {
+	case errors.As(err, &nw):
+		return fmt.Sprintf("no wadm answers on lattice %s", nw.Lattice)
+	case errors.As(err, &ce):
+		return "cannot reach NATS at " + ce.URL
+	case errors.As(err, &le):
+		return "lost the connection to NATS at " + le.URL
+	case errors.As(err, &te):
+		return fmt.Sprintf("wadm on lattice %s did not answer within %s", te.Lattice, te.After)
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	}
+	return err.Error()
+}

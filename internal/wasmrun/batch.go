@@ -35,10 +35,10 @@ type callKey struct{}
 type callState struct {
 	inst    *Instance
 	results []Result
-	timer   *time.Timer // the call's time limit, restarted for every message
-	timeout time.Duration
-	harness error     // the guest reported a harness fault
-	last    time.Time // when the message in progress started
+	timeout time.Duration // the time limit of each message (0: none), checked by hostTickFunc
+	harness error         // the guest reported a harness fault
+	trapped bool          // exec_task panicked: the guest stopped the batch there
+	last    time.Time     // when the message in progress started
 }
 
 // instantiateHost adds the harness's host module (pelato.result) to a wazero runtime.
@@ -47,6 +47,9 @@ func instantiateHost(ctx context.Context, wz wazero.Runtime) error {
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(hostResultFunc), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, nil).
 		Export(hostResult).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostTickFunc), nil, []api.ValueType{api.ValueTypeI32}).
+		Export(hostTick).
 		Instantiate(ctx)
 	if err != nil {
 		return fmt.Errorf("wasmrun: instantiating the harness's host functions: %w", err)
@@ -77,15 +80,13 @@ func hostResultFunc(ctx context.Context, mod api.Module, stack []uint64) {
 		st.results = append(st.results, Result{Out: a, Data: b, Duration: d})
 	case status == statusPanic:
 		st.results = append(st.results, Result{Err: &PanicError{Value: a, Stack: trimPanicStack(b)}, Duration: d})
+		st.trapped = true
 	default:
 		st.harness = errors.New(a)
 		return
 	}
 	st.last = now
 	st.inst.stderr.reset()
-	if st.timer != nil {
-		st.timer.Reset(st.timeout)
-	}
 }
 
 // CallBatch runs exec_task on each input in order, on pooled instances, and puts
@@ -145,17 +146,9 @@ func (i *Instance) run(ctx context.Context, in []Input, out []Result) (int, erro
 		return 0, fmt.Errorf("wasmrun: input of %d bytes is too large", size-inputHeader)
 	}
 	st := &i.st
-	*st = callState{inst: i, results: out[:0]}
-	cctx := ctx
-	if i.limits.Timeout > 0 {
-		var cancel context.CancelCauseFunc
-		cctx, cancel = context.WithCancelCause(ctx)
-		defer cancel(nil)
-		st.timeout = i.limits.Timeout
-		st.timer = time.AfterFunc(st.timeout, func() { cancel(errTimeLimit) })
-		defer st.timer.Stop()
-	}
-	cctx = context.WithValue(cctx, callKey{}, st)
+	*st = callState{inst: i, results: out[:0], timeout: max(i.limits.Timeout, 0)}
+	// The time limit is enforced by pelato.tick (fuel.go), from the guest's loops.
+	cctx := context.WithValue(ctx, callKey{}, st)
 	i.stderr.reset()
 	st.last = time.Now()
 	if err := i.writeInputs(cctx, in, uint32(size)); err != nil {
@@ -166,6 +159,13 @@ func (i *Instance) run(ctx context.Context, in []Input, out []Result) (int, erro
 	err := i.exec.CallWithStack(cctx, s)
 	n := len(st.results)
 	st.results = nil
+	if st.trapped && err == nil && st.harness == nil {
+		// A panic is a trap in production: discard the instance; the caller runs
+		// the rest of the batch in another.
+		i.dead = true
+		_ = i.mod.Close(context.Background())
+		return n, nil
+	}
 	if err == nil && st.harness == nil && n < len(in) {
 		err = fmt.Errorf("the harness returned %d results for %d messages", n, len(in))
 	}

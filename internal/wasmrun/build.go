@@ -20,12 +20,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pelato-dev/pelato/internal/gotoolchain"
 	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
-// ErrGoNotFound is returned (wrapped) when the Go toolchain cannot be found.
-var ErrGoNotFound = errors.New("the Go toolchain is needed to run tasks locally but `go` was not found on PATH; " +
-	"install Go 1.24 or newer from https://go.dev/dl/ (or your package manager) and make sure `go` is on PATH")
+// ErrGoNotFound is returned (wrapped) when the Go toolchain cannot be found: it is
+// gotoolchain.ErrNotFound, whose text is the install hint every command gives.
+var ErrGoNotFound = gotoolchain.ErrNotFound
 
 // buildModulePath is the module path of the generated build module.
 const buildModulePath = "pelatotask"
@@ -49,9 +50,9 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 	}
 	bin := r.opts.GoBinary
 	if bin == "" {
-		p, err := exec.LookPath("go")
+		p, err := gotoolchain.LookPath("go")
 		if err != nil {
-			return toolchain{}, fmt.Errorf("wasmrun: %w", ErrGoNotFound)
+			return toolchain{}, fmt.Errorf("wasmrun: the Go toolchain is needed to run tasks locally: %w", err)
 		}
 		bin = p
 	} else if _, err := os.Stat(bin); err != nil {
@@ -66,7 +67,9 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 	if st, err := os.Stat(real); err == nil {
 		fmt.Fprintf(&id, "|%d|%d", st.Size(), st.ModTime().UnixNano())
 	}
-	for _, k := range []string{"GOTOOLCHAIN", "GOFLAGS", "GOEXPERIMENT", "GOROOT", "GOENV"} {
+	// Every environment setting that changes the built module (GOOS, GOARCH and
+	// CGO_ENABLED are set by goBuild: buildEnv, buildFlags are in the key).
+	for _, k := range []string{"GOTOOLCHAIN", "GOFLAGS", "GOEXPERIMENT", "GOROOT", "GOENV", "GOWASM", "GOFIPS140"} {
 		fmt.Fprintf(&id, "|%s=%s", k, os.Getenv(k))
 	}
 	// Settings written by `go env -w` also influence the build.
@@ -96,6 +99,15 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 	r.tc = &toolchain{bin: bin, version: version, id: id.String(), goroot: goroot}
 	return *r.tc, nil
 }
+
+// buildEnv is the environment goBuild sets over the process's own (part of the
+// cache key).
+func buildEnv() []string {
+	return []string{"GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "CGO_ENABLED=0"}
+}
+
+// buildFlags are the flags of goBuild's go build (part of the cache key).
+func buildFlags() []string { return []string{"-buildmode=c-shared"} }
 
 // goEnvFile returns the path of the `go env -w` settings file.
 func goEnvFile() string {
@@ -187,6 +199,9 @@ func (in *buildInputs) key() string {
 		h.Write([]byte{'\n'})
 	}
 	field("abi", []byte(harnessABI))
+	field("instrument", []byte(instrumentVersion))
+	field("env", []byte(strings.Join(buildEnv(), " ")))
+	field("flags", []byte(strings.Join(buildFlags(), " ")))
 	field("harness", []byte(in.harness))
 	field("kind", []byte(in.kind))
 	field("goversion", []byte(in.tc.version))
@@ -256,6 +271,9 @@ func (r *Runtime) build(ctx context.Context, src Source) (*buildResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if wasm, err = instrument(wasm); err != nil {
+		return nil, err
+	}
 	if err := writeFileAtomic(cachePath, wasm); err != nil {
 		return nil, err
 	}
@@ -288,7 +306,7 @@ func (r *Runtime) goBuild(ctx context.Context, in *buildInputs) ([]byte, error) 
 		return nil, fmt.Errorf("wasmrun: writing harness: %w", err)
 	}
 
-	env := []string{"GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "CGO_ENABLED=0"}
+	env := buildEnv()
 	fail := func(step string, out []byte, err error) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("wasmrun: %s: %w", step, ctx.Err())
@@ -367,7 +385,7 @@ func (r *Runtime) goBuild(ctx context.Context, in *buildInputs) ([]byte, error) 
 		r.storeModFiles(modKey, dir)
 	}
 	outFile := filepath.Join(dir, "task.wasm")
-	if out, err := r.runGo(ctx, in.tc.bin, dir, env, "build", "-buildmode=c-shared", "-o", outFile, "."); err != nil {
+	if out, err := r.runGo(ctx, in.tc.bin, dir, env, append(append([]string{"build"}, buildFlags()...), "-o", outFile, ".")...); err != nil {
 		return nil, fail("go build", out, err)
 	}
 	wasm, err := os.ReadFile(outFile)

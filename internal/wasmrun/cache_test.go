@@ -1,6 +1,7 @@
 package wasmrun
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -99,5 +100,27 @@ func TestCompileTrimsCache(t *testing.T) {
 	}
 	if st, err := os.Stat(m.WasmPath()); err != nil || time.Since(st.ModTime()) > time.Hour {
 		t.Errorf("a cache hit did not mark the module as used: %v %v", st.ModTime(), err)
+	}
+}
+
+// TestCacheKeyGOWASM: a module built with other GOWASM features is another module, so a
+// changed GOWASM misses the cache (and the same one hits it again).
+func TestCacheKeyGOWASM(t *testing.T) {
+	cache := t.TempDir()
+	src := Source{Path: fixture(t, "kelvin/kelvin.go")}
+	t.Setenv("GOWASM", "")
+	compile(t, newRuntime(t, cache, Options{}), src)
+	t.Setenv("GOWASM", "satconv,signext")
+	var changed goCounter
+	m := compile(t, newRuntime(t, cache, Options{OnGoCommand: changed.hook}), src)
+	if m.FromCache() || changed.n.Load() == 0 {
+		t.Fatalf("changed GOWASM: FromCache=%v, %d go commands; want a new build", m.FromCache(), changed.n.Load())
+	}
+	if got, err := m.Call(context.Background(), "21.5"); err != nil || got != "294.65" {
+		t.Errorf("Call = %q, %v", got, err)
+	}
+	var same goCounter
+	if m := compile(t, newRuntime(t, cache, Options{OnGoCommand: same.hook}), src); !m.FromCache() || same.n.Load() != 0 {
+		t.Errorf("same GOWASM again: FromCache=%v, %d go commands; want a cache hit", m.FromCache(), same.n.Load())
 	}
 }

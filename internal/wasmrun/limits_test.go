@@ -171,3 +171,48 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeLimitWhileCollecting stops an endless loop at its time limit, natively and in
+// the interpreter, while the garbage collector keeps stopping the world: the guest's
+// fuel ticks leave native code often enough for both (CI runs it with -race).
+func TestTimeLimitWhileCollecting(t *testing.T) {
+	t.Parallel()
+	for _, quick := range []bool{false, true} {
+		rt := newRuntime(t, t.TempDir(), Options{MaxInstances: 1, Limits: Limits{Timeout: 300 * time.Millisecond}})
+		m, err := rt.CompileWith(context.Background(), Source{Path: fixture(t, "loop/loop.go")}, CompileOptions{Quick: quick})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close(context.Background())
+		if m.Interpreted() != quick {
+			t.Fatalf("Interpreted = %v, want %v", m.Interpreted(), quick)
+		}
+		done := make(chan struct{})
+		gcDone := make(chan struct{})
+		go func() {
+			defer close(gcDone)
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					runtime.GC()
+				}
+			}
+		}()
+		start := time.Now()
+		_, err = m.Call(context.Background(), "loop")
+		close(done)
+		<-gcDone
+		var le *LimitError
+		if !errors.As(err, &le) || le.Limit != LimitTime {
+			t.Fatalf("quick=%v: err = %v, want a time LimitError", quick, err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("quick=%v: stopping the loop took %v", quick, d)
+		}
+		if got, err := m.Call(context.Background(), "x"); err != nil || got != "done:x" {
+			t.Errorf("quick=%v: Call after the limit = %q, %v", quick, got, err)
+		}
+	}
+}

@@ -18,8 +18,8 @@ import (
 // ErrClosed is returned when calling into a closed Module or Instance.
 var ErrClosed = errors.New("wasmrun: module or instance is closed")
 
-// PanicError is returned when exec_task panics. The guest recovers the
-// panic, so the instance stays usable.
+// PanicError is returned when exec_task panics. As a panic traps a TinyGo
+// component, the instance is discarded and recover() in task code has no effect.
 type PanicError struct {
 	// Value is the panic value formatted with fmt.Sprint.
 	Value string
@@ -253,8 +253,8 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 	ictx = experimental.WithMemoryAllocator(ictx, memoryAllocator{limit: m.limits.Memory})
 	mod, err := m.wz.InstantiateModule(ictx, m.compiled, cfg)
 	if err != nil {
-		if le := m.limits.interrupted(ictx); le != nil {
-			return nil, fmt.Errorf("wasmrun: initializing task: %w", le)
+		if le := m.limits.interrupted(ictx); le != nil || errors.Is(err, errTimeLimit) {
+			return nil, fmt.Errorf("wasmrun: initializing task: %w", &LimitError{Limit: LimitTime, Timeout: m.limits.Timeout})
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("wasmrun: instantiating task: %w", ctx.Err())
@@ -338,6 +338,9 @@ func (i *Instance) fail(ctx context.Context, step string, err error) error {
 	_ = i.mod.Close(context.Background())
 	if le := i.limits.interrupted(ctx); le != nil {
 		return le
+	}
+	if errors.Is(err, errTimeLimit) {
+		return &LimitError{Limit: LimitTime, Timeout: i.limits.Timeout}
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("wasmrun: task call interrupted: %w", ctx.Err())

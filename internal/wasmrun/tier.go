@@ -48,7 +48,6 @@ func (r *Runtime) interpreter(ctx context.Context) (wazero.Runtime, error) {
 		return r.interp, nil
 	}
 	cfg := wazero.NewRuntimeConfigInterpreter().
-		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(MaxMemory / wasmPageSize)
 	wz := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, wz); err != nil {
