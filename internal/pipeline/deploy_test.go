@@ -249,7 +249,7 @@ func TestTargetNoHostCarries(t *testing.T) {
 			t.Errorf("explanation lacks %q:\n%s", want, failed.Err)
 		}
 	}
-	if strings.Count(failed.Err, "host-type=gpu") != 1 {
+	if strings.Count(failed.Err, "has label host-type=gpu") != 1 || strings.Count(failed.Err, "--label host-type=gpu") != 1 {
 		t.Errorf("the component and its provider should be explained once:\n%s", failed.Err)
 	}
 	if !strings.Contains(failed.Message, "Could not satisfy spread gpu") {
