@@ -24,7 +24,7 @@ import (
 )
 
 // buildProject opens the example project set up to build with the test builder
-// image (PELATO_BUILDER_IMAGE in its .env) and push to registry.
+// image (PELATO_BUILDER_IMAGE in the environment) and push to registry.
 func buildProject(t *testing.T, registryURL string) (*client, string, *builder.Client) {
 	t.Helper()
 	dc := buildertest.Connect(t)
@@ -41,8 +41,20 @@ func buildProject(t *testing.T, registryURL string) (*client, string, *builder.C
 			created = append(created, v)
 		}
 	}
-	c, root, _ := openProject(t, fullCaps(), "", "")
-	write(t, filepath.Join(root, ".env"), "PELATO_BUILDER_IMAGE="+lspImage+"\nREGISTRY_URL="+registryURL+"\n")
+	// The builder image comes from the environment only (a project's .env cannot
+	// choose what runs on the machine).
+	root := copyProject(t, "temperature")
+	c := newClient(t, clientOptions{server: Options{Getenv: func(k string) (string, bool) {
+		if k == "PELATO_BUILDER_IMAGE" {
+			return lspImage, true
+		}
+		return "", false
+	}}})
+	c.initialize(fullCaps(), "", root)
+	wf := workflowPath(root)
+	c.open(wf, read(t, wf), 1)
+	c.diagnostics(wf, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 1 })
+	write(t, filepath.Join(root, ".env"), "REGISTRY_URL="+registryURL+"\n")
 	buildertest.Cleanup(t, dc, map[string]string{builder.LabelProject: root}, created...)
 	return c, root, dc
 }
