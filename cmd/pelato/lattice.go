@@ -31,11 +31,12 @@ func latticeFlags(cmd *cobra.Command) {
 	cmd.Flags().String("lattice", "", "wasmCloud lattice name (WASMCLOUD_LATTICE; default \"default\")")
 	cmd.Flags().String("nats-creds", "", "NATS credentials file (NATS_CREDS)")
 	cmd.Flags().String("request-timeout", "", "time-out of one request to wadm (NATS_TIMEOUT; default 5s)")
+	cmd.Flags().String("host-ping-window", "", "longest wait for the hosts' answers to a ping (HOST_PING_WINDOW; default 5s, as wasmCloud's)")
 }
 
 // latticeSettings maps the flags of latticeFlags to their settings (for loadConfig).
 func latticeSettings() map[string]string {
-	return map[string]string{"nats-url": "NATS_URL", "lattice": "WASMCLOUD_LATTICE", "nats-creds": "NATS_CREDS", "request-timeout": "NATS_TIMEOUT"}
+	return map[string]string{"nats-url": "NATS_URL", "lattice": "WASMCLOUD_LATTICE", "nats-creds": "NATS_CREDS", "request-timeout": "NATS_TIMEOUT", "host-ping-window": "HOST_PING_WINDOW"}
 }
 
 // latticeFailure turns an error that stopped deploy, remove or status into an exit

@@ -69,6 +69,7 @@ var settings = []Setting{
 	{Name: "NATS_TLS_CERT", Description: "client certificate file for NATS over TLS (with NATS_TLS_KEY)"},
 	{Name: "NATS_TLS_KEY", Description: "private key file of NATS_TLS_CERT"},
 	{Name: "NATS_TIMEOUT", Default: "5s", Description: "time-out of one request to wadm or the NATS server (e.g. 5s, 500ms; a plain number is seconds)"},
+	{Name: "HOST_PING_WINDOW", Default: "5s", Description: "longest wait for the lattice's hosts to answer a ping (wasmCloud's own default is 5s; the gathering ends 200ms after the last answer)"},
 }
 
 // All returns the settings pelato reads.

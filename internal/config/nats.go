@@ -27,11 +27,15 @@ type NATS struct {
 	TLSCert, TLSKey string
 	// Timeout bounds one request (NATS_TIMEOUT).
 	Timeout time.Duration
+	// PingWindow bounds the gathering of the hosts' answers to a ping
+	// (HOST_PING_WINDOW).
+	PingWindow time.Duration
 }
 
 // NATS returns the lattice connection settings (validated by Load).
 func (c *Config) NATS() NATS {
 	timeout, _ := parseTimeout(c.Get("NATS_TIMEOUT"))
+	window, _ := parseTimeout(c.Get("HOST_PING_WINDOW"))
 	return NATS{
 		URL:      c.NATSURL(),
 		Lattice:  c.Lattice(),
@@ -43,6 +47,8 @@ func (c *Config) NATS() NATS {
 		TLSCert:  c.Get("NATS_TLS_CERT"),
 		TLSKey:   c.Get("NATS_TLS_KEY"),
 		Timeout:  timeout,
+
+		PingWindow: window,
 	}
 }
 
@@ -98,9 +104,11 @@ func (c *Config) validateNATS() error {
 			return err
 		}
 	}
-	if v := c.values["NATS_TIMEOUT"]; v.Value != "" {
-		if d, err := parseTimeout(v.Value); err != nil || d <= 0 {
-			return fmt.Errorf("NATS_TIMEOUT (from %s) is %q; expected a positive duration such as 5s or 500ms", v.Source, v.Value)
+	for _, name := range []string{"NATS_TIMEOUT", "HOST_PING_WINDOW"} {
+		if v := c.values[name]; v.Value != "" {
+			if d, err := parseTimeout(v.Value); err != nil || d <= 0 {
+				return fmt.Errorf("%s (from %s) is %q; expected a positive duration such as 5s or 500ms", name, v.Source, v.Value)
+			}
 		}
 	}
 	return nil

@@ -16,7 +16,7 @@ func TestNATSSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := NATS{URL: "tls://nats.example:4443", Lattice: "edge-lab", User: "deployer", Password: "hunter2",
-		TLSCA: "/etc/ca.pem", TLSCert: "c.pem", TLSKey: "k.pem", Timeout: 750 * time.Millisecond}
+		TLSCA: "/etc/ca.pem", TLSCert: "c.pem", TLSKey: "k.pem", Timeout: 750 * time.Millisecond, PingWindow: 5 * time.Second}
 	if got := c.NATS(); got != want {
 		t.Errorf("NATS() = %+v\nwant      %+v", got, want)
 	}
@@ -115,5 +115,21 @@ func TestCheckValueOfNATSSettings(t *testing.T) {
 		if err := CheckValue(name, value); err == nil {
 			t.Errorf("%s=%s accepted", name, value)
 		}
+	}
+}
+
+// TestHostPingWindow: the host ping gathers answers for wasmCloud's 5 s unless
+// HOST_PING_WINDOW says otherwise (issue 19).
+func TestHostPingWindow(t *testing.T) {
+	c, err := Loader{Getenv: env(nil)}.Load()
+	if err != nil || c.NATS().PingWindow != 5*time.Second {
+		t.Fatalf("default: %v %v", c.NATS().PingWindow, err)
+	}
+	c, err = Loader{Getenv: env(map[string]string{"HOST_PING_WINDOW": "750ms"})}.Load()
+	if err != nil || c.NATS().PingWindow != 750*time.Millisecond {
+		t.Fatalf("750ms: %v %v", c.NATS().PingWindow, err)
+	}
+	if _, err := (Loader{Flags: map[string]string{"HOST_PING_WINDOW": "soon"}, Getenv: env(nil)}).Load(); err == nil || !strings.Contains(err.Error(), "HOST_PING_WINDOW (from flag)") {
+		t.Errorf("a bad window: %v", err)
 	}
 }

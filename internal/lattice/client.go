@@ -32,6 +32,10 @@ import (
 // DefaultLattice is the lattice wasmCloud and wadm use unless told otherwise.
 const DefaultLattice = "default"
 
+// DefaultPingWindow is how long a host ping gathers answers unless
+// Options.PingWindow says otherwise: wasmCloud's own default (5 s).
+const DefaultPingWindow = 5 * time.Second
+
 // DefaultTimeout bounds one request unless Options.Timeout says otherwise.
 const DefaultTimeout = 5 * time.Second
 
@@ -56,6 +60,8 @@ type Options struct {
 	TLSCert, TLSKey string
 	// Timeout bounds one request and the dial; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// PingWindow is the longest Hosts waits for answers; 0 means DefaultPingWindow.
+	PingWindow time.Duration
 	// ReconnectWait is the pause between reconnect attempts; 0 means 250ms.
 	ReconnectWait time.Duration
 	// Name is the connection name shown by the server; "" means "pelato".
@@ -68,7 +74,7 @@ type Options struct {
 func FromConfig(cfg *config.Config) Options {
 	n := cfg.NATS()
 	return Options{URL: n.URL, Lattice: n.Lattice, Creds: n.Creds, User: n.User, Password: n.Password, Token: n.Token,
-		TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey, Timeout: n.Timeout}
+		TLSCA: n.TLSCA, TLSCert: n.TLSCert, TLSKey: n.TLSKey, Timeout: n.Timeout, PingWindow: n.PingWindow}
 }
 
 func (o Options) withDefaults() Options {
@@ -80,6 +86,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.PingWindow <= 0 {
+		o.PingWindow = DefaultPingWindow
 	}
 	if o.ReconnectWait <= 0 {
 		o.ReconnectWait = 250 * time.Millisecond
@@ -280,6 +289,9 @@ func (c *Client) Lattice() string { return c.opts.Lattice }
 
 // URL returns the server URL(s), without credentials.
 func (c *Client) URL() string { return c.url }
+
+// PingWindow returns the longest wait for the hosts' answers to a ping.
+func (c *Client) PingWindow() time.Duration { return c.opts.PingWindow }
 
 // Timeout returns the per-request time-out.
 func (c *Client) Timeout() time.Duration { return c.opts.Timeout }

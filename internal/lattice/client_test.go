@@ -313,3 +313,21 @@ func TestParseUnsatisfiedJoined(t *testing.T) {
 		t.Error("a progress message parsed as a failure")
 	}
 }
+
+// TestHostPingWindow: with no host answering, the ping waits the whole window
+// (Options.PingWindow; 5 s by default, as wasmCloud's), not less.
+func TestHostPingWindow(t *testing.T) {
+	srv := latticetest.StartNATS(t, latticetest.ServerOptions{})
+	c := connect(t, lattice.Options{URL: srv.URL(), PingWindow: 400 * time.Millisecond})
+	if c.PingWindow() != 400*time.Millisecond {
+		t.Fatalf("PingWindow() = %v", c.PingWindow())
+	}
+	start := time.Now()
+	hosts, err := c.Hosts(ctx(t), lattice.HostsOptions{Quiet: 50 * time.Millisecond})
+	if took := time.Since(start); err != nil || len(hosts) != 0 || took < 400*time.Millisecond || took > 3*time.Second {
+		t.Fatalf("%v %v after %v", hosts, err, took)
+	}
+	if d := connect(t, lattice.Options{URL: srv.URL()}); d.PingWindow() != lattice.DefaultPingWindow || lattice.DefaultPingWindow != 5*time.Second {
+		t.Errorf("default window %v", d.PingWindow())
+	}
+}

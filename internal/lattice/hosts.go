@@ -25,8 +25,8 @@ type Host struct {
 
 // HostsOptions bound how long Hosts gathers replies.
 type HostsOptions struct {
-	// Window is the longest Hosts waits; 0 means one second (or the request time-out
-	// when shorter).
+	// Window is the longest Hosts waits; 0 means Options.PingWindow (by default
+	// DefaultPingWindow, wasmCloud's 5 s).
 	Window time.Duration
 	// Quiet ends the gathering early once no reply came for this long after the last
 	// one; 0 waits for the whole window.
@@ -38,7 +38,7 @@ type HostsOptions struct {
 // error: the lattice may have none.
 func (c *Client) Hosts(ctx context.Context, o HostsOptions) ([]Host, error) {
 	if o.Window <= 0 {
-		o.Window = min(time.Second, c.opts.Timeout)
+		o.Window = c.opts.PingWindow
 	}
 	op := "host ping"
 	if err := c.waitConnected(ctx, op); err != nil {

@@ -43,6 +43,7 @@ func (s *Server) cmdBuild(ctx context.Context, raw json.RawMessage, progress pip
 	opts := pipeline.BuildSettings(cfg)
 	opts.Root, opts.Tasks, opts.Templates, opts.TaskChecker, opts.Reporter = root, taskList(a.Task), s.reg, s.tasks.c, progress
 	res, err := pipeline.Build(ctx, opts)
+	s.recordBuild(root, res) // compiler errors become diagnostics of the task files
 	if err != nil {
 		return nil, describeFailure(err)
 	}

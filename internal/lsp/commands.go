@@ -131,7 +131,7 @@ func (s *Server) executeCommand(ctx context.Context, _ *Snapshot, params []byte)
 	cmd, ok := s.commands[p.Command]
 	s.mu.Unlock()
 	if !ok {
-		return nil, invalidParams(fmt.Errorf("unknown command %q", p.Command))
+		return nil, invalidParams(fmt.Errorf("unknown command %q", clip(p.Command, maxEcho)))
 	}
 	args := json.RawMessage("null")
 	if len(p.Arguments) > 0 {
@@ -180,7 +180,7 @@ func commandError(name string, err error) error {
 		return protocol.ErrRequestCancelled
 	}
 	const requestFailed jsonrpc2.Code = -32803 // LSP RequestFailed
-	return jsonrpc2.Errorf(requestFailed, "%s: %v", name, err)
+	return jsonrpc2.Errorf(requestFailed, "%s", clip(name+": "+err.Error(), maxShown))
 }
 
 // parseArgs decodes pelato's command argument object.
@@ -203,16 +203,18 @@ func (s *Server) rootOf(snap *Snapshot, u string) (string, error) {
 	if err != nil {
 		return "", invalidParams(err)
 	}
-	if root, ok := snap.projectOf(path); ok || (root != "" && isWorkflowFile(path)) {
-		return root, nil
+	root, ok := snap.projectOf(path)
+	if !ok && !(root != "" && isWorkflowFile(path)) {
+		if root, ok = enclosingRoot(snap, path); !ok {
+			if root, ok = findRootOnDisk(path); !ok {
+				return "", invalidParams(fmt.Errorf("%s is not in a pelato project (no %s above it)", clip(path, maxEcho), workflow.FileName))
+			}
+		}
 	}
-	if root, ok := enclosingRoot(snap, path); ok {
-		return root, nil
+	if err := s.inWorkspace(snap, root); err != nil {
+		return "", invalidParams(err)
 	}
-	if root, ok := findRootOnDisk(path); ok {
-		return root, nil
-	}
-	return "", invalidParams(fmt.Errorf("%s is not in a pelato project (no %s above it)", path, workflow.FileName))
+	return root, nil
 }
 
 // checkSummary is pelato.check's result: the number of diagnostics.

@@ -35,6 +35,7 @@ type project struct {
 	pubMu     sync.Mutex
 	published map[string]bool // files whose last published diagnostics were not empty
 	last      *checked        // the newest published result
+	build     buildErrors     // compiler errors of the last builds (builddiag.go)
 }
 
 // checked is a project's check result and the snapshot it was computed from.
@@ -208,6 +209,17 @@ func (s *Server) publish(ctx context.Context, p *project, snap *Snapshot, res *c
 		s.log.Warn("check incomplete", "project", p.root, "err", res.Err)
 	}
 	res = s.withLatticeHints(snap, p.root, res) // opt-in PL601 hints (lattice.go)
+	s.send(p, snap, res, enc, func() { p.last = &checked{version: snap.version, root: p.root, res: res} })
+}
+
+// send publishes the diagnostics of res and p's build errors for every file, and
+// empty lists for the files that had some before; done, when set, runs before p's
+// published files are recorded. res may be nil (never checked). The caller holds
+// p.pubMu.
+func (s *Server) send(p *project, snap *Snapshot, res *check.Result, enc span.Encoding, done func()) {
+	if res == nil {
+		res = &check.Result{}
+	}
 	// The files of tasks still waiting for Go type information keep what the client
 	// shows for them until their check can run.
 	pending := map[string]bool{}
@@ -227,6 +239,9 @@ func (s *Server) publish(ctx context.Context, p *project, snap *Snapshot, res *c
 			continue
 		}
 		files[path] = append(files[path], toLSPDiagnostic(d, p.root, m, enc))
+	}
+	for path, ds := range p.buildDiagnostics(m, enc) {
+		files[path] = append(files[path], ds...)
 	}
 	for _, path := range slices.Sorted(maps.Keys(p.published)) {
 		if _, ok := files[path]; !ok && !pending[path] {
@@ -248,7 +263,9 @@ func (s *Server) publish(ctx context.Context, p *project, snap *Snapshot, res *c
 		}
 	}
 	p.published = published
-	p.last = &checked{version: snap.version, root: p.root, res: res}
+	if done != nil {
+		done()
+	}
 }
 
 // clear publishes empty diagnostics for every file of p. The caller holds p.pubMu.
@@ -411,6 +428,9 @@ func (s *Server) didChange(_ context.Context, params []byte) error {
 		next.docs[path] = newDocument(path, p.TextDocument.Version, content)
 		return s.affected(next, path, next.cfg.CheckTasksOn != "save" || !isGoFile(path))
 	})
+	if applyErr == nil {
+		s.edited(path) // its build errors no longer point at the right place
+	}
 	return applyErr
 }
 

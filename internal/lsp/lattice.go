@@ -58,6 +58,9 @@ func (s *Server) cmdBrush(ctx context.Context, raw json.RawMessage, progress pip
 		Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}},
 		Reporter: progress,
 	})
+	if res != nil {
+		s.recordBuild(root, res.Build) // compiler errors become diagnostics of the task files
+	}
 	if err != nil {
 		return nil, describeFailure(err)
 	}
@@ -239,9 +242,9 @@ func (s *Server) withLatticeHints(snap *Snapshot, root string, res *check.Result
 func (s *Server) fetchHosts(key string, e *hostsEntry, opts lattice.Options) {
 	s.mu.Lock()
 	started := s.goBackground(func() {
-		ctx, cancel := context.WithTimeout(s.ctx, 2*lattice.DefaultTimeout)
+		ctx, cancel := context.WithTimeout(s.ctx, 2*lattice.DefaultTimeout+max(opts.PingWindow, lattice.DefaultPingWindow))
 		defer cancel()
-		got, err := pipeline.Hosts(ctx, pipeline.LatticeConn{Options: opts}, lattice.HostsOptions{Window: time.Second, Quiet: 200 * time.Millisecond})
+		got, err := pipeline.Hosts(ctx, pipeline.LatticeConn{Options: opts}, lattice.HostsOptions{Quiet: 200 * time.Millisecond})
 		hosts := make([]check.Host, len(got))
 		for i, h := range got {
 			hosts[i] = check.Host{Name: h.FriendlyName, Labels: h.Labels}

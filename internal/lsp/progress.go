@@ -27,6 +27,12 @@ type work struct {
 	ended  bool
 	result string // the pipeline's End message
 	err    error  // the pipeline's End error
+
+	// The log budget of the command (guard.go): lines and bytes sent, and those
+	// left out past it.
+	logLines, logBytes       int
+	urgent                   int // errors and warnings sent past the budget
+	skippedLines, skippedLen int
 }
 
 // beginWork starts reporting an operation called title. The returned context ends
@@ -160,12 +166,39 @@ func (w *work) Event(e pipeline.Event) {
 	}
 }
 
-// log sends a line to window/logMessage.
+// log sends a line to window/logMessage, cut to maxLogLine; past the command's
+// budget (maxLogLines lines, maxLogBytes bytes) lines are only counted, except errors
+// and warnings, which keep coming (cut shorter), so a task printing without end sends
+// a bounded number of messages. The caller holds w.mu or owns w.
 func (w *work) log(t protocol.MessageType, msg string) {
 	if msg == "" {
 		return
 	}
+	msg = clip(msg, maxLogLine)
+	if w.logLines >= maxLogLines || w.logBytes+len(msg) > maxLogBytes {
+		if t > protocol.MessageTypeWarning || w.urgent >= maxLogLines {
+			w.skippedLines++
+			w.skippedLen += len(msg)
+			return
+		}
+		w.urgent++
+		msg = clip(msg, maxEcho)
+	}
+	w.logLines++
+	w.logBytes += len(msg)
 	w.s.notify(protocol.MethodWindowLogMessage, &protocol.LogMessageParams{Type: t, Message: msg})
+}
+
+// logSkipped sends the note of the lines left out, once. The caller holds w.mu or
+// owns w.
+func (w *work) logSkipped() {
+	if w.skippedLines == 0 {
+		return
+	}
+	note := fmt.Sprintf("%s: %d more log lines (%s) not shown: a command sends at most %d lines or %s to the editor",
+		w.title, w.skippedLines, pipeline.HumanSize(int64(w.skippedLen)), maxLogLines, pipeline.HumanSize(maxLogBytes))
+	w.skippedLines, w.skippedLen = 0, 0
+	w.s.notify(protocol.MethodWindowLogMessage, &protocol.LogMessageParams{Type: protocol.MessageTypeWarning, Message: note})
 }
 
 // messageType maps a pipeline log level.
@@ -196,6 +229,7 @@ func (w *work) finish(summary string, err error) {
 	if summary == "" {
 		summary = w.result
 	}
+	w.logSkipped()
 	w.mu.Unlock()
 	w.cancel()
 	if w.key != "" {
@@ -216,6 +250,7 @@ func (w *work) finish(summary string, err error) {
 		}
 		show = protocol.ShowMessageParams{Type: protocol.MessageTypeInfo, Message: w.title + ": " + summary}
 	}
+	show.Message = clip(show.Message, maxShown)
 	if w.token != nil {
 		msg := show.Message
 		w.progress(&protocol.WorkDoneProgressEnd{Kind: "end", Message: &msg})

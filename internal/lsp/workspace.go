@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"go.lsp.dev/protocol"
 )
@@ -115,6 +116,10 @@ func (s *Server) didChangeWorkspaceFolders(_ context.Context, params []byte) err
 			removedDirs = append(removedDirs, path)
 		}
 	}
+	s.mu.Lock()
+	folders := slices.DeleteFunc(slices.Clone(s.folders), func(f string) bool { return slices.Contains(removedDirs, f) })
+	s.folders = append(folders, addedDirs...)
+	s.mu.Unlock()
 	var gone []string
 	s.update(func(next *Snapshot) []string {
 		for r := range next.roots {

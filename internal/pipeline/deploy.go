@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -634,10 +635,15 @@ func explainPlacement(lat string, w *workflow.Workflow, a app, m *wadm.Manifest,
 	if len(unsat) == 0 {
 		return "wadm could not deploy it: " + message
 	}
-	var reasons []string
+	var reasons, flags []string
 	seen := map[string]bool{}
 	for _, u := range unsat {
 		reqs := spreadRequirements(m, u)
+		for _, kv := range strings.Split(lattice.FormatLabels(reqs), ", ") {
+			if reqs != nil && !slices.Contains(flags, "--label "+kv) {
+				flags = append(flags, "--label "+kv)
+			}
+		}
 		desc := lattice.FormatLabels(reqs)
 		if reqs == nil {
 			desc = "the requirements of spread " + u.Spread
@@ -653,6 +659,13 @@ func explainPlacement(lat string, w *workflow.Workflow, a app, m *wadm.Manifest,
 		reasons = append(reasons, fmt.Sprintf("no host in lattice %q has label %s%s", lat, desc, where))
 	}
 	msg := "not placed: " + strings.Join(reasons, "; ")
+	// The host's --label flag (`wasmcloud --label host-type=edge`, `wash up --label
+	// ...`): the environment form WASMCLOUD_LABEL_host-type cannot be exported from a
+	// shell, as a variable name cannot hold '-'.
+	labelFlags := "the label (`--label key=value`)"
+	if len(flags) > 0 {
+		labelFlags = "`" + strings.Join(flags, " ") + "`"
+	}
 	switch {
 	case hostsErr != nil:
 		msg += fmt.Sprintf("; the lattice's hosts could not be listed (%v)", hostsErr)
@@ -661,7 +674,7 @@ func explainPlacement(lat string, w *workflow.Workflow, a app, m *wadm.Manifest,
 	default:
 		msg += "; hosts in the lattice: " + lattice.DescribeHosts(hosts)
 	}
-	return msg + ". Start a host with the label (WASMCLOUD_LABEL_<key>=<value>) or change the task's targets; wadm places it as soon as such a host joins"
+	return msg + ". Start a wasmCloud host with " + labelFlags + " or change the task's targets; wadm places it as soon as such a host joins"
 }
 
 // spreadRequirements finds the requirements of the spread wadm could not satisfy.

@@ -244,12 +244,12 @@ func TestTargetNoHostCarries(t *testing.T) {
 		t.Fatalf("%+v", failed)
 	}
 	for _, want := range []string{`no host in lattice "default" has label host-type=gpu (task temp_filter, ` + "`targets:`" + ` entry gpu, workflow.yaml line 14)`,
-		"hosts in the lattice: cloud-1 (host-type=cloud, zone=eu), edge-1 (host-type=edge)", "WASMCLOUD_LABEL_"} {
+		"hosts in the lattice: cloud-1 (host-type=cloud, zone=eu), edge-1 (host-type=edge)", "Start a wasmCloud host with `--label host-type=gpu`"} {
 		if !strings.Contains(failed.Err, want) {
 			t.Errorf("explanation lacks %q:\n%s", want, failed.Err)
 		}
 	}
-	if strings.Count(failed.Err, "host-type=gpu") != 1 {
+	if strings.Count(failed.Err, "has label host-type=gpu") != 1 || strings.Count(failed.Err, "--label host-type=gpu") != 1 {
 		t.Errorf("the component and its provider should be explained once:\n%s", failed.Err)
 	}
 	if !strings.Contains(failed.Message, "Could not satisfy spread gpu") {

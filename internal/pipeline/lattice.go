@@ -141,7 +141,7 @@ type hostCache struct {
 
 func (h *hostCache) get(ctx context.Context, c *lattice.Client) ([]lattice.Host, error) {
 	h.once.Do(func() {
-		h.hosts, h.err = c.Hosts(ctx, lattice.HostsOptions{Window: min(time.Second, c.Timeout()), Quiet: 200 * time.Millisecond})
+		h.hosts, h.err = c.Hosts(ctx, lattice.HostsOptions{Quiet: 200 * time.Millisecond})
 	})
 	return h.hosts, h.err
 }

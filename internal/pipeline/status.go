@@ -23,8 +23,9 @@ type StatusOptions struct {
 	Templates *templates.Registry
 	// Lattice says how to reach the lattice.
 	Lattice LatticeConn
-	// Hosts bounds the gathering of host ping replies; zero values mean a one-second
-	// window ended 100ms after the last reply.
+	// Hosts bounds the gathering of host ping replies; zero values mean the
+	// connection's ping window (HOST_PING_WINDOW, 5 s) ended 100ms after the last
+	// reply.
 	Hosts lattice.HostsOptions
 }
 
@@ -84,11 +85,8 @@ func Status(ctx context.Context, opts StatusOptions) (*StatusResult, error) {
 	if opts.Templates == nil {
 		opts.Templates = templates.Default()
 	}
-	if opts.Hosts.Window <= 0 {
-		opts.Hosts.Window = time.Second
-		if opts.Hosts.Quiet <= 0 {
-			opts.Hosts.Quiet = 100 * time.Millisecond
-		}
+	if opts.Hosts.Window <= 0 && opts.Hosts.Quiet <= 0 {
+		opts.Hosts.Quiet = 100 * time.Millisecond
 	}
 	_, apps, err := projectApps(ctx, opts.Root, opts.Templates, opts.Tasks, false)
 	if err != nil {
