@@ -17,17 +17,19 @@ import (
 	"golang.org/x/tools/go/packages"
 
 	"github.com/pelato-dev/pelato/templates"
+
+	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
 // witDeps holds the WIT packages the generated worlds use, written from the
-// upstream definitions (names and types; testdata/wit/PROVENANCE.md says where
+// upstream definitions (names and types; wit/PROVENANCE.md says where
 // each comes from). `wash build` fetches them itself; this copy lets the test run
 // with no registry.
-const witDeps = "testdata/wit/deps"
+const witDeps = "wit/deps"
 
 // TestHarnessTypeChecksAgainstBindings generates each template's project, runs the
 // harness's own go:generate line (wit-bindgen-go v0.7.0, the version go.mod pins,
-// through `go tool`) on its world with the WIT of testdata/wit/deps, and
+// through `go tool`) on its world with the WIT of wit/deps, and
 // type-checks main.go, a task with the template's exec_task signature, the
 // generated bindings and go.bytecodealliance.org/cm with go/types for
 // GOOS=wasip1 GOARCH=wasm. go/types applies every rule of the language and none of
@@ -45,15 +47,12 @@ func TestHarnessTypeChecksAgainstBindings(t *testing.T) {
 	}
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		if ci {
-			t.Fatalf("the go command is needed: %v", err)
-		}
-		t.Skipf("the go command is not on PATH: %v", err)
+		testenv.Missing(t, fmt.Sprintf("the go command is not on PATH (%v); the harnesses are type-checked with it", err))
 	}
 	for _, tmpl := range templates.Default().All() {
 		t.Run(tmpl.Name, func(t *testing.T) {
 			t.Parallel()
-			dir := generateWithBindings(t, goCmd, tmpl, ci)
+			dir := generateWithBindings(t, goCmd, tmpl)
 			typeCheck(t, dir)
 		})
 	}
@@ -62,7 +61,7 @@ func TestHarnessTypeChecksAgainstBindings(t *testing.T) {
 // generateWithBindings writes the project of one task of tmpl into a temporary
 // folder with the test's WIT dependencies and a task file, runs the generate
 // command of the harness and returns the folder.
-func generateWithBindings(t *testing.T, goCmd string, tmpl *templates.Template, ci bool) string {
+func generateWithBindings(t *testing.T, goCmd string, tmpl *templates.Template) string {
 	t.Helper()
 	d := contractCases()["everything set"]
 	files, err := templates.Render(tmpl, d)
@@ -100,8 +99,8 @@ func generateWithBindings(t *testing.T, goCmd string, tmpl *templates.Template, 
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		msg := fmt.Sprintf("%s (in %s): %v\n%s", strings.Join(args, " "), dir, err, out)
-		if !ci && unreachableProxy(out) {
-			t.Skipf("wit-bindgen-go v0.7.0 could not be fetched from the Go module proxy; skipping: %s", msg)
+		if unreachableProxy(out) {
+			testenv.Missing(t, "wit-bindgen-go v0.7.0 could not be fetched from the Go module proxy: "+msg)
 		}
 		t.Fatal(msg)
 	}
@@ -173,11 +172,11 @@ func writeFile(t *testing.T, p string, data []byte) {
 	}
 }
 
-// TestWITProvenance keeps testdata/wit/PROVENANCE.md in step with the packages it
-// describes: every package of testdata/wit/deps is listed with its upstream
+// TestWITProvenance keeps wit/PROVENANCE.md in step with the packages it
+// describes: every package of wit/deps is listed with its upstream
 // repository, tag and path, and carries the header pointing at the note.
 func TestWITProvenance(t *testing.T) {
-	note, err := os.ReadFile("testdata/wit/PROVENANCE.md")
+	note, err := os.ReadFile("wit/PROVENANCE.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +216,6 @@ func TestWITProvenance(t *testing.T) {
 		delete(rows, pkg)
 	}
 	for pkg := range rows {
-		t.Errorf("PROVENANCE.md lists %s, which testdata/wit/deps does not hold", pkg)
+		t.Errorf("PROVENANCE.md lists %s, which wit/deps does not hold", pkg)
 	}
 }

@@ -118,6 +118,32 @@ func Builder() []byte {
 	return b
 }
 
+// BuilderScript returns the builder image's pelato-modules script (copied into the
+// image beside the Dockerfile's other steps).
+func BuilderScript() []byte {
+	b, err := embedded.ReadFile("builder/pelato-modules")
+	if err != nil {
+		panic("templates: builder script missing from the binary: " + err.Error())
+	}
+	return b
+}
+
+//go:embed wit/deps
+var witDeps embed.FS
+
+// WITDeps returns the WIT packages the generated worlds use (wasi:cli, wasi:http,
+// wasi:logging, wasi:config, wasi:keyvalue, wasmcloud:messaging and what they
+// include), one folder each, as deps/<package>/package.wit: `wash build` fetches
+// them from their registries; pelato's local builder (internal/localbuild) and the
+// tests use this copy, whose sources wit/PROVENANCE.md lists.
+func WITDeps() fs.FS {
+	sub, err := fs.Sub(witDeps, "wit")
+	if err != nil {
+		panic("templates: WIT dependencies missing from the binary: " + err.Error())
+	}
+	return sub
+}
+
 var loadDefault = sync.OnceValues(func() (*Registry, error) { return Load(embedded) })
 
 // Default returns the registry of the embedded templates. The embedded manifests are

@@ -38,7 +38,21 @@ func newPipelineOutput(cmd *cobra.Command, format, progress string) (*pipelineOu
 		j := progressui.NewJSONLines(cmd.OutOrStdout())
 		return &pipelineOutput{display: j, json: j}, nil
 	}
-	return &pipelineOutput{display: progressui.New(cmd.ErrOrStderr(), progressui.Mode(progress))}, nil
+	return &pipelineOutput{display: endsWithoutError{progressui.New(cmd.ErrOrStderr(), progressui.Mode(progress))}}, nil
+}
+
+// endsWithoutError is a text display whose End lines leave out the error: a command
+// that fails prints its error once, on its last line ("pelato: ..."), and the End
+// line ("deployed 0 of 2 components ...; stopped: ...") already says what happened.
+// JSON lines keep the error in the "end" event: a script reads one stream.
+type endsWithoutError struct{ progressui.Display }
+
+// Event implements pipeline.Reporter.
+func (d endsWithoutError) Event(e pipeline.Event) {
+	if e.Kind == pipeline.End {
+		e.Err = nil
+	}
+	d.Display.Event(e)
 }
 
 // resultLine is the last line of a pipeline command's JSON-lines output.
@@ -79,6 +93,7 @@ func buildCmd() *cobra.Command {
 		tasks                                   []string
 		format, progress, registry, image, jobs string
 		force, push, insecure                   bool
+		allowGoGenerate                         bool
 	)
 	cmd := &cobra.Command{
 		Use:         "build [dir] [task...]",
@@ -96,6 +111,10 @@ unchanged since its last build is skipped (--force rebuilds it). Each component'
 full log is in gen/<c>/build/build.log; compiler errors are reported at the line of
 your task file. Every artifact is checked to be a WebAssembly component.
 
+--builder local (PELATO_BUILDER=local) builds without Docker, with TinyGo,
+wasm-tools and Go found on PATH, running the builder image's steps (the WIT
+dependencies, go generate, tinygo build -target wasip2); its artifact is not signed.
+
 Tasks are given by component_name or name, after the optional project folder.
 Ctrl-C stops and removes every container within seconds. --push then pushes what
 was built (see pelato push). Progress goes to stderr (a live display on a
@@ -112,7 +131,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(cmd, dir, map[string]string{"registry": "REGISTRY_URL", "builder-image": "PELATO_BUILDER_IMAGE", "jobs": "JOBS"})
+			cfg, err := loadConfig(cmd, dir, buildFlagSettings(map[string]string{"registry": "REGISTRY_URL", "jobs": "JOBS"}))
 			if err != nil {
 				return err
 			}
@@ -121,8 +140,8 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 				return err
 			}
 			start := time.Now()
-			opts := pipeline.BuildOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"),
-				Jobs: n, Force: force, BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Reporter: out.display}
+			opts := pipeline.BuildSettings(cfg)
+			opts.Root, opts.Tasks, opts.Jobs, opts.Force, opts.Reporter, opts.AllowGoGenerate = dir, append(tasks, argTasks...), n, force, out.display, allowGoGenerate
 			res, err := pipeline.Build(cmd.Context(), opts)
 			var pres *pipeline.PushResult
 			if err == nil && push {
@@ -159,8 +178,10 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 	f.StringVar(&jobs, "jobs", "", "containers at once (JOBS; default: the number of CPUs, 1 when PARALLEL_BUILD=False)")
 	f.BoolVar(&force, "force", false, "rebuild unchanged components (with --push: also replace tags that hold other content)")
 	f.StringVar(&image, "builder-image", "", "Docker image to build with (PELATO_BUILDER_IMAGE); pelato never builds it")
+	buildFlags(cmd)
 	f.StringVar(&registry, "registry", "", "OCI registry (REGISTRY_URL): host[:port][/path]")
 	f.BoolVar(&push, "push", false, "push the built components (as pelato push does)")
+	allowGoGenerateFlag(cmd, &allowGoGenerate)
 	f.BoolVar(&insecure, "insecure", false, "with --push: allow plain HTTP to a registry that is not on this machine")
 	formatFlag(cmd, &format, "text", "json")
 	f.StringVar(&progress, "progress", "auto", "progress display: auto, tty (live) or plain")
@@ -344,4 +365,25 @@ func pushDetail(res *pipeline.PushResult) map[string]any {
 		per[c.ComponentName] = map[string]any{"status": c.Status, "push_time": fmt.Sprintf("%.3f", c.Duration.Seconds()), "reference": c.Reference}
 	}
 	return map[string]any{"components": per, "push_time": fmt.Sprintf("%.3f", res.Duration.Seconds())}
+}
+
+// buildFlagSettings adds the flags of buildFlags (and --builder-image) to flags
+// (flag name → setting), for loadConfig.
+func buildFlagSettings(flags map[string]string) map[string]string {
+	flags["builder"] = "PELATO_BUILDER"
+	flags["builder-image"] = "PELATO_BUILDER_IMAGE"
+	flags["network"] = "PELATO_BUILD_NETWORK"
+	flags["tinygo-version"] = "PELATO_TINYGO_VERSION"
+	flags["wasm-tools-version"] = "PELATO_WASM_TOOLS_VERSION"
+	return flags
+}
+
+// buildFlags defines the flags of the build settings that choose what runs on this
+// machine (besides --builder-image): like the environment, never a project's .env.
+func buildFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String("builder", "", "docker (default: a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker) (PELATO_BUILDER)")
+	f.String("network", "", "network mode of build containers (PELATO_BUILD_NETWORK): bridge (default), host or none")
+	f.String("tinygo-version", "", "TinyGo version of pelato's builder image (PELATO_TINYGO_VERSION; default 0.42.0)")
+	f.String("wasm-tools-version", "", "wasm-tools version of pelato's builder image (PELATO_WASM_TOOLS_VERSION; default 1.258.0)")
 }

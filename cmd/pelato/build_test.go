@@ -139,12 +139,59 @@ func TestBuildCommandFailure(t *testing.T) {
 	}
 }
 
+// TestBuildCommandNoDaemon: without a Docker daemon, build and brush say so once, on
+// the last line (after bringing gen/ up to date, which needs no Docker); a project
+// with errors in its task code gets those errors, not "no Docker" (issue 17).
 func TestBuildCommandNoDaemon(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "docker.sock"))
 	dir := buildertest.Project(t, 1, func(int) string { return buildertest.TaskCode() })
-	code, out, errOut := pelato(t, "build", dir)
-	if code != 2 || !strings.Contains(errOut, "no Docker daemon answers at unix://") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || out != "" {
-		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	broken := copyDir(t, "../../testdata/projects/task_type_error")
+	for _, command := range []string{"build", "brush"} {
+		code, out, errOut := pelato(t, command, dir, "--progress", "plain")
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		if code != 2 || out != "" || !strings.HasPrefix(lines[len(lines)-1], "pelato: no Docker daemon answers at unix://") || strings.Count(errOut, "Docker daemon") != 1 {
+			t.Errorf("%s without a daemon: exit %d, stdout %q, stderr %q", command, code, out, errOut)
+		}
+		code, out, errOut = pelato(t, command, broken, "--progress", "plain")
+		if code != exitProblems || !strings.Contains(out+errOut, "tasks/upper.go:6:20: error PL402") || strings.Contains(errOut, "Docker") {
+			t.Errorf("%s of a project with Go errors without a daemon: exit %d, stdout %q, stderr %q", command, code, out, errOut)
+		}
+	}
+}
+
+// TestBuildCommandLocalBuilder: --builder local (and PELATO_BUILDER=local) never
+// needs Docker, and without TinyGo or wasm-tools on PATH says what to install, in
+// one line, with exit code 2 and gen/ left alone; an unknown builder is refused.
+// internal/tinygotest builds with the real toolchain.
+func TestBuildCommandLocalBuilder(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "docker.sock"))
+	t.Setenv("PATH", t.TempDir())
+	dir := buildertest.Project(t, 1, func(int) string { return buildertest.TaskCode() })
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+		want []string
+	}{
+		{"flag", []string{"build", "--builder", "local", dir}, "", []string{"the local builder needs tinygo and wasm-tools and go on PATH", "install TinyGo"}},
+		{"setting", []string{"build", dir}, "local", []string{"the local builder needs tinygo and wasm-tools and go on PATH"}},
+		{"unknown", []string{"build", "--builder", "podman", dir}, "", []string{`unknown builder "podman": use docker`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("PELATO_BUILDER", tc.env)
+			code, out, errOut := pelato(t, tc.args...)
+			if code != 2 || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q does not say %q", errOut, w)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "gen")); !os.IsNotExist(err) {
+				t.Errorf("gen/ was written before the builder was found: %v", err)
+			}
+		})
 	}
 }
 

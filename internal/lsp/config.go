@@ -34,6 +34,9 @@ type Config struct {
 	// .env) for the commands the server runs; see projectConfig.
 	Lattice string
 	NATSURL string
+	// Builder, when set, overrides PELATO_BUILDER for the build commands: "docker"
+	// or "local" (TinyGo and wasm-tools on PATH).
+	Builder string
 	// LatticeChecks enables the PL601 hint on `targets:` entries no host of the lattice
 	// carries, from a host ping renewed in the background (lattice.go); off, the
 	// default, the server makes no network call for diagnostics.
@@ -61,6 +64,7 @@ type settings struct {
 	LogLevel     *string `json:"logLevel"`
 	Lattice      *string `json:"lattice"`
 	NATSURL      *string `json:"natsUrl"`
+	Builder      *string `json:"builder"`
 	// LatticeChecks is read by lattice.go.
 	LatticeChecks *bool `json:"latticeChecks"`
 	// Limits of pelato.invoke.
@@ -116,6 +120,14 @@ func (c Config) apply(raw []byte) (Config, error) {
 	}
 	if s.NATSURL != nil {
 		c.NATSURL = strings.TrimSpace(*s.NATSURL)
+	}
+	if s.Builder != nil {
+		switch b := strings.TrimSpace(*s.Builder); b {
+		case "", "docker", "local":
+			c.Builder = b
+		default:
+			return c, fmt.Errorf("read pelato settings: builder %q is not \"docker\" or \"local\"", *s.Builder)
+		}
 	}
 	if s.LatticeChecks != nil {
 		c.LatticeChecks = *s.LatticeChecks
@@ -214,6 +226,8 @@ func SettingDocs() []SettingDoc {
 			Description: "wasmCloud lattice the editor's commands deploy to and query; empty uses WASMCLOUD_LATTICE (or its older name LATTICE) from the environment or .env (default: default)."},
 		{Key: "natsUrl", Type: "string", Default: d.NATSURL,
 			Description: "NATS server URL(s) of the lattice, comma-separated; empty uses NATS_URL, or NATS_HOST and NATS_PORT, from the environment or .env."},
+		{Key: "builder", Type: "string", Default: d.Builder, Enum: []string{"", "docker", "local"},
+			Description: "How the Build command builds components: docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker); empty uses PELATO_BUILDER from the environment or .env (default: docker)."},
 		{Key: "latticeChecks", Type: "boolean", Default: d.LatticeChecks,
 			Description: "Hint on each targets: entry of workflow.yaml whose label no host of the lattice carries (PL601), from a host ping renewed in the background at most every 30 seconds; off, the server makes no network call for diagnostics."},
 		{Key: "invokeTimeoutMs", Type: "integer", Default: int(wasmrun.DefaultTimeout / time.Millisecond), Minimum: 0, Maximum: 3_600_000,
@@ -231,7 +245,7 @@ func SettingDocs() []SettingDoc {
 // (internal/config names), with the precedence of command-line flags.
 func (c Config) settingFlags() map[string]string {
 	flags := map[string]string{}
-	for name, v := range map[string]string{"REGISTRY_URL": c.RegistryURL, "LATTICE": c.Lattice, "NATS_URL": c.NATSURL} {
+	for name, v := range map[string]string{"REGISTRY_URL": c.RegistryURL, "LATTICE": c.Lattice, "NATS_URL": c.NATSURL, "PELATO_BUILDER": c.Builder} {
 		if v != "" {
 			flags[name] = v
 		}
@@ -240,7 +254,7 @@ func (c Config) settingFlags() map[string]string {
 }
 
 // projectConfig returns the settings of the project at root for a command the
-// server runs: the editor's settings (registryUrl, lattice, natsUrl) over the
+// server runs: the editor's settings (registryUrl, lattice, natsUrl, builder) over the
 // server's environment over the project's .env.
 func (s *Server) projectConfig(snap *Snapshot, root string) (*config.Config, error) {
 	cfg, err := config.Loader{Dir: root, Flags: snap.cfg.settingFlags(), Getenv: s.getenv}.Load()

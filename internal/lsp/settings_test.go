@@ -108,6 +108,20 @@ func TestProjectConfig(t *testing.T) {
 		t.Errorf("LATTICE from %s, want the editor's setting (flag precedence)", v.Source)
 	}
 
+	// builder: the editor's setting over PELATO_BUILDER; an unknown value is refused.
+	env["PELATO_BUILDER"] = "docker"
+	if c, err = c.apply([]byte(`{"builder": "local"}`)); err != nil {
+		t.Fatal(err)
+	}
+	snap = snap.with(snap.version + 1)
+	snap.cfg = c
+	if cfg, err = s.projectConfig(snap, root); err != nil || cfg.Get("PELATO_BUILDER") != "local" {
+		t.Errorf("with builder local: PELATO_BUILDER=%q, %v", cfg.Get("PELATO_BUILDER"), err)
+	}
+	if _, err := c.apply([]byte(`{"builder": "podman"}`)); err == nil || !strings.Contains(err.Error(), `builder "podman"`) {
+		t.Errorf("builder podman: %v", err)
+	}
+
 	// A broken .env is reported with its place; the registry falls back to the setting.
 	write(t, filepath.Join(root, ".env"), "not a setting\n")
 	if _, err := s.projectConfig(snap, root); err == nil || !strings.Contains(err.Error(), ".env:1") {

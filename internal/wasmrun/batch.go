@@ -37,6 +37,7 @@ type callState struct {
 	results []Result
 	timeout time.Duration // the time limit of each message (0: none), checked by hostTickFunc
 	harness error         // the guest reported a harness fault
+	trapped bool          // exec_task panicked: the guest stopped the batch there
 	last    time.Time     // when the message in progress started
 }
 
@@ -79,6 +80,7 @@ func hostResultFunc(ctx context.Context, mod api.Module, stack []uint64) {
 		st.results = append(st.results, Result{Out: a, Data: b, Duration: d})
 	case status == statusPanic:
 		st.results = append(st.results, Result{Err: &PanicError{Value: a, Stack: trimPanicStack(b)}, Duration: d})
+		st.trapped = true
 	default:
 		st.harness = errors.New(a)
 		return
@@ -157,6 +159,13 @@ func (i *Instance) run(ctx context.Context, in []Input, out []Result) (int, erro
 	err := i.exec.CallWithStack(cctx, s)
 	n := len(st.results)
 	st.results = nil
+	if st.trapped && err == nil && st.harness == nil {
+		// A panic is a trap in production: discard the instance; the caller runs
+		// the rest of the batch in another.
+		i.dead = true
+		_ = i.mod.Close(context.Background())
+		return n, nil
+	}
 	if err == nil && st.harness == nil && n < len(in) {
 		err = fmt.Errorf("the harness returned %d results for %d messages", n, len(in))
 	}
