@@ -381,12 +381,33 @@ func plainSafe(s string) bool {
 		yaml12NonString.MatchString(s) || yaml11Bool.MatchString(s) {
 		return false
 	}
+	if plainWord(s) {
+		return true // (the round trip below costs a parser per string: most of gen's time)
+	}
 	var back any
 	if err := yaml.Unmarshal([]byte(s), &back); err != nil {
 		return false
 	}
 	str, ok := back.(string)
 	return ok && str == s
+}
+
+// plainWord reports whether s, already known to be no YAML 1.2 or 1.1 null or
+// boolean, is a string to every YAML reader without asking one: it starts with a
+// letter, `_` or `/` (not a number, timestamp, `.inf` or indicator) and has only
+// letters, digits and `_./-:` after it (`:` never last or before a space, checked by
+// plainSafe).
+func plainWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == '/':
+		case i > 0 && (c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // MarshalJSON encodes m as the JSON document wadm's model.put API takes.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	goccy "github.com/goccy/go-yaml"
+	"gopkg.in/yaml.v3"
 )
 
 // hostileStrings are the corpus of testdata/hostile/manifest: strings YAML readers
@@ -108,4 +109,20 @@ func FuzzManifestRoundTrip(f *testing.F) {
 		}
 		roundTrip(t, hostileManifest(key, value))
 	})
+}
+
+// TestPlainWordAgreesWithYAML: plainSafe's shortcut says only what yaml.v3's round
+// trip would say.
+func TestPlainWordAgreesWithYAML(t *testing.T) {
+	for _, s := range []string{"name", "ghcr.io/acme/convert:0.1.0", "a:b", "_x", "/usr/bin", "y", "n", "yes", "No", "on", "OFF",
+		"true", "null", "Null", "a1", "x-1.2", "a.b.c", "e1", "E", "inf", "nan", "a:", "a::b", "pelato_task-1", "x/y:z.w"} {
+		if !plainWord(s) {
+			continue
+		}
+		var back any
+		err := yaml.Unmarshal([]byte(s), &back)
+		if slow := err == nil && back == s; plainSafe(s) != slow && !(strings.HasSuffix(s, ":") || yaml11Bool.MatchString(s) || yaml12NonString.MatchString(s)) {
+			t.Errorf("%q: plainSafe %v, yaml.v3 reads back %#v", s, plainSafe(s), back)
+		}
+	}
 }
