@@ -17,6 +17,8 @@ import (
 	"golang.org/x/tools/go/packages"
 
 	"github.com/pelato-dev/pelato/templates"
+
+	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
 // witDeps holds the WIT packages the generated worlds use, written from the
@@ -45,15 +47,12 @@ func TestHarnessTypeChecksAgainstBindings(t *testing.T) {
 	}
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		if ci {
-			t.Fatalf("the go command is needed: %v", err)
-		}
-		t.Skipf("the go command is not on PATH: %v", err)
+		testenv.Missing(t, fmt.Sprintf("the go command is not on PATH (%v); the harnesses are type-checked with it", err))
 	}
 	for _, tmpl := range templates.Default().All() {
 		t.Run(tmpl.Name, func(t *testing.T) {
 			t.Parallel()
-			dir := generateWithBindings(t, goCmd, tmpl, ci)
+			dir := generateWithBindings(t, goCmd, tmpl)
 			typeCheck(t, dir)
 		})
 	}
@@ -62,7 +61,7 @@ func TestHarnessTypeChecksAgainstBindings(t *testing.T) {
 // generateWithBindings writes the project of one task of tmpl into a temporary
 // folder with the test's WIT dependencies and a task file, runs the generate
 // command of the harness and returns the folder.
-func generateWithBindings(t *testing.T, goCmd string, tmpl *templates.Template, ci bool) string {
+func generateWithBindings(t *testing.T, goCmd string, tmpl *templates.Template) string {
 	t.Helper()
 	d := contractCases()["everything set"]
 	files, err := templates.Render(tmpl, d)
@@ -100,8 +99,8 @@ func generateWithBindings(t *testing.T, goCmd string, tmpl *templates.Template, 
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		msg := fmt.Sprintf("%s (in %s): %v\n%s", strings.Join(args, " "), dir, err, out)
-		if !ci && unreachableProxy(out) {
-			t.Skipf("wit-bindgen-go v0.7.0 could not be fetched from the Go module proxy; skipping: %s", msg)
+		if unreachableProxy(out) {
+			testenv.Missing(t, "wit-bindgen-go v0.7.0 could not be fetched from the Go module proxy: "+msg)
 		}
 		t.Fatal(msg)
 	}

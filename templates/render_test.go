@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -562,6 +563,28 @@ func TestBuilderDockerfile(t *testing.T) {
 	tinygo := strings.Split(version("TINYGO_VERSION"), ".")
 	if minor, _ := strconv.Atoi(tinygo[1]); tinygo[0] != "0" || minor < 34 {
 		t.Errorf("TinyGo %v: need >= 0.34", tinygo)
+	}
+	// The newest TinyGo release (issue 19: 0.43.0 does not exist) and the wasm-tools
+	// release that was newest on its release day (TinyGo's CI installs the latest).
+	if v := version("TINYGO_VERSION"); v != "0.42.0" {
+		t.Errorf("TinyGo %s: pinned to 0.42.0 (bump it with docs/TEMPLATES.md)", v)
+	}
+	if v := version("WASM_TOOLS_VERSION"); v != "1.258.0" {
+		t.Errorf("wasm-tools %s: pinned to 1.258.0", v)
+	}
+	// The shared module cache is verified, not writable by builds.
+	if strings.Contains(df, "GOFLAGS=-modcacherw") || !strings.Contains(df, "COPY pelato-modules /usr/local/bin/pelato-modules") {
+		t.Error("Dockerfile: the module cache must stay read-only (no -modcacherw) and pelato-modules must be installed")
+	}
+	if script := string(BuilderScript()); !strings.Contains(script, "go mod download") || !strings.Contains(script, "go mod verify") {
+		t.Errorf("pelato-modules does not download and verify:\n%s", script)
+	}
+	if sh, err := exec.LookPath("sh"); err == nil {
+		cmd := exec.Command(sh, "-n")
+		cmd.Stdin = bytes.NewReader(BuilderScript())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("pelato-modules is not a valid sh script: %v\n%s", err, out)
+		}
 	}
 	if v := version("WASH_VERSION"); !strings.HasPrefix(v, "0.43.") {
 		t.Errorf("wash %q: need 0.43.x", v)

@@ -17,8 +17,15 @@ import (
 //   - A publishing template (Template.Publishes) publishes exec_task's result to the
 //     subject in the runtime configuration key dest_topic; when the message carries a
 //     reply subject the result is also published there, so a NATS request gets it.
-//   - A panic in exec_task is recovered, logged with its stack and turned into the
-//     message's error (PanicMessage); the instance keeps serving.
+//   - A panic in exec_task traps the invocation; it is not recovered. recover() does
+//     nothing on WebAssembly in every released TinyGo (0.42.0's compiler/defer.go
+//     disables it for wasm32), so a deferred recover() in task code has no effect
+//     either. On wasmCloud the trap fails the message: nothing is published or
+//     stored, TinyGo prints "panic: ..." to stderr, an HTTP request gets 500, and the
+//     next message runs in a fresh instance. `pelato dev` (mainline Go) gives the same
+//     outcome: recover() in task code returns nil there too, the message fails with
+//     PanicMessage and the panic's file:line, and the instance is discarded. Should a
+//     later TinyGo recover on WebAssembly, this rule follows the pinned version.
 //   - An HTTP template (Template.HTTP) answers POST with the result and 200; any other
 //     method with 405 and "Allow: POST"; an empty body with 400; a body larger than
 //     MaxHTTPBody with 413; a failed exec_task with 500; a failed publish with 502.
@@ -33,7 +40,7 @@ const (
 	StatusEmptyBody        = 400 // "empty request body"
 	StatusMethodNotAllowed = 405 // with "Allow: POST"
 	StatusTooLarge         = 413 // body larger than MaxHTTPBody
-	StatusTaskFailed       = 500 // exec_task panicked (or dest_topic is not set)
+	StatusTaskFailed       = 500 // exec_task panicked: a trap (or dest_topic is not set)
 	StatusPublishFailed    = 502 // the result could not be published
 )
 
@@ -47,7 +54,8 @@ func MethodNotAllowedMessage(method string) string {
 	return "method " + method + " not allowed: send the input with POST"
 }
 
-// PanicMessage is the error of a call whose exec_task panicked with value.
+// PanicMessage is the error pelato dev reports for a call whose exec_task panicked
+// with value (a trap on wasmCloud).
 func PanicMessage(value string) string { return "exec_task panicked: " + value }
 
 // ErrEmptyKey is the error of a key-value task whose exec_task returned an empty key.
@@ -112,14 +120,14 @@ func (r Rule) Applies(t *Template) bool {
 func BehaviourRules() []Rule {
 	return []Rule{
 		{"empty-body", "all", "a message with an empty body is an error; nothing is published or stored"},
-		{"panic-recovered", "all", "a panic in exec_task is logged with its stack and is the message's error; the next message is served"},
+		{"panic-traps", "all", "a panic in exec_task traps the invocation (recover() has no effect): the message fails, nothing is published or stored; the next message gets a fresh instance"},
 		{"publish-dest", "publishes", "the result is published to dest_topic, taken from runtime configuration"},
 		{"reply-to", "publishes", "a message with a reply subject also gets the result as its reply"},
 		{"http-ok", "http", "POST runs exec_task, publishes the result and answers 200 with it"},
 		{"http-method", "http", "any other method answers 405 with Allow: POST"},
 		{"http-empty", "http", "an empty POST body answers 400"},
 		{"http-too-large", "http", "a body larger than MaxHTTPBody answers 413"},
-		{"http-task-failed", "http", "a panicking exec_task answers 500 with the reason"},
+		{"http-task-failed", "http", "a panicking exec_task (a trap) answers 500"},
 		{"kv-decode", "kv", "the body is JSON {key, data}; a string data is unquoted, other JSON passed as text"},
 		{"kv-subject-key", "kv", "an empty key stands for the message's subject"},
 		{"kv-empty-new-key", "kv", "an empty key returned by exec_task is an error"},

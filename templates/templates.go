@@ -118,6 +118,16 @@ func Builder() []byte {
 	return b
 }
 
+// BuilderScript returns the builder image's pelato-modules script (copied into the
+// image beside the Dockerfile's other steps).
+func BuilderScript() []byte {
+	b, err := embedded.ReadFile("builder/pelato-modules")
+	if err != nil {
+		panic("templates: builder script missing from the binary: " + err.Error())
+	}
+	return b
+}
+
 //go:embed wit/deps
 var witDeps embed.FS
 

@@ -14,10 +14,11 @@ import (
 
 func brushCmd() *cobra.Command {
 	var (
-		tasks                                                []string
-		format, progress, registry, image, jobs, builderName string
-		force, insecure, wait                                bool
-		timeout                                              time.Duration
+		tasks                                   []string
+		format, progress, registry, image, jobs string
+		force, insecure, wait                   bool
+		allowGoGenerate                         bool
+		timeout                                 time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:         "brush [dir] [task...]",
@@ -49,8 +50,8 @@ some stage; 2 bad arguments or settings, Docker unusable, NATS unreachable or no
 				return err
 			}
 			flags := latticeSettings()
-			flags["registry"], flags["builder-image"], flags["jobs"], flags["builder"] = "REGISTRY_URL", "PELATO_BUILDER_IMAGE", "JOBS", "PELATO_BUILDER"
-			cfg, err := loadConfig(cmd, dir, flags)
+			flags["registry"], flags["jobs"] = "REGISTRY_URL", "JOBS"
+			cfg, err := loadConfig(cmd, dir, buildFlagSettings(flags))
 			if err != nil {
 				return err
 			}
@@ -60,9 +61,10 @@ some stage; 2 bad arguments or settings, Docker unusable, NATS unreachable or no
 			}
 			start := time.Now()
 			push := pushOptions(dir, nil, cfg, insecure, force, nil)
+			build := pipeline.BuildSettings(cfg)
+			build.Root, build.Tasks, build.Jobs, build.Force, build.AllowGoGenerate = dir, append(tasks, argTasks...), n, force, allowGoGenerate
 			res, err := pipeline.Brush(cmd.Context(), pipeline.BrushOptions{
-				Build: pipeline.BuildOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"), Jobs: n, Force: force,
-					Builder: cfg.Get("PELATO_BUILDER"), BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK")},
+				Build:    build,
 				Push:     push,
 				Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout},
 				Reporter: out.display,
@@ -100,9 +102,10 @@ some stage; 2 bad arguments or settings, Docker unusable, NATS unreachable or no
 	f.StringVar(&jobs, "jobs", "", "build containers at once (JOBS; default: the number of CPUs, 1 when PARALLEL_BUILD=False)")
 	f.BoolVar(&force, "force", false, "rebuild unchanged components and replace tags that hold other content")
 	f.StringVar(&image, "builder-image", "", "Docker image to build with (PELATO_BUILDER_IMAGE); pelato never builds it")
-	f.StringVar(&builderName, "builder", "docker", "docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker) (PELATO_BUILDER)")
+	buildFlags(cmd)
 	f.StringVar(&registry, "registry", "", "OCI registry (REGISTRY_URL): host[:port][/path]")
 	f.BoolVar(&insecure, "insecure", false, "allow plain HTTP to a registry that is not on this machine")
+	allowGoGenerateFlag(cmd, &allowGoGenerate)
 	f.BoolVar(&wait, "wait", true, "wait until each application is deployed or failed")
 	f.DurationVar(&timeout, "timeout", pipeline.DefaultDeployTimeout, "longest wait for placement")
 	formatFlag(cmd, &format, "text", "json")

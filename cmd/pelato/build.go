@@ -38,7 +38,21 @@ func newPipelineOutput(cmd *cobra.Command, format, progress string) (*pipelineOu
 		j := progressui.NewJSONLines(cmd.OutOrStdout())
 		return &pipelineOutput{display: j, json: j}, nil
 	}
-	return &pipelineOutput{display: progressui.New(cmd.ErrOrStderr(), progressui.Mode(progress))}, nil
+	return &pipelineOutput{display: endsWithoutError{progressui.New(cmd.ErrOrStderr(), progressui.Mode(progress))}}, nil
+}
+
+// endsWithoutError is a text display whose End lines leave out the error: a command
+// that fails prints its error once, on its last line ("pelato: ..."), and the End
+// line ("deployed 0 of 2 components ...; stopped: ...") already says what happened.
+// JSON lines keep the error in the "end" event: a script reads one stream.
+type endsWithoutError struct{ progressui.Display }
+
+// Event implements pipeline.Reporter.
+func (d endsWithoutError) Event(e pipeline.Event) {
+	if e.Kind == pipeline.End {
+		e.Err = nil
+	}
+	d.Display.Event(e)
 }
 
 // resultLine is the last line of a pipeline command's JSON-lines output.
@@ -76,9 +90,10 @@ func pipelineError(cmd *cobra.Command, dir string, err error) error {
 
 func buildCmd() *cobra.Command {
 	var (
-		tasks                                                []string
-		format, progress, registry, image, jobs, builderName string
-		force, push, insecure                                bool
+		tasks                                   []string
+		format, progress, registry, image, jobs string
+		force, push, insecure                   bool
+		allowGoGenerate                         bool
 	)
 	cmd := &cobra.Command{
 		Use:         "build [dir] [task...]",
@@ -116,7 +131,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(cmd, dir, map[string]string{"registry": "REGISTRY_URL", "builder-image": "PELATO_BUILDER_IMAGE", "jobs": "JOBS", "builder": "PELATO_BUILDER"})
+			cfg, err := loadConfig(cmd, dir, buildFlagSettings(map[string]string{"registry": "REGISTRY_URL", "jobs": "JOBS"}))
 			if err != nil {
 				return err
 			}
@@ -125,8 +140,8 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 				return err
 			}
 			start := time.Now()
-			opts := pipeline.BuildOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"),
-				Jobs: n, Force: force, Builder: cfg.Get("PELATO_BUILDER"), BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Reporter: out.display}
+			opts := pipeline.BuildSettings(cfg)
+			opts.Root, opts.Tasks, opts.Jobs, opts.Force, opts.Reporter, opts.AllowGoGenerate = dir, append(tasks, argTasks...), n, force, out.display, allowGoGenerate
 			res, err := pipeline.Build(cmd.Context(), opts)
 			var pres *pipeline.PushResult
 			if err == nil && push {
@@ -163,9 +178,10 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 	f.StringVar(&jobs, "jobs", "", "containers at once (JOBS; default: the number of CPUs, 1 when PARALLEL_BUILD=False)")
 	f.BoolVar(&force, "force", false, "rebuild unchanged components (with --push: also replace tags that hold other content)")
 	f.StringVar(&image, "builder-image", "", "Docker image to build with (PELATO_BUILDER_IMAGE); pelato never builds it")
-	f.StringVar(&builderName, "builder", "docker", "docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker) (PELATO_BUILDER)")
+	buildFlags(cmd)
 	f.StringVar(&registry, "registry", "", "OCI registry (REGISTRY_URL): host[:port][/path]")
 	f.BoolVar(&push, "push", false, "push the built components (as pelato push does)")
+	allowGoGenerateFlag(cmd, &allowGoGenerate)
 	f.BoolVar(&insecure, "insecure", false, "with --push: allow plain HTTP to a registry that is not on this machine")
 	formatFlag(cmd, &format, "text", "json")
 	f.StringVar(&progress, "progress", "auto", "progress display: auto, tty (live) or plain")
@@ -349,4 +365,25 @@ func pushDetail(res *pipeline.PushResult) map[string]any {
 		per[c.ComponentName] = map[string]any{"status": c.Status, "push_time": fmt.Sprintf("%.3f", c.Duration.Seconds()), "reference": c.Reference}
 	}
 	return map[string]any{"components": per, "push_time": fmt.Sprintf("%.3f", res.Duration.Seconds())}
+}
+
+// buildFlagSettings adds the flags of buildFlags (and --builder-image) to flags
+// (flag name → setting), for loadConfig.
+func buildFlagSettings(flags map[string]string) map[string]string {
+	flags["builder"] = "PELATO_BUILDER"
+	flags["builder-image"] = "PELATO_BUILDER_IMAGE"
+	flags["network"] = "PELATO_BUILD_NETWORK"
+	flags["tinygo-version"] = "PELATO_TINYGO_VERSION"
+	flags["wasm-tools-version"] = "PELATO_WASM_TOOLS_VERSION"
+	return flags
+}
+
+// buildFlags defines the flags of the build settings that choose what runs on this
+// machine (besides --builder-image): like the environment, never a project's .env.
+func buildFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String("builder", "", "docker (default: a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker) (PELATO_BUILDER)")
+	f.String("network", "", "network mode of build containers (PELATO_BUILD_NETWORK): bridge (default), host or none")
+	f.String("tinygo-version", "", "TinyGo version of pelato's builder image (PELATO_TINYGO_VERSION; default 0.42.0)")
+	f.String("wasm-tools-version", "", "wasm-tools version of pelato's builder image (PELATO_WASM_TOOLS_VERSION; default 1.258.0)")
 }

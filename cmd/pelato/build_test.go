@@ -139,12 +139,23 @@ func TestBuildCommandFailure(t *testing.T) {
 	}
 }
 
+// TestBuildCommandNoDaemon: without a Docker daemon, build and brush say so once, on
+// the last line (after bringing gen/ up to date, which needs no Docker); a project
+// with errors in its task code gets those errors, not "no Docker" (issue 17).
 func TestBuildCommandNoDaemon(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "docker.sock"))
 	dir := buildertest.Project(t, 1, func(int) string { return buildertest.TaskCode() })
-	code, out, errOut := pelato(t, "build", dir)
-	if code != 2 || !strings.Contains(errOut, "no Docker daemon answers at unix://") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || out != "" {
-		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	broken := copyDir(t, "../../testdata/projects/task_type_error")
+	for _, command := range []string{"build", "brush"} {
+		code, out, errOut := pelato(t, command, dir, "--progress", "plain")
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		if code != 2 || out != "" || !strings.HasPrefix(lines[len(lines)-1], "pelato: no Docker daemon answers at unix://") || strings.Count(errOut, "Docker daemon") != 1 {
+			t.Errorf("%s without a daemon: exit %d, stdout %q, stderr %q", command, code, out, errOut)
+		}
+		code, out, errOut = pelato(t, command, broken, "--progress", "plain")
+		if code != exitProblems || !strings.Contains(out+errOut, "tasks/upper.go:6:20: error PL402") || strings.Contains(errOut, "Docker") {
+			t.Errorf("%s of a project with Go errors without a daemon: exit %d, stdout %q, stderr %q", command, code, out, errOut)
+		}
 	}
 }
 

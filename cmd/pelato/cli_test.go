@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/gotoolchain"
 	"github.com/pelato-dev/pelato/internal/testenv"
 	"github.com/spf13/cobra"
 )
@@ -28,6 +29,9 @@ func TestProblemsCountedOnce(t *testing.T) {
 	}
 	if !strings.Contains(out, "PL402") || !strings.Contains(out, "PL410") {
 		t.Fatalf("both the Go error and its summary are shown:\n%s", out)
+	}
+	if strings.Contains(out, "error PL410") || strings.Count(out, ": error ") != 1 {
+		t.Errorf("one Go error is one error entry; PL410 only points at it:\n%s", out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if got := lines[len(lines)-1]; got != "1 error, 2 hints" {
@@ -250,7 +254,7 @@ func TestUpwardSearch(t *testing.T) {
 	dir := copyDir(t, "../../testdata/projects/task_type_error")
 	t.Chdir(filepath.Join(dir, "tasks"))
 	code, out, errOut := pelato(t, "check")
-	if code != exitProblems || !strings.Contains(out, "upper.go:6:20: error PL402") || !strings.Contains(out, "../workflow.yaml:5:11: error PL410") {
+	if code != exitProblems || !strings.Contains(out, "upper.go:6:20: error PL402") || !strings.Contains(out, "../workflow.yaml:5:11: info PL410") {
 		t.Errorf("check in tasks/: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = pelato(t, "check", ".")
@@ -278,6 +282,9 @@ func TestExplainLists(t *testing.T) {
 	code, out, errOut := pelato(t, "explain")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "error PL410") || strings.Count(out, ": error ") != 1 {
+		t.Errorf("one Go error is one error entry; PL410 only points at it:\n%s", out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != len(check.Catalogue()) {
@@ -566,5 +573,57 @@ func TestCacheCommand(t *testing.T) {
 	t.Setenv("CACHE_MAX_SIZE", "lots")
 	if code, _, errOut := pelato(t, "cache", "--cache-dir", cache); code != exitUsage || !strings.Contains(errOut, "CACHE_MAX_SIZE") {
 		t.Errorf("a bad setting: exit %d, %q", code, errOut)
+	}
+}
+
+// TestDotEnvCannotChooseBuilder: a cloned project's .env cannot pick the builder
+// image, the build network or the limits (testdata/hostile/dotenv-builder): check
+// warns (PL504) and build ignores the lines and says so.
+func TestDotEnvCannotChooseBuilder(t *testing.T) {
+	dir := copyDir(t, "../../testdata/hostile/dotenv-builder")
+	code, out, _ := pelato(t, "check", dir)
+	for _, want := range []string{
+		".env:3:1: warning PL504: PELATO_BUILDER_IMAGE in .env is ignored",
+		".env:4:1: warning PL504: PELATO_BUILD_NETWORK in .env is ignored",
+		".env:5:1: warning PL504: PELATO_BUILD_MEMORY in .env is ignored",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check: missing %q in\n%s", want, out)
+		}
+	}
+	if code != 0 {
+		t.Errorf("check: exit %d, want 0 (warnings only)", code)
+	}
+	// Without Docker the build stops at once, after saying what it ignored; the
+	// image named in .env is never asked for.
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+	code, out, errOut := pelato(t, "build", "--progress", "plain", dir)
+	all := out + errOut
+	if !strings.Contains(all, "PELATO_BUILDER_IMAGE in .env is ignored") || !strings.Contains(all, "PELATO_BUILD_NETWORK in .env is ignored") {
+		t.Errorf("build does not say what it ignored:\n%s", all)
+	}
+	if strings.Contains(all, "attacker.example") {
+		t.Errorf("build used the image .env named:\n%s", all)
+	}
+	if code == 0 {
+		t.Error("build without Docker succeeded")
+	}
+	code, _, errOut = pelato(t, "build", "--network", "container:x", dir)
+	if code != exitUsage || !strings.Contains(errOut, `PELATO_BUILD_NETWORK (from flag) is "container:x"; expected bridge (the default), host or none`) {
+		t.Errorf("bad --network: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestGoMissingHint: without the go command on PATH, check (which loads the types of
+// the tasks' imports with it) and invoke (which compiles with it) exit 2 with the same
+// install hint, once.
+func TestGoMissingHint(t *testing.T) {
+	dir := copyDir(t, "../../examples/temperature")
+	t.Setenv("PATH", t.TempDir())
+	for _, args := range [][]string{{"check", dir}, {"invoke", "--cache-dir", t.TempDir(), dir, "celsius_to_kelvin_conversion", "21.5"}} {
+		code, _, errOut := pelato(t, args...)
+		if code != exitUsage || strings.Count(errOut, gotoolchain.ErrNotFound.Error()) != 1 {
+			t.Errorf("%s without go: exit %d, stderr %q", args[0], code, errOut)
+		}
 	}
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/pelato-dev/pelato/internal/plural"
 
@@ -18,7 +20,9 @@ import (
 
 func devCmd() *cobra.Command {
 	var format, natsURL, host, cacheDir, storeDir string
-	var port int
+	var port, maxHops int
+	var maxMessages int64
+	var maxWait time.Duration
 	var quiet, noWatch bool
 	var send []string
 	var limits limitFlags
@@ -40,7 +44,10 @@ changed are rebuilt and swapped in without losing a message, and changed topics,
 ports or tasks are re-wired.
 
 --send TOPIC=DATA (repeatable) publishes after start-up, prints what flows through
-the workflow and exits once it has been quiet for a moment: exit 1 if a task failed.
+the workflow and exits once it has settled (no message in flight), saying how long it
+waited: exit 1 if a task failed, or if a bound stopped it first (--max-wait,
+--max-messages; it says which). A message passes through at most --max-hops tasks:
+past that, a loop in the workflow is stopped and logged.
 Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -69,13 +76,17 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 				Options: devrun.Options{
 					Root: dir, NATSURL: natsURL, Host: host, Port: port, StoreDir: storeDir, CacheDir: cacheDir,
 					Limits: lim, Watch: !noWatch && len(msgs) == 0, Events: log.Event, Record: natsURL == "" && len(msgs) == 0,
-					Base: cwd,
+					Base: cwd, MaxHops: maxHops,
 				},
-				Send: msgs,
+				Send: msgs, MaxWait: maxWait, MaxMessages: maxMessages,
 			}
 			res, err := pipeline.Dev(cmd.Context(), opts)
 			var pe *devrun.ProblemsError
 			switch {
+			case errors.Is(err, context.Canceled):
+				// Ctrl-C, even during the first compile: not a problem of the project
+				// (the exit-code table's "interrupted").
+				return err
 			case errors.As(err, &pe):
 				if format != "json" {
 					fmt.Fprint(cmd.ErrOrStderr(), pe.Text)
@@ -83,15 +94,15 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 				return &exitError{code: exitProblems, err: errors.New("the project has errors; fix them and run dev again")}
 			case errors.Is(err, pipeline.ErrTasksFailed):
 				return &exitError{code: exitProblems, err: err}
+			case errors.Is(err, pipeline.ErrNotSettled):
+				// The done event said which bound stopped it.
+				return &exitError{code: exitProblems, err: errors.New("the workflow did not settle")}
 			case errors.Is(err, wasmrun.ErrGoNotFound):
 				return usageError(err)
 			case err != nil && res == nil:
 				return usageError(err)
 			case err != nil:
 				return &exitError{code: exitProblems, err: err}
-			}
-			if format != "json" && len(msgs) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s handled, none failed\n", plural.Count(int(res.Handled), "message"))
 			}
 			return nil
 		},
@@ -100,6 +111,9 @@ Publish to a running dev from another terminal with 'pelato publish TOPIC DATA'.
 	cmd.Flags().IntVar(&port, "port", 0, "port of the embedded NATS server (default 4222, or a free one when 4222 is taken)")
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address the embedded NATS server and the HTTP producers listen on")
 	cmd.Flags().StringArrayVar(&send, "send", nil, "publish DATA to TOPIC after start-up, print the flow and exit when quiet (TOPIC=DATA, repeatable)")
+	cmd.Flags().IntVar(&maxHops, "max-hops", devrun.DefaultMaxHops, "most tasks a message may pass through; past it a loop is stopped (the result is not published, the message fails)")
+	cmd.Flags().DurationVar(&maxWait, "max-wait", pipeline.DefaultDevMaxWait, "with --send: longest wait for the workflow to settle")
+	cmd.Flags().Int64Var(&maxMessages, "max-messages", pipeline.DefaultDevMaxMessages, "with --send: most messages handled before stopping")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only failed messages, problems and status")
 	cmd.Flags().BoolVar(&noWatch, "no-watch", false, "do not reload when files change")
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "cache of compiled modules (default: the user cache folder)")
@@ -158,7 +172,7 @@ running on this machine, else nats://localhost:4222.`,
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "published %s to %s on %s\n", plural.Count(len(data), "byte"), args[0], used)
+			fmt.Fprintf(cmd.ErrOrStderr(), "published %s to %s on %s\n", plural.Count(len(data), "byte"), args[0], devrun.RedactURL(used))
 			return nil
 		},
 	}

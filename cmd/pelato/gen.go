@@ -62,6 +62,7 @@ func (w withoutEnd) Event(e pipeline.Event) {
 func genCmd() *cobra.Command {
 	var tasks []string
 	var format, registry string
+	var allowGoGenerate bool
 	cmd := &cobra.Command{
 		Use:         "gen [dir]",
 		Annotations: checksProject,
@@ -92,7 +93,7 @@ not create is never touched. --task selects tasks by component_name or name.`,
 			start := time.Now()
 			checker := check.NewTaskChecker(check.TaskCheckerOptions{})
 			loadTypes(cmd.Context(), cmd.ErrOrStderr(), dir, checker)
-			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep, TaskChecker: checker})
+			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep, TaskChecker: checker, AllowGoGenerate: allowGoGenerate})
 			if err != nil {
 				var cf *pipeline.CheckFailedError
 				if errors.As(err, &cf) {
@@ -131,6 +132,15 @@ not create is never touched. --task selects tasks by component_name or name.`,
 	}
 	cmd.Flags().StringArrayVar(&tasks, "task", nil, "generate only this task (component_name or name); repeatable")
 	cmd.Flags().StringVar(&registry, "registry", "", "OCI registry for image references (REGISTRY_URL)")
+	allowGoGenerateFlag(cmd, &allowGoGenerate)
 	formatFlag(cmd, &format, "text", "json")
 	return cmd
+}
+
+// allowGoGenerateFlag adds --allow-go-generate (gen, build, brush): the user's opt-in
+// to copy task files' //go:generate lines into gen/, where `wash build` runs them. It
+// is a flag only, never a setting in the project (workflow.yaml, .env): a project one
+// clones must not decide what runs when one builds it.
+func allowGoGenerateFlag(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, "allow-go-generate", false, "copy task files' //go:generate lines into gen/, where wash build runs them (refused by default: PL413)")
 }

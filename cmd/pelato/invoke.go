@@ -65,7 +65,9 @@ than --memory or recurses past --stack is stopped and reported (exit 1).`,
 			if err != nil {
 				return err
 			}
-			opts := pipeline.InvokeOptions{Root: dir, Task: task, Input: input, CacheDir: cacheDir, CacheLimits: cacheLim, TaskOutput: cmd.ErrOrStderr(), Limits: lim}
+			// What the task prints, escaped a line at a time as pelato dev does.
+			taskOut := termsafe.Lines(cmd.ErrOrStderr())
+			opts := pipeline.InvokeOptions{Root: dir, Task: task, Input: input, CacheDir: cacheDir, CacheLimits: cacheLim, TaskOutput: taskOut, Limits: lim}
 			if cmd.Flags().Changed("key") {
 				opts.Key = &key
 			}
@@ -76,6 +78,7 @@ than --memory or recurses past --stack is stopped and reported (exit 1).`,
 				opts.Reporter = logsOnly{&pipeline.TextReporter{W: cmd.ErrOrStderr()}}
 			}
 			res, err := pipeline.Invoke(cmd.Context(), opts)
+			taskOut.Flush()
 			if err != nil {
 				return invokeFailure(cmd, dir, err)
 			}
@@ -86,10 +89,13 @@ than --memory or recurses past --stack is stopped and reported (exit 1).`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(res)
 			case res.Kind == "kv":
-				fmt.Fprintf(out, "key: %s\nvalue: %s\n", res.Key, res.Value)
+				fmt.Fprintf(out, "key: %s\nvalue: %s\n", termsafe.Line(res.Key), termsafe.Line(res.Value))
 			default:
-				fmt.Fprint(out, res.Output)
-				if !strings.HasSuffix(res.Output, "\n") {
+				// Control characters escaped, line breaks kept; --format json gives
+				// the exact bytes.
+				text := termsafe.Text(res.Output)
+				fmt.Fprint(out, text)
+				if !strings.HasSuffix(text, "\n") {
 					fmt.Fprintln(out)
 				}
 			}

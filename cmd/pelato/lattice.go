@@ -364,6 +364,12 @@ or no wadm on the lattice (the hosts are still shown).`,
 // printStatus writes the applications table and the hosts table.
 func printStatus(w io.Writer, res *pipeline.StatusResult) {
 	fmt.Fprintf(w, "Lattice %s at %s\n\n", clean(res.Lattice), clean(res.URL))
+	if !res.WadmAnswered {
+		// No rows: without wadm's answer nothing is known of the applications.
+		fmt.Fprintf(w, "wadm did not answer on lattice %s: the state of %s is unknown\n", clean(res.Lattice), plural.Count(len(res.Apps), "application"))
+		printHosts(w, res)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APPLICATION\tVERSION\tDEPLOYED\tSTATUS\tMESSAGE")
 	for _, a := range res.Apps {
@@ -383,12 +389,17 @@ func printStatus(w io.Writer, res *pipeline.StatusResult) {
 	if len(res.Others) > 0 {
 		fmt.Fprintf(w, "\nother applications in the lattice: %s\n", clean(strings.Join(res.Others, ", ")))
 	}
+	printHosts(w, res)
+}
+
+// printHosts writes the hosts table of a status.
+func printHosts(w io.Writer, res *pipeline.StatusResult) {
 	fmt.Fprintln(w)
 	if len(res.Hosts) == 0 {
 		fmt.Fprintf(w, "no host answered the ping on lattice %s\n", clean(res.Lattice))
 		return
 	}
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tNAME\tLABELS\tVERSION\tUPTIME")
 	for _, h := range res.Hosts {
 		up := h.UptimeHuman

@@ -155,9 +155,27 @@ func TestDeployCommandFailures(t *testing.T) {
 	}
 	// A NATS server where no wadm listens: exit 2 naming the lattice and the server.
 	bare := latticetest.StartNATS(t, latticetest.ServerOptions{})
-	code, _, errOut = pelato(t, "deploy", dir, "--lattice", "nowhere", "--nats-url", bare.URL())
-	if code != 2 || !strings.Contains(errOut, `no wadm is listening on lattice "nowhere" at `+bare.URL()) {
-		t.Errorf("no wadm: exit %d %s", code, errOut)
+	// The summary says nothing was deployed, and why; the error is printed once.
+	code, out, errOut = pelato(t, "deploy", dir, "--lattice", "nowhere", "--nats-url", bare.URL())
+	if code != 2 || strings.Count(errOut, `no wadm is listening on lattice "nowhere" at `+bare.URL()) != 1 ||
+		!strings.Contains(out, "deployed 0 of 2 components to lattice nowhere; stopped: no wadm answers on lattice nowhere") ||
+		strings.Count(out, "not deployed") != 2 {
+		t.Errorf("no wadm: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// status shows no application rows as if wadm had answered; remove says why
+	// nothing was removed.
+	code, out, errOut = pelato(t, "status", dir, "--lattice", "nowhere", "--nats-url", bare.URL())
+	if code != 2 || strings.Contains(out, "not in wadm") || strings.Contains(out, "APPLICATION") ||
+		!strings.Contains(out, "wadm did not answer on lattice nowhere: the state of 2 applications is unknown") || strings.Count(errOut, "no wadm is listening") != 1 {
+		t.Errorf("status without wadm: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = pelato(t, "status", dir, "--lattice", "nowhere", "--nats-url", bare.URL(), "--format", "json")
+	if code != 2 || !strings.Contains(out, `"wadm_answered": false`) {
+		t.Errorf("status --format json without wadm: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = pelato(t, "remove", dir, "--lattice", "nowhere", "--nats-url", bare.URL())
+	if code != 2 || !strings.Contains(out, "removed 0 applications from lattice nowhere; stopped: no wadm answers on lattice nowhere") || strings.Count(errOut, "no wadm is listening") != 1 {
+		t.Errorf("remove without wadm: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// A bad setting: exit 2.
 	code, _, errOut = pelato(t, "deploy", dir, "--request-timeout", "soon")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,40 @@ func TestInvokeCommand(t *testing.T) {
 	}
 }
 
+// TestInvokeEscapesControlCharacters: what a task prints and returns reaches the
+// terminal with its control characters escaped (as in pelato dev); --format json keeps
+// the exact bytes.
+func TestInvokeEscapesControlCharacters(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; invoke needs the Go toolchain")
+	}
+	cache := t.TempDir()
+	dir := copyDir(t, "../../examples/temperature")
+	os.WriteFile(filepath.Join(dir, "tasks", "filter.go"), []byte("package main\n\nimport (\"fmt\"\n\t\"os\"\n)\n\nfunc exec_task(arg string) string {\n\tfmt.Println(\"\\x1b[2Jcleared\\rover\")\n\tfmt.Fprint(os.Stderr, \"\\x1b]0;title\\x07no newline\")\n\treturn \"\\x1b[31mred\\u202e\\nline2\"\n}\n"), 0o644)
+	code, out, errOut := pelato(t, "invoke", "--cache-dir", cache, dir, "temp_filter", "x")
+	if code != 0 {
+		t.Fatalf("exit %d, out %q, err %q", code, out, errOut)
+	}
+	if strings.ContainsAny(out+errOut, "\x1b\r\x07\u202e") {
+		t.Errorf("control characters reached the terminal: out %q, err %q", out, errOut)
+	}
+	for _, want := range []string{`\x1b[2Jcleared\rover`, `\x1b]0;title\x07no newline`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("task output lacks %q: %q", want, errOut)
+		}
+	}
+	if out != `\x1b[31mred\u202e`+"\nline2\n" {
+		t.Errorf("result: %q", out)
+	}
+	_, out, _ = pelato(t, "invoke", "--cache-dir", cache, dir, "temp_filter", "x", "--format", "json")
+	var res struct {
+		Output string `json:"output"`
+	}
+	if json.Unmarshal([]byte(out), &res) != nil || res.Output != "\x1b[31mred\u202e\nline2" {
+		t.Errorf("json result: %q", out)
+	}
+}
+
 // BenchmarkInvokeWarmProcess runs `pelato invoke` as a fresh process when nothing
 // changed (compiled module and wazero code cached). Target: under 300 ms.
 func BenchmarkInvokeWarmProcess(b *testing.B) {
@@ -114,8 +149,8 @@ func BenchmarkInvokeWarmProcess(b *testing.B) {
 }
 
 func TestInvokeLimits(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("go command not found; invoke needs the Go toolchain")
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; invoke needs the Go toolchain")
 	}
 	cache := t.TempDir()
 	dir := copyDir(t, "../../examples/temperature")
@@ -194,8 +229,8 @@ func devProject(t *testing.T) string {
 }
 
 func TestDevSend(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("go command not found; dev needs the Go toolchain")
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; dev needs the Go toolchain")
 	}
 	cache, dir := t.TempDir(), devProject(t)
 	base := []string{"dev", dir, "--port", "-1", "--cache-dir", cache, "--store-dir", t.TempDir()}
@@ -213,7 +248,7 @@ func TestDevSend(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut, "ready: 2 tasks running; NATS at nats://127.0.0.1:") || !strings.Contains(errOut, "2 messages handled, none failed") {
+	if !regexp.MustCompile(`ready: 2 tasks running; NATS at nats://[0-9a-f]{32}@127\.0\.0\.1:`).MatchString(errOut) || !regexp.MustCompile(`settled after \S+ \(no message in flight\): 2 messages handled, none failed`).MatchString(errOut) {
 		t.Errorf("stderr:\n%s", errOut)
 	}
 
@@ -250,8 +285,8 @@ func TestDevSend(t *testing.T) {
 }
 
 func TestPublishCommand(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("go command not found; dev needs the Go toolchain")
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "the go command is not on PATH; dev needs the Go toolchain")
 	}
 	r, err := devrun.Start(context.Background(), devrun.Options{Root: devProject(t), Port: -1, StoreDir: t.TempDir(), CacheDir: t.TempDir()})
 	if err != nil {
@@ -269,7 +304,8 @@ func TestPublishCommand(t *testing.T) {
 	}
 	nc.Flush()
 	code, _, errOut := pelato(t, "publish", "--nats", r.URL(), "living_room_celsius_data", "25")
-	if code != 0 || !strings.Contains(errOut, "published 2 bytes to living_room_celsius_data on "+r.URL()) {
+	// The token is not echoed.
+	if code != 0 || !strings.Contains(errOut, "published 2 bytes to living_room_celsius_data on "+devrun.RedactURL(r.URL())) || strings.Contains(errOut, r.URL()) {
 		t.Fatalf("publish: exit %d, %s", code, errOut)
 	}
 	m, err := sub.NextMsg(10 * time.Second)

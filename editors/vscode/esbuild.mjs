@@ -39,6 +39,8 @@ if (args.has('--tests')) {
     sourcemap: 'inline',
     logLevel: 'warning',
   });
+  // Compiled file by file, src/verbs.js requires the table beside it.
+  copyFileSync(join(here, 'src', 'commands.json'), join(here, 'out', 'unit', 'src', 'commands.json'));
 } else {
   const production = args.has('--production');
   await esbuild.build({

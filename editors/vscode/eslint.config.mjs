@@ -16,4 +16,11 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  {
+    // The code-server test: a Node.js script, with functions run in the page.
+    files: ['test/*.mjs'],
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', fetch: 'readonly', document: 'readonly', MouseEvent: 'readonly' },
+    },
+  },
 );

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -39,8 +40,9 @@ const RemoveTimeout = 5 * time.Second
 
 // Client is a connection to a Docker daemon. It is safe for concurrent use.
 type Client struct {
-	api  *client.Client
-	host string
+	api   *client.Client
+	host  string
+	owner string // LabelOwner of the containers it creates
 }
 
 // Connect connects to the Docker daemon named by the environment (DOCKER_HOST, else
@@ -51,7 +53,7 @@ func Connect(ctx context.Context) (*Client, error) {
 	if err != nil {
 		return nil, &DaemonError{Host: os.Getenv("DOCKER_HOST"), Cause: "bad Docker settings in the environment: " + err.Error(), Hint: "check DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH", Err: err}
 	}
-	c := &Client{api: api, host: api.DaemonHost()}
+	c := &Client{api: api, host: api.DaemonHost(), owner: ownerID()}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := api.Ping(pctx); err != nil {
@@ -107,6 +109,21 @@ func (c *Client) RemoveVolumes(ctx context.Context, names ...string) error {
 // Containers lists the ids of the containers (running or not) that carry every
 // label of labels (value "" matches any value).
 func (c *Client) Containers(ctx context.Context, labels map[string]string) ([]string, error) {
+	list, err := c.containersWithLabels(ctx, labels)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(list))
+	for id := range list {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// containersWithLabels lists the containers (running or not) that carry every label
+// of labels (value "" matches any value), with all their labels, by id.
+func (c *Client) containersWithLabels(ctx context.Context, labels map[string]string) (map[string]map[string]string, error) {
 	f := filters.NewArgs()
 	for k, v := range labels {
 		if v == "" {
@@ -119,11 +136,11 @@ func (c *Client) Containers(ctx context.Context, labels map[string]string) ([]st
 	if err != nil {
 		return nil, c.wrap("list containers", err)
 	}
-	ids := make([]string, len(list))
-	for i, s := range list {
-		ids[i] = s.ID
+	out := make(map[string]map[string]string, len(list))
+	for _, s := range list {
+		out[s.ID] = s.Labels
 	}
-	return ids, nil
+	return out, nil
 }
 
 // DaemonError says why the Docker daemon cannot be used.

@@ -198,3 +198,62 @@ func TestNoDaemon(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// TestRunLimitsAndOwner: a build container runs with the memory and pids bounds
+// asked for (read back from inside it, cgroup v1 or v2) and carries pelato's labels,
+// its owner among them.
+func TestRunLimitsAndOwner(t *testing.T) {
+	c := buildertest.Connect(t)
+	im := testImage(t, c)
+	run := fmt.Sprintf("limits-%d", time.Now().UnixNano())
+	labels := map[string]string{builder.LabelRun: run}
+	buildertest.Cleanup(t, c, labels)
+	dir := project(t, "limited", "package main\n//fakewash:print-limits\n//fakewash:sleep 2s\n")
+	var out bytes.Buffer
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		res, err := c.Run(context.Background(), builder.RunSpec{Image: im.Ref, Dir: dir, User: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
+			Labels: labels, Output: &out, Memory: 96 << 20, Pids: 77, Started: func() { close(started) }})
+		if err == nil && res.ExitCode != 0 {
+			err = fmt.Errorf("exit %d", res.ExitCode)
+		}
+		done <- err
+	}()
+	<-started
+	owned, err := c.Containers(context.Background(), map[string]string{builder.LabelRun: run, builder.LabelManaged: "true", builder.LabelOwner: ""})
+	if err != nil || len(owned) != 1 {
+		t.Errorf("containers with pelato's and the owner's labels: %v %v", owned, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "limit pids.max 77") {
+		t.Errorf("pids bound not applied:\n%s", s)
+	}
+	if !strings.Contains(s, fmt.Sprintf("limit memory.limit_in_bytes %d", 96<<20)) && !strings.Contains(s, fmt.Sprintf("limit memory.max %d", 96<<20)) {
+		t.Errorf("memory bound not applied:\n%s", s)
+	}
+}
+
+// TestImageBuildArgs: build arguments reach the Dockerfile, and change the tag.
+func TestImageBuildArgs(t *testing.T) {
+	c := buildertest.Connect(t)
+	src := builder.ImageSource{Dockerfile: []byte("FROM scratch\nARG WHICH=missing\nCOPY ${WHICH} /w\n"),
+		Files: map[string]builder.File{"present": {Data: []byte("x")}}, Labels: map[string]string{buildertest.LabelTest: pkgLabel}}
+	defer c.PruneImages(context.Background(), map[string]string{buildertest.LabelTest: pkgLabel})
+	if _, err := c.EnsureImage(context.Background(), src, nil); err == nil {
+		t.Fatal("the ARG's default names no file: the build should fail")
+	}
+	with := src
+	with.BuildArgs = map[string]string{"WHICH": "present"}
+	if with.Tag() == src.Tag() {
+		t.Error("build arguments do not change the tag")
+	}
+	im, err := c.EnsureImage(context.Background(), with, nil)
+	if err != nil {
+		t.Fatalf("with WHICH=present: %v", err)
+	}
+	c.RemoveImage(context.Background(), im.Ref)
+}

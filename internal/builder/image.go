@@ -31,6 +31,10 @@ type ImageSource struct {
 	Files map[string]File
 	// Labels are added to the image (besides pelato's own).
 	Labels map[string]string
+	// BuildArgs are the Dockerfile's ARG values (e.g. TINYGO_VERSION); an ARG not
+	// given keeps the Dockerfile's default. They are part of Hash, so an image built
+	// with other versions gets another tag.
+	BuildArgs map[string]string
 }
 
 // File is a build-context file. A Mode with fs.ModeDir marks a folder.
@@ -51,6 +55,9 @@ func (s ImageSource) Hash() string {
 	}
 	for _, k := range sortedKeys(s.Labels) {
 		fmt.Fprintf(h, "label\x00%s\x00%s\x00", k, s.Labels[k])
+	}
+	for _, k := range sortedKeys(s.BuildArgs) {
+		fmt.Fprintf(h, "arg\x00%s\x00%s\x00", k, s.BuildArgs[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -125,8 +132,15 @@ func (c *Client) EnsureImage(ctx context.Context, src ImageSource, log func(stri
 	for k, v := range src.Labels {
 		labels[k] = v
 	}
+	var args map[string]*string
+	for k, v := range src.BuildArgs {
+		if args == nil {
+			args = map[string]*string{}
+		}
+		args[k] = &v
+	}
 	resp, err := c.api.ImageBuild(ctx, bytes.NewReader(ctxTar), build.ImageBuildOptions{
-		Tags: []string{ref}, Dockerfile: "Dockerfile", Remove: true, ForceRemove: true, Labels: labels,
+		Tags: []string{ref}, Dockerfile: "Dockerfile", Remove: true, ForceRemove: true, Labels: labels, BuildArgs: args,
 	})
 	if err != nil {
 		return Image{}, c.wrap("build the builder image "+ref, err)

@@ -35,6 +35,15 @@ type RunSpec struct {
 	Output io.Writer
 	// Network is the container's network mode ("" means the daemon's default bridge).
 	Network string
+	// Memory bounds the container's memory in bytes (swap included); 0 means no bound.
+	Memory int64
+	// Pids bounds the container's processes and threads; 0 means no bound.
+	Pids int64
+	// ReadOnlyVolumes are mounted read-only (the build's view of a cache it must not
+	// change), by Volume.Name.
+	ReadOnlyVolumes map[string]bool
+	// ReadOnlyDir mounts Dir read-only.
+	ReadOnlyDir bool
 	// Stderr, when set, also receives the container's stderr alone.
 	Stderr io.Writer
 	// Started, when set, is called once the container runs.
@@ -55,24 +64,30 @@ type RunResult struct {
 // RemoveTimeout and Run returns ctx's error.
 func (c *Client) Run(ctx context.Context, spec RunSpec) (RunResult, error) {
 	var res RunResult
-	labels := map[string]string{LabelManaged: "true"}
+	labels := map[string]string{LabelManaged: "true", LabelOwner: c.owner}
 	for k, v := range spec.Labels {
 		labels[k] = v
 	}
-	mounts := []mount.Mount{{Type: mount.TypeBind, Source: spec.Dir, Target: SourceDir}}
+	mounts := []mount.Mount{{Type: mount.TypeBind, Source: spec.Dir, Target: SourceDir, ReadOnly: spec.ReadOnlyDir}}
 	for _, v := range spec.Volumes {
-		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: v.Name, Target: v.Target})
+		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: v.Name, Target: v.Target, ReadOnly: spec.ReadOnlyVolumes[v.Name]})
+	}
+	limits := container.Resources{Memory: spec.Memory}
+	if spec.Memory > 0 {
+		limits.MemorySwap = spec.Memory // no swap beyond the bound
+	}
+	if spec.Pids > 0 {
+		limits.PidsLimit = &spec.Pids
 	}
 	t0 := time.Now()
 	created, err := c.api.ContainerCreate(ctx, &container.Config{
 		Image: spec.Image, Cmd: spec.Cmd, User: spec.User, Env: spec.Env, WorkingDir: SourceDir, Labels: labels,
 		AttachStdout: true, AttachStderr: true,
 	}, &container.HostConfig{
-		Mounts:    mounts,
-		LogConfig: container.LogConfig{Type: "none"}, // output is streamed to the build log instead
-		// The host's network: builds download modules, and a bridge endpoint per
-		// container costs more than the build's own overhead.
+		Mounts:      mounts,
+		LogConfig:   container.LogConfig{Type: "none"}, // output is streamed to the build log instead
 		NetworkMode: container.NetworkMode(spec.Network),
+		Resources:   limits,
 	}, nil, nil, "")
 	if err != nil {
 		if ctx.Err() != nil {

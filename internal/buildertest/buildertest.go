@@ -8,16 +8,19 @@ package buildertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/builder"
+	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
 // LabelTest marks the Docker objects of one test package.
@@ -31,10 +34,7 @@ func Connect(t testing.TB) *builder.Client {
 	defer cancel()
 	c, err := builder.Connect(ctx)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but Docker is not usable: %v", err)
-		}
-		t.Skipf("skipping: Docker is not usable here (%v)", err)
+		testenv.Missing(t, fmt.Sprintf("Docker is not usable here (%v)", err))
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -72,6 +72,7 @@ func fakewash() ([]byte, error) {
 // fakewash in place of the toolchain.
 const Dockerfile = `FROM scratch
 COPY wash /usr/local/bin/wash
+COPY pelato-modules /usr/local/bin/pelato-modules
 COPY cache/ /cache/
 COPY home/ /home/builder/
 ENV PATH=/usr/local/bin HOME=/home/builder GOMODCACHE=/cache/go-mod GOCACHE=/cache/go-build XDG_CACHE_HOME=/cache/xdg
@@ -93,6 +94,7 @@ func Source(t testing.TB, pkg string) builder.ImageSource {
 		Dockerfile: []byte(Dockerfile),
 		Files: map[string]builder.File{
 			"wash":            {Data: bin, Mode: 0o755},
+			"pelato-modules":  {Data: bin, Mode: 0o755},
 			"cache/go-mod":    {Mode: dir | 0o1777},
 			"cache/go-build":  {Mode: dir | 0o1777},
 			"cache/xdg":       {Mode: dir | 0o1777},
@@ -128,4 +130,67 @@ func Cleanup(t testing.TB, c *builder.Client, labels map[string]string, volumes 
 			t.Errorf("remove volumes: %v", err)
 		}
 	})
+}
+
+// SourceWithGo is Source plus the real go command of the machine running the test
+// (at /usr/local/go, with GOROOT's VERSION and go.env; it is a static binary) and a
+// module proxy folder /proxy (GOPROXY=file:///proxy, GOSUMDB=off: go.sum alone
+// vouches for the modules) holding the modules mods ("path@version", taken from
+// the test machine's module download cache, which `go mod download` fills). The
+// image's pelato-modules then downloads and verifies modules for real.
+func SourceWithGo(t testing.TB, pkg string, mods ...string) builder.ImageSource {
+	t.Helper()
+	src := Source(t, pkg)
+	goroot := runtime.GOROOT()
+	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
+		goroot = strings.TrimSpace(string(out))
+	}
+	for _, f := range []struct{ from, to string }{{"bin/go", "go/bin/go"}, {"VERSION", "go/VERSION"}, {"go.env", "go/go.env"}} {
+		b, err := os.ReadFile(filepath.Join(goroot, f.from))
+		if err != nil {
+			t.Fatalf("the test image needs the go command: %v", err)
+		}
+		src.Files[f.to] = builder.File{Data: b, Mode: 0o755}
+	}
+	const dir = 0o40000
+	src.Files["go/src"] = builder.File{Mode: dir | 0o755}
+	src.Files["proxy"] = builder.File{Mode: dir | 0o755}
+	for _, m := range mods {
+		out, err := exec.Command("go", "mod", "download", "-json", m).Output()
+		if err != nil {
+			t.Fatalf("go mod download %s: %v", m, err)
+		}
+		var info struct{ Info, GoMod, Zip, Error string }
+		if err := json.Unmarshal(out, &info); err != nil || info.Error != "" {
+			t.Fatalf("go mod download %s: %v %s", m, err, info.Error)
+		}
+		path, version, _ := strings.Cut(m, "@")
+		esc := escapePath(path)
+		for ext, from := range map[string]string{".info": info.Info, ".mod": info.GoMod, ".zip": info.Zip} {
+			b, err := os.ReadFile(from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.Files["proxy/"+esc+"/@v/"+version+ext] = builder.File{Data: b}
+		}
+	}
+	src.Dockerfile = []byte(strings.Replace(Dockerfile, "WORKDIR /src", `COPY go/ /usr/local/go/
+COPY proxy/ /proxy/
+ENV GOROOT=/usr/local/go GOPROXY=file:///proxy GOSUMDB=off GOTOOLCHAIN=local GOTELEMETRY=off
+WORKDIR /src`, 1))
+	return src
+}
+
+// escapePath is a module path as module proxies spell it: each upper-case letter
+// becomes '!' and its lower case.
+func escapePath(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if 'A' <= r && r <= 'Z' {
+			b.WriteByte('!')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

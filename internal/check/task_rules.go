@@ -73,6 +73,8 @@ func (tc *taskCheck) run() {
 	tc.imports()
 	fn := tc.execTaskDecl()
 	tc.userMain()
+	tc.goGenerate()
+	tc.recoverCalls()
 	pkg := tc.typeCheck()
 	if fn != nil && pkg != nil {
 		tc.signature(fn, pkg)
@@ -374,16 +376,73 @@ func (tc *taskCheck) execTaskDecl() *ast.FuncDecl {
 	if tc.job.req.Signature != "" {
 		d.Message += " with `" + tc.job.req.Signature + "`"
 	}
+	if near, f := tc.nearExecTask(); near != nil {
+		// A near miss (`Exec_task`, `execTask`): point at it, and offer the rename
+		// first, then the stub.
+		p := span.NewMapper(f.content).Point(tc.fileRange(f, near.Name.Pos(), near.Name.End()).Start)
+		d.File, d.Range = f.rel, tc.fileRange(f, near.Name.Pos(), near.Name.End())
+		d.Message = fmt.Sprintf("no exec_task function; did you mean `%s` (%s:%d)? The template calls exactly exec_task (Go names are case-sensitive)", near.Name.Name, f.rel, p.Line)
+		if tc.job.req.Signature != "" {
+			d.Message += ": `" + tc.job.req.Signature + "`"
+		}
+		d.Fixes = append(d.Fixes, Fix{Title: fmt.Sprintf("Rename %s to exec_task", near.Name.Name), Edits: tc.renameEdits(near.Name.Name, "exec_task")})
+	}
 	if stub := stubFunc(tc.job.req.Signature); stub != "" {
 		at := len(first.content)
 		text := stub
 		if at > 0 && first.content[at-1] != '\n' {
 			text = "\n" + text
 		}
-		d.Fixes = []Fix{{Title: "Add an exec_task stub", Edits: []TextEdit{{File: first.rel, Range: span.Range{Start: at, End: at}, NewText: text}}}}
+		d.Fixes = append(d.Fixes, Fix{Title: "Add an exec_task stub", Edits: []TextEdit{{File: first.rel, Range: span.Range{Start: at, End: at}, NewText: text}}})
 	}
 	tc.add(d)
 	return nil
+}
+
+// nearExecTask returns a top-level function whose name is close to exec_task
+// (another case, underscores, a typo), and its file; nil when there is none.
+func (tc *taskCheck) nearExecTask() (*ast.FuncDecl, *taskFile) {
+	for _, f := range tc.job.files {
+		if !f.usable() {
+			continue
+		}
+		for _, decl := range f.ast.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || fn.Name.Name == "main" || fn.Name.Name == "init" {
+				continue
+			}
+			name := fn.Name.Name
+			squashed := strings.ReplaceAll(strings.ToLower(name), "_", "")
+			if _, near := closest(name, []string{"exec_task"}); near && (squashed == "exectask" || distance(name, "exec_task") <= 2) {
+				return fn, f
+			}
+		}
+	}
+	return nil, nil
+}
+
+// renameEdits renames every identifier `from` of the task's files to `to` (the
+// declaration and its uses; a field or method selector x.from is left alone).
+func (tc *taskCheck) renameEdits(from, to string) []TextEdit {
+	var edits []TextEdit
+	for _, f := range tc.job.files {
+		if !f.usable() {
+			continue
+		}
+		sels := map[*ast.Ident]bool{}
+		ast.Inspect(f.ast, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.SelectorExpr:
+				sels[x.Sel] = true
+			case *ast.Ident:
+				if x.Name == from && !sels[x] {
+					edits = append(edits, TextEdit{File: f.rel, Range: tc.fileRange(f, x.Pos(), x.End()), NewText: to})
+				}
+			}
+			return true
+		})
+	}
+	return edits
 }
 
 func valueAt(s *ast.ValueSpec, i int) ast.Expr {

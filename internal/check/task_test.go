@@ -545,3 +545,100 @@ func FuzzTaskCheck(f *testing.F) {
 		checkRanges(t, res)
 	})
 }
+
+// TestExecTaskNearMiss: a function named almost exec_task (case, underscores, a typo)
+// gets a did-you-mean on its name and a rename fix; an unrelated function does not.
+func TestExecTaskNearMiss(t *testing.T) {
+	c := NewTaskChecker(TaskCheckerOptions{})
+	for _, tc := range []struct {
+		name string
+		near bool
+	}{
+		{"Exec_task", true}, {"ExecTask", true}, {"execTask", true}, {"exec_tsak", true}, {"exectask", true}, {"EXEC_TASK", true},
+		{"execute", false}, {"run", false}, {"task", false},
+	} {
+		root := writeProject(t, map[string]string{
+			"tasks/a.go": "package main\n\nfunc " + tc.name + "(arg string) string { return arg }\n",
+		})
+		res := c.Check(context.Background(), taskRequest(t, root, "processor_nats", "a.go"))
+		checkRanges(t, res)
+		var d *Diagnostic
+		for i := range res.Diagnostics {
+			if res.Diagnostics[i].Code == CodeNoExecTask {
+				d = &res.Diagnostics[i]
+			}
+		}
+		if d == nil {
+			t.Fatalf("%s: no PL404 in %+v", tc.name, res.Diagnostics)
+		}
+		got := strings.Contains(d.Message, "did you mean `"+tc.name+"`")
+		if got != tc.near {
+			t.Errorf("%s: did-you-mean = %v, want %v: %s", tc.name, got, tc.near, d.Message)
+			continue
+		}
+		if !tc.near {
+			continue
+		}
+		if span := res.Contents["tasks/a.go"][d.Range.Start:d.Range.End]; string(span) != tc.name {
+			t.Errorf("%s: diagnostic on %q, want the function's name", tc.name, span)
+		}
+		if len(d.Fixes) == 0 || d.Fixes[0].Title != "Rename "+tc.name+" to exec_task" || len(d.Fixes[0].Edits) != 1 || d.Fixes[0].Edits[0].NewText != "exec_task" {
+			t.Errorf("%s: fixes %+v", tc.name, d.Fixes)
+		}
+	}
+}
+
+// TestRecoverWarning: recover() in task code is a PL414 warning naming the pinned
+// TinyGo version (it has no effect there); a package's own func recover is not.
+func TestRecoverWarning(t *testing.T) {
+	c := NewTaskChecker(TaskCheckerOptions{})
+	for _, tc := range []struct {
+		name, src string
+		want      int
+	}{
+		{"builtin", "package main\n\nfunc exec_task(arg string) (out string) {\n\tdefer func() {\n\t\tif r := recover(); r != nil {\n\t\t\tout = \"failed\"\n\t\t}\n\t}()\n\treturn arg\n}\n", 1},
+		{"own recover", "package main\n\nfunc recover() any { return nil }\n\nfunc exec_task(arg string) string {\n\t_ = recover()\n\treturn arg\n}\n", 0},
+		{"none", "package main\n\nfunc exec_task(arg string) string { return arg }\n", 0},
+	} {
+		root := writeProject(t, map[string]string{"tasks/a.go": tc.src})
+		res := c.Check(context.Background(), taskRequest(t, root, "processor_nats", "a.go"))
+		checkRanges(t, res)
+		n := 0
+		for _, d := range res.Diagnostics {
+			if d.Code == CodeRecover {
+				n++
+				if d.Severity != Warning || !strings.Contains(d.Message, "TinyGo "+templates.TinyGoVersion()) || !strings.Contains(d.Message, "a panic traps") ||
+					string(res.Contents["tasks/a.go"][d.Range.Start:d.Range.End]) != "recover()" {
+					t.Errorf("%s: %+v", tc.name, d)
+				}
+			} else if d.Severity <= Warning {
+				t.Errorf("%s: unexpected %s %s", tc.name, d.Code, d.Message)
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d PL414, want %d", tc.name, n, tc.want)
+		}
+	}
+}
+
+// TestRecoverFollowsTinyGo: the rule follows the pinned TinyGo version against the
+// release that gains recover on WebAssembly (none yet).
+func TestRecoverFollowsTinyGo(t *testing.T) {
+	if TinyGoRecoverSince == "" {
+		for _, v := range []string{"0.42.0", "0.43.0", templates.TinyGoVersion(), "1.0.0"} {
+			if RecoverWorks(v) {
+				t.Errorf("RecoverWorks(%s) with no release implementing it", v)
+			}
+		}
+	} else if !RecoverWorks(TinyGoRecoverSince) {
+		t.Errorf("RecoverWorks(%s) = false", TinyGoRecoverSince)
+	}
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{{"0.42.0", "0.43.0", -1}, {"0.43.0", "0.43.0", 0}, {"0.100.0", "0.43.0", 1}, {"v1.0", "0.99.9", 1}, {"0.43.0-rc1", "0.43.0", 0}} {
+		if got := compareVersions(c.a, c.b); got != c.want {
+			t.Errorf("compareVersions(%s, %s) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}

@@ -490,7 +490,14 @@ func (c *wfChecker) stringRule(t *workflow.Task, tpl *templates.Template, f *wor
 		case strings.EqualFold(s, "latest"):
 			c.add(Error, CodeBadVersion, at, "version must not be `latest`: wadm needs a unique version per deploy and pelato never pushes `latest`; use x.y.z, e.g. 1.0.0")
 		case !versionRE.MatchString(s):
+			if base, meta, ok := strings.Cut(s, "+"); ok && versionRE.MatchString(base) {
+				d := c.add(Error, CodeBadVersion, at, fmt.Sprintf("version `%s` has build metadata (`+%s`): the version is the component's OCI tag, and a tag cannot hold `+`; drop it (`%s`) or make it a pre-release (`%s-%s`)", s, meta, base, base, strings.ReplaceAll(meta, "+", ".")))
+				d.Fixes = []Fix{{Title: "Drop the build metadata", Edits: []TextEdit{{File: c.f.Path, Range: at, NewText: base}}}}
+				break
+			}
 			c.add(Error, CodeBadVersion, at, fmt.Sprintf("version `%s` is not a semantic version x.y.z (e.g. 1.0.0, 2.1.0-rc.1)", s))
+		case len(s) > workflow.MaxVersionLength:
+			c.add(Error, CodeBadVersion, at, fmt.Sprintf("version is %d characters long: it is the component's OCI tag, which holds at most %d; shorten the pre-release part", len(s), workflow.MaxVersionLength))
 		}
 	case "source_topic":
 		if p := subjectProblem(s, true); p != "" {
@@ -741,10 +748,24 @@ func TaskStub(kind templates.Kind, name string) string {
 	return "package main\n\n// " + doc + "\nfunc exec_task(arg string) string {\n\treturn arg\n}\n"
 }
 
+// taskAt names task t for a message about another task: its name (or position in
+// the list) and the line of at (`task "Filter" (the 2nd task, line 17)`).
+func (c *wfChecker) taskAt(t *workflow.Task, at span.Range) string {
+	line := c.f.Mapper.Point(at.Start).Line
+	if n := t.Str("name"); n != "" {
+		return fmt.Sprintf("task %q (task %d, line %d)", n, t.Index+1, line)
+	}
+	return fmt.Sprintf("task %d (line %d)", t.Index+1, line)
+}
+
 // crossTask runs the rules that involve several tasks.
 func (c *wfChecker) crossTask() {
 	tasks := c.w.Tasks
-	comps := map[string]*workflow.Field{}
+	type seen struct {
+		task  *workflow.Task
+		field *workflow.Field
+	}
+	comps := map[string]seen{}
 	names := map[string]*workflow.Field{}
 	type listener struct {
 		task *workflow.Task
@@ -760,19 +781,20 @@ func (c *wfChecker) crossTask() {
 			// Names are compared as wadm application names, where `.` becomes `_`.
 			key := wadm.AppName(strings.ToLower(f.Value.Value))
 			if first, dup := comps[key]; dup {
-				msg := fmt.Sprintf("component_name `%s` is already used by another task; component names must be unique (they name the OCI repository and the wadm application)", f.Value.Value)
-				if first.Value.Value != f.Value.Value {
-					msg = fmt.Sprintf("component_name `%s` gives the same wadm application name (`%s`) as `%s`; make them differ in more than `.`/`_` or case", f.Value.Value, key, first.Value.Value)
+				other := c.taskAt(first.task, first.field.Value.At())
+				msg := fmt.Sprintf("component_name `%s` is already used by %s; component names must be unique (they name the OCI repository and the wadm application)", f.Value.Value, other)
+				if first.field.Value.Value != f.Value.Value {
+					msg = fmt.Sprintf("component_name `%s` gives the same wadm application name (`%s`) as `%s` of %s; make them differ in more than `.`/`_` or case", f.Value.Value, key, first.field.Value.Value, other)
 				}
 				d := c.add(Error, CodeDupComponent, f.Value.At(), msg)
-				d.Related = []Related{{File: c.f.Path, Range: first.Value.At(), Message: "first used here"}}
+				d.Related = []Related{{File: c.f.Path, Range: first.field.Value.At(), Message: "first used here, by " + other}}
 			} else {
-				comps[key] = f
+				comps[key] = seen{t, f}
 			}
 		}
 		if f := t.Field("name"); f != nil && f.Value.Kind == workflow.Scalar && f.Value.Value != "" {
 			if first, dup := names[f.Value.Value]; dup {
-				d := c.add(Warning, CodeDupTaskName, f.Value.At(), fmt.Sprintf("task name %q is already used by another task; names appear in logs and wadm descriptions", f.Value.Value))
+				d := c.add(Warning, CodeDupTaskName, f.Value.At(), fmt.Sprintf("task name %q is already used by another task (line %d); names appear in logs and wadm descriptions", f.Value.Value, c.f.Mapper.Point(first.Value.At().Start).Line))
 				d.Related = []Related{{File: c.f.Path, Range: first.Value.At(), Message: "first used here"}}
 			} else {
 				names[f.Value.Value] = f

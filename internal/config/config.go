@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -26,6 +27,11 @@ type Setting struct {
 	Default     string
 	Secret      bool // never printed
 	Description string
+	// NotFromDotEnv marks a setting that chooses what runs on the user's machine
+	// (which image, with what network and limits): only a flag or the user's
+	// environment sets it, never a project's .env, which comes with a cloned
+	// project. Load ignores it there and says so (Config.Ignored).
+	NotFromDotEnv bool
 }
 
 // settings lists every setting pelato reads, in documentation order.
@@ -41,10 +47,14 @@ var settings = []Setting{
 	{Name: "NATS_CREDS", Description: "NATS credentials file"},
 	{Name: "NATS_TLS_CA", Description: "CA certificate file for NATS over TLS"},
 	{Name: "LATTICE", Default: "default", Description: "older name of WASMCLOUD_LATTICE, still read (the one given with higher precedence wins)"},
-	{Name: "PELATO_BUILDER", Default: "docker", Description: "how components are built: docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker)"},
-	{Name: "PELATO_BUILDER_IMAGE", Description: "Docker image to build components with; pelato never builds or rebuilds it (default: pelato's builder image, built from templates/builder/Dockerfile on demand)"},
+	{Name: "PELATO_BUILDER", Default: "docker", NotFromDotEnv: true, Description: "how components are built: docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker); flag or environment only, never .env"},
+	{Name: "PELATO_BUILDER_IMAGE", NotFromDotEnv: true, Description: "Docker image to build components with; pelato never builds or rebuilds it (default: pelato's builder image, built from templates/builder/Dockerfile on demand); flag or environment only, never .env"},
 	{Name: "JOBS", Description: "maximum parallel builds (default: number of CPUs)"},
-	{Name: "PELATO_BUILD_NETWORK", Default: "host", Description: "Docker network mode of build containers: host (fast start) or bridge (isolated from the host's network)"},
+	{Name: "PELATO_BUILD_NETWORK", Default: "bridge", NotFromDotEnv: true, Description: "Docker network mode of build containers: bridge (own network namespace), host (the host's network, starts faster, reaches the host's loopback services) or none; flag or environment only, never .env"},
+	{Name: "PELATO_BUILD_MEMORY", Default: "4GiB", NotFromDotEnv: true, Description: "memory bound of each build container (e.g. 4GiB; 0 for no bound); flag or environment only, never .env"},
+	{Name: "PELATO_BUILD_PIDS", Default: "4096", NotFromDotEnv: true, Description: "bound on the processes and threads of each build container (0 for no bound); flag or environment only, never .env"},
+	{Name: "PELATO_TINYGO_VERSION", NotFromDotEnv: true, Description: "TinyGo version of pelato's builder image (default: the Dockerfile's pin, 0.42.0); flag or environment only, never .env"},
+	{Name: "PELATO_WASM_TOOLS_VERSION", NotFromDotEnv: true, Description: "wasm-tools version of pelato's builder image (default: the Dockerfile's pin, 1.258.0); flag or environment only, never .env"},
 	// The local runtime's compile cache (pelato cache).
 	{Name: "CACHE_MAX_SIZE", Default: "512MiB", Description: "most the compile cache of pelato invoke may hold (e.g. 512MiB, 2GB; 0 for no bound)"},
 	{Name: "CACHE_MAX_AGE", Default: "30d", Description: "compiled tasks unused for longer are removed from the cache (e.g. 30d, 12h; 0 for no bound)"},
@@ -83,7 +93,8 @@ type Value struct {
 
 // Config holds resolved settings.
 type Config struct {
-	values map[string]Value
+	values  map[string]Value
+	ignored []string
 }
 
 // Loader gathers the inputs of Load.
@@ -118,6 +129,12 @@ func (l Loader) Load() (*Config, error) {
 	}
 	c := &Config{values: map[string]Value{}}
 	for _, s := range settings {
+		if v, ok := dotenv[s.Name]; ok && s.NotFromDotEnv {
+			if v != "" {
+				c.ignored = append(c.ignored, IgnoredMessage(s.Name))
+			}
+			delete(dotenv, s.Name)
+		}
 		if v, ok := l.Flags[s.Name]; ok {
 			c.values[s.Name] = Value{v, FromFlag}
 		} else if v, ok := getenv(s.Name); ok && v != "" {
@@ -156,6 +173,30 @@ func (c *Config) validate() error {
 			return fmt.Errorf("REGISTRY_URL (from %s): %w", v.Source, err)
 		}
 	}
+	if v := c.values["PELATO_BUILD_NETWORK"]; v.Value != "" {
+		switch v.Value {
+		case "bridge", "host", "none":
+		default:
+			return fmt.Errorf("PELATO_BUILD_NETWORK (from %s) is %q; expected bridge (the default), host or none", v.Source, v.Value)
+		}
+	}
+	if v := c.values["PELATO_BUILD_MEMORY"]; v.Value != "" {
+		if n, err := ParseSize(v.Value); err != nil {
+			return fmt.Errorf("PELATO_BUILD_MEMORY (from %s): %w", v.Source, err)
+		} else if n > 0 && n < 64<<20 {
+			return fmt.Errorf("PELATO_BUILD_MEMORY (from %s) is %q; a build needs at least 64MiB (0 for no bound)", v.Source, v.Value)
+		}
+	}
+	if v := c.values["PELATO_BUILD_PIDS"]; v.Value != "" {
+		if n, err := strconv.ParseInt(v.Value, 10, 64); err != nil || n < 0 || (n > 0 && n < 16) {
+			return fmt.Errorf("PELATO_BUILD_PIDS (from %s) is %q; expected a whole number of at least 16, or 0 for no bound", v.Source, v.Value)
+		}
+	}
+	for _, name := range []string{"PELATO_TINYGO_VERSION", "PELATO_WASM_TOOLS_VERSION"} {
+		if v := c.values[name]; v.Value != "" && !releaseVersion.MatchString(v.Value) {
+			return fmt.Errorf("%s (from %s) is %q; expected a release version like 0.42.0", name, v.Source, v.Value)
+		}
+	}
 	if v := c.values["JOBS"]; v.Value != "" {
 		if n, err := strconv.Atoi(v.Value); err != nil || n < 1 {
 			return fmt.Errorf("JOBS (from %s) is %q; expected a whole number of at least 1", v.Source, v.Value)
@@ -172,6 +213,26 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not True or False", s)
+}
+
+// IgnoredMessage says why a NotFromDotEnv setting found in .env is ignored.
+func IgnoredMessage(name string) string {
+	return fmt.Sprintf("%s in .env is ignored: it chooses what runs on your machine, so only a flag or your environment sets it (a cloned project's .env must not)", name)
+}
+
+// Ignored lists, one message each, the settings of .env that Load ignored because
+// only a flag or the environment may set them.
+func (c *Config) Ignored() []string { return append([]string(nil), c.ignored...) }
+
+// BuildLimits returns PELATO_BUILD_MEMORY in bytes and PELATO_BUILD_PIDS (validated
+// by Load); -1 means no bound (the setting is 0).
+func (c *Config) BuildLimits() (memory, pids int64) {
+	memory, _ = ParseSize(c.Get("PELATO_BUILD_MEMORY"))
+	pids, _ = strconv.ParseInt(c.Get("PELATO_BUILD_PIDS"), 10, 64)
+	if pids == 0 {
+		pids = -1
+	}
+	return memory, pids
 }
 
 // Get returns a setting's value ("" when unset).
@@ -206,7 +267,8 @@ func (c *Config) NATSURL() string {
 	return "nats://" + net.JoinHostPort(c.Get("NATS_HOST"), c.Get("NATS_PORT")) // [::1]:4222 for IPv6
 }
 
-// Describe lists settings as `NAME=value (source)` lines, secrets masked.
+// Describe lists settings as `NAME=value (source)` lines, secrets masked and the
+// user information of URLs redacted.
 func (c *Config) Describe() []string {
 	var out []string
 	for _, s := range settings {
@@ -215,10 +277,14 @@ func (c *Config) Describe() []string {
 		if s.Secret && shown != "" {
 			shown = "********"
 		}
+		shown = RedactURL(shown)
 		out = append(out, fmt.Sprintf("%s=%s (%s)", s.Name, shown, v.Source))
 	}
 	return out
 }
+
+// releaseVersion is a tool's release version: 0.42.0.
+var releaseVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 
 // MaxDotEnvSize is the largest .env file pelato reads.
 const MaxDotEnvSize = 1 << 20
@@ -296,6 +362,9 @@ func Template() string {
 	var b strings.Builder
 	b.WriteString("# pelato settings: copy to .env and fill in. Flags and the environment take precedence.\n")
 	for _, s := range settings {
+		if s.NotFromDotEnv {
+			continue // .env cannot set it: it would be ignored
+		}
 		fmt.Fprintf(&b, "# %s\n%s=%s\n", s.Description, s.Name, s.Default)
 	}
 	return b.String()

@@ -82,8 +82,79 @@ func TestTemplateListsEverySetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range All() {
-		if _, ok := vals[s.Name]; !ok {
-			t.Errorf(".env.template lacks %s", s.Name)
+		if _, ok := vals[s.Name]; ok == s.NotFromDotEnv {
+			t.Errorf(".env.template: %s listed %v, want %v (settings .env cannot set are left out)", s.Name, ok, !s.NotFromDotEnv)
+		}
+	}
+}
+
+// TestDotEnvCannotChooseWhatRuns: a cloned project's .env cannot pick the builder
+// image, the build network, the limits or the tool versions (hostile input: a
+// project that would run an image of its choice with the host's network); the
+// user's environment and flags can, and Load says what it ignored.
+func TestDotEnvCannotChooseWhatRuns(t *testing.T) {
+	dir := t.TempDir()
+	env := "PELATO_BUILDER_IMAGE=attacker.example/evil:latest\nPELATO_BUILD_NETWORK=host\nPELATO_BUILD_MEMORY=0\nPELATO_BUILD_PIDS=0\n" +
+		"PELATO_TINYGO_VERSION=9.9.9\nPELATO_WASM_TOOLS_VERSION=9.9.9\nJOBS=3\n"
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(env), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	none := func(string) (string, bool) { return "", false }
+	c, err := Loader{Dir: dir, Getenv: none}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Value{
+		"PELATO_BUILDER_IMAGE": {"", FromDefault}, "PELATO_BUILD_NETWORK": {"bridge", FromDefault},
+		"PELATO_BUILD_MEMORY": {"4GiB", FromDefault}, "PELATO_BUILD_PIDS": {"4096", FromDefault},
+		"PELATO_TINYGO_VERSION": {"", FromDefault}, "PELATO_WASM_TOOLS_VERSION": {"", FromDefault},
+		"JOBS": {"3", FromDotEnv}, // an ordinary setting: .env still sets it
+	}
+	for name, v := range want {
+		if got := c.Lookup(name); got != v {
+			t.Errorf("%s = %+v, want %+v", name, got, v)
+		}
+	}
+	if got := c.Ignored(); len(got) != 6 || !strings.Contains(got[0], "PELATO_BUILDER_IMAGE in .env is ignored") {
+		t.Errorf("ignored: %q", got)
+	}
+	if mem, pids := c.BuildLimits(); mem != 4<<30 || pids != 4096 {
+		t.Errorf("limits %d %d", mem, pids)
+	}
+	// The environment and flags do set them.
+	envOnly := func(n string) (string, bool) {
+		return map[string]string{"PELATO_BUILD_NETWORK": "host", "PELATO_BUILD_MEMORY": "0"}[n], n == "PELATO_BUILD_NETWORK" || n == "PELATO_BUILD_MEMORY"
+	}
+	c, err = Loader{Dir: dir, Getenv: envOnly, Flags: map[string]string{"PELATO_BUILDER_IMAGE": "mine:1"}}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Get("PELATO_BUILD_NETWORK") != "host" || c.Get("PELATO_BUILDER_IMAGE") != "mine:1" {
+		t.Errorf("environment/flag not used: %v", c.Describe())
+	}
+	if mem, _ := c.BuildLimits(); mem != -1 {
+		t.Errorf("PELATO_BUILD_MEMORY=0: %d, want -1 (no bound)", mem)
+	}
+}
+
+func TestBuildSettingsValidated(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{"PELATO_BUILD_NETWORK", "container:other", `expected bridge (the default), host or none`},
+		{"PELATO_BUILD_NETWORK", "Host", `expected bridge`},
+		{"PELATO_BUILD_MEMORY", "lots", "not a size"},
+		{"PELATO_BUILD_MEMORY", "1MiB", "at least 64MiB"},
+		{"PELATO_BUILD_PIDS", "-1", "at least 16"},
+		{"PELATO_TINYGO_VERSION", "0.42.0; rm -rf /", "release version"},
+		{"PELATO_WASM_TOOLS_VERSION", "latest", "release version"},
+	} {
+		_, err := Loader{Flags: map[string]string{tc.name: tc.value}}.Load()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.name+" (from flag)") {
+			t.Errorf("%s=%q: %v, want %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+	for _, ok := range []string{"bridge", "host", "none"} {
+		if _, err := (Loader{Flags: map[string]string{"PELATO_BUILD_NETWORK": ok}}).Load(); err != nil {
+			t.Errorf("%s: %v", ok, err)
 		}
 	}
 }

@@ -93,6 +93,11 @@ func (c *Config) validateNATS() error {
 			return fmt.Errorf("%s (from %s) is %q; a lattice name is one NATS subject token: no dots, spaces, '*' or '>'", name, v.Source, v.Value)
 		}
 	}
+	if v := c.values["NATS_URL"]; v.Value != "" {
+		if err := checkNATSURL(v); err != nil {
+			return err
+		}
+	}
 	if v := c.values["NATS_TIMEOUT"]; v.Value != "" {
 		if d, err := parseTimeout(v.Value); err != nil || d <= 0 {
 			return fmt.Errorf("NATS_TIMEOUT (from %s) is %q; expected a positive duration such as 5s or 500ms", v.Source, v.Value)

@@ -84,7 +84,7 @@ func BenchmarkChainThroughput(b *testing.B) {
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
 	})
 	b.Run("native", func(b *testing.B) {
-		ns, err := startServer("127.0.0.1", -1, b.TempDir())
+		ns, err := startServer("127.0.0.1", -1, b.TempDir(), "", DefaultJetStreamMaxMemory, DefaultJetStreamMaxStore)
 		if err != nil {
 			b.Fatal(err)
 		}

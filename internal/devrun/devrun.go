@@ -43,7 +43,8 @@ type Options struct {
 	// NATSURL is an existing NATS server to use; "" starts an embedded one.
 	NATSURL string
 	// Host is where the embedded NATS server and the HTTP producers listen
-	// (default 127.0.0.1).
+	// (default 127.0.0.1; any other address gets a warning). The embedded server
+	// takes a token made for the run, carried by URL.
 	Host string
 	// Port is the embedded NATS server's port: 0 takes 4222, or any free port when
 	// 4222 is taken; -1 takes any free port.
@@ -65,6 +66,14 @@ type Options struct {
 	Record bool
 	// Base is the folder diagnostics paths are shown relative to ("" = Root).
 	Base string
+	// JetStreamMaxMemory and JetStreamMaxStore bound the embedded server's JetStream
+	// memory and file storage, in bytes (0 = DefaultJetStreamMaxMemory,
+	// DefaultJetStreamMaxStore).
+	JetStreamMaxMemory, JetStreamMaxStore int64
+	// MaxHops bounds how many tasks a message may pass through (HopsHeader): past
+	// it, a result is not published and the message fails with a *LoopError
+	// (0 = DefaultMaxHops).
+	MaxHops int
 }
 
 // Runner is a running workflow.
@@ -91,6 +100,10 @@ type Runner struct {
 	lastDone atomic.Int64 // unix nanoseconds of the last message handled
 	handled  atomic.Int64
 	failed   atomic.Int64
+	looped   atomic.Int64 // results not published because of MaxHops
+	stopping atomic.Bool  // Stop was called: interrupted calls are not failures
+
+	loopText string // the loop warning last shown (Runner.mu)
 
 	upgrades sync.WaitGroup // background native compilations (Runner.upgrade)
 
@@ -142,6 +155,13 @@ func Start(ctx context.Context, opts Options) (*Runner, error) {
 	if err := r.connect(); err != nil {
 		return nil, err
 	}
+	if exposed(opts.Host) {
+		what := "the HTTP producers (no authentication)"
+		if opts.NATSURL == "" {
+			what = "the embedded NATS server (its token is in the URL) and " + what
+		}
+		r.emit(Event{Kind: Warning, Text: fmt.Sprintf("--host %s: %s can be reached from other machines; the default, 127.0.0.1, keeps them on this one", opts.Host, what)})
+	}
 	// Taken before the first load, so a file saved while it runs is seen.
 	snap := snapshot(opts.Root)
 	if err := r.Reload(ctx); err != nil {
@@ -183,11 +203,22 @@ func (r *Runner) connect() error {
 		if err != nil {
 			return err
 		}
-		ns, err := startServer(r.opts.Host, port, store)
+		token, err := newToken()
 		if err != nil {
 			return err
 		}
-		r.ns, r.url = ns, ns.ClientURL()
+		maxMem, maxStore := r.opts.JetStreamMaxMemory, r.opts.JetStreamMaxStore
+		if maxMem <= 0 {
+			maxMem = DefaultJetStreamMaxMemory
+		}
+		if maxStore <= 0 {
+			maxStore = DefaultJetStreamMaxStore
+		}
+		ns, err := startServer(r.opts.Host, port, store, token, maxMem, maxStore)
+		if err != nil {
+			return err
+		}
+		r.ns, r.url = ns, withToken(ns.ClientURL(), token)
 		nc, err := nats.Connect(r.url, nats.InProcessServer(ns), nats.Name("pelato dev"), closed)
 		if err != nil {
 			return fmt.Errorf("connect to the embedded NATS server: %w", err)
@@ -251,6 +282,12 @@ func (r *Runner) WaitQuiet(ctx context.Context, quiet time.Duration) error {
 
 // finish records a handled message, which started at start and took d, and logs it.
 func (r *Runner) finish(t *task, from, to string, start time.Time, d time.Duration, result string, err error) {
+	if err != nil && r.stopping.Load() && errors.Is(err, context.Canceled) {
+		// Interrupted by Stop: not handled, and not the task's failure.
+		r.lastDone.Store(time.Now().UnixNano())
+		r.busy.Add(-1)
+		return
+	}
 	r.handled.Add(1)
 	if err != nil {
 		r.failed.Add(1)
@@ -280,6 +317,29 @@ func (r *Runner) emit(e Event) {
 		e.Time = time.Now()
 	}
 	r.opts.Events(e)
+}
+
+// Stop stops at once (Ctrl-C): calls in progress are interrupted, the messages the
+// subscriptions hold and have not handled are dropped (a Warning says how many), then
+// everything is closed as Close does.
+func (r *Runner) Stop() error {
+	r.stopping.Store(true)
+	r.cancel() // interrupts calls, waits for instances, a reload in progress
+	r.mu.Lock()
+	dropped := 0
+	for _, t := range r.tasks {
+		for _, sub := range t.subs {
+			if n, _, err := sub.Pending(); err == nil {
+				dropped += n
+			}
+			_ = sub.Unsubscribe()
+		}
+	}
+	r.mu.Unlock()
+	if dropped > 0 {
+		r.emit(Event{Kind: Warning, Text: fmt.Sprintf("stopping: %s not handled", plural.Count(dropped, "queued message"))})
+	}
+	return r.Close()
 }
 
 // Close stops the watch, drains every subscription (messages already received are
@@ -338,12 +398,16 @@ func (r *Runner) Reload(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res, err := check.Project(ctx, check.Options{Root: r.opts.Root, Registry: r.opts.Templates, Tasks: r.checker})
+	if err := interrupted(ctx); err != nil {
+		return err
+	}
 	if err != nil {
 		return err
 	}
 	if check.HasErrors(res.Diagnostics) {
 		return r.problems(res)
 	}
+	r.warnLoops(res)
 	type plan struct {
 		spec        workflow.Spec
 		tpl         *templates.Template
@@ -404,6 +468,15 @@ func (r *Runner) Reload(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if err := interrupted(ctx); err != nil {
+		// Builds stopped by the cancellation are no problem of the project.
+		for _, p := range plans {
+			if p.mod != nil {
+				_ = p.mod.Close(context.Background())
+			}
+		}
+		return err
+	}
 	var buildErrs []error
 	for _, p := range plans {
 		if p.err != nil {
@@ -485,6 +558,15 @@ func (r *Runner) Reload(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// interrupted returns an error wrapping ctx's when ctx ended (Ctrl-C): what was cut
+// short then is no problem of the project.
+func interrupted(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pelato dev stopped: %w", err)
+	}
+	return nil
 }
 
 // tierNote tells that a module is interpreted until its native code is ready.

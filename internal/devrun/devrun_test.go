@@ -23,6 +23,8 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/wasmrun"
 	"github.com/pelato-dev/pelato/templates"
+
+	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
 // cacheDir is shared by the tests of this package, so each task compiles once.
@@ -43,10 +45,7 @@ func TestMain(m *testing.M) {
 func requireGo(tb testing.TB) {
 	tb.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("go toolchain not found (required when CI=true): %v", err)
-		}
-		tb.Skip("go toolchain not found; pelato dev compiles tasks with it")
+		testenv.Missing(tb, "go toolchain not found on PATH; pelato dev compiles tasks with it")
 	}
 }
 
@@ -347,9 +346,9 @@ func TestTemplateRules(t *testing.T) {
 			nc.Publish("store.empty", nil)
 			failed("store", `empty message body on subject "store.empty"`)
 		},
-		"panic-recovered": func(t *testing.T) {
+		"panic-traps": func(t *testing.T) {
 			nc.Publish("proc.in", []byte("panic"))
-			e := failed("proc", "exec_task panicked: asked to panic")
+			e := failed("proc", "trap: exec_task panicked: asked to panic")
 			if e.Location != "tasks/echo.go:5" || !strings.Contains(e.Text, "main.exec_task") {
 				t.Errorf("panic location %q, stack %q", e.Location, e.Text)
 			}
@@ -399,7 +398,7 @@ func TestTemplateRules(t *testing.T) {
 			}
 		},
 		"http-task-failed": func(t *testing.T) {
-			if code, body, _ := post("POST", "panic"); code != templates.StatusTaskFailed || body != "exec_task panicked: asked to panic\n" {
+			if code, body, _ := post("POST", "panic"); code != templates.StatusTaskFailed || body != "trap: exec_task panicked: asked to panic\n" {
 				t.Errorf("panicking POST: %d %q", code, body)
 			}
 		},

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pelato-dev/pelato/internal/termsafe"
 )
 
 // EventKind classifies an Event.
@@ -30,6 +32,9 @@ const (
 	Problems EventKind = "problems"
 	// Output: a line a task printed (fmt.Println, ...).
 	Output EventKind = "output"
+	// Done: a `pelato dev --send` run ended: Text says whether the workflow settled or
+	// which bound stopped it, and what was handled; Duration is how long it waited.
+	Done EventKind = "done"
 	// Info and Warning: anything else worth a line.
 	Info    EventKind = "info"
 	Warning EventKind = "warning"
@@ -173,14 +178,9 @@ func formatDuration(d time.Duration) string {
 	return d.Round(10 * time.Millisecond).String()
 }
 
-// escape makes s safe for one terminal line: control characters are shown escaped.
-func escape(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }) {
-		return s
-	}
-	q := fmt.Sprintf("%q", s)
-	return q[1 : len(q)-1]
-}
+// escape makes s safe for one terminal line: control characters are shown escaped
+// (termsafe.Line, as everywhere in the CLI).
+func escape(s string) string { return termsafe.Line(s) }
 
 // cut shortens s to width runes, marking the cut with "…".
 func cut(s string, width int) string {

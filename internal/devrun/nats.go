@@ -1,6 +1,7 @@
 package devrun
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,20 +24,41 @@ import (
 // DefaultNATSPort is the port the embedded NATS server takes when it is free.
 const DefaultNATSPort = 4222
 
+// The JetStream bounds of the embedded server (Options.JetStreamMaxMemory and
+// JetStreamMaxStore when zero): what key-value tasks store in dev cannot fill the
+// disk or the memory.
+const (
+	DefaultJetStreamMaxMemory = 256 << 20
+	DefaultJetStreamMaxStore  = 1 << 30
+)
+
+// newToken returns a fresh random token for the embedded server.
+func newToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("make a token for the embedded NATS server: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
 // startServer starts the embedded NATS server with JetStream (for key-value tasks),
-// its store under storeDir.
-func startServer(host string, port int, storeDir string) (*server.Server, error) {
-	if err := os.MkdirAll(storeDir, 0o755); err != nil {
+// its store under storeDir (bounded to maxMem and maxStore bytes); clients must give
+// token.
+func startServer(host string, port int, storeDir, token string, maxMem, maxStore int64) (*server.Server, error) {
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the JetStream store %s: %w", storeDir, err)
 	}
 	ns, err := server.NewServer(&server.Options{
-		ServerName: "pelato-dev",
-		Host:       host,
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   storeDir,
-		NoLog:      true,
-		NoSigs:     true,
+		ServerName:         "pelato-dev",
+		Host:               host,
+		Port:               port,
+		Authorization:      token,
+		JetStream:          true,
+		StoreDir:           storeDir,
+		JetStreamMaxMemory: maxMem,
+		JetStreamMaxStore:  maxStore,
+		NoLog:              true,
+		NoSigs:             true,
 		// Messages up to the HTTP producers' body cap, and some.
 		MaxPayload: 32 << 20,
 	})
@@ -117,9 +140,10 @@ func writeState(url, root string) {
 		return
 	}
 	b, _ := json.Marshal(state{URL: url, PID: os.Getpid(), Root: root})
-	if os.MkdirAll(filepath.Dir(p), 0o755) == nil {
+	if os.MkdirAll(filepath.Dir(p), 0o700) == nil {
+		// The URL carries the server's token: for this user only.
 		tmp := p + ".tmp" + strconv.Itoa(os.Getpid())
-		if os.WriteFile(tmp, b, 0o644) == nil {
+		if os.WriteFile(tmp, b, 0o600) == nil {
 			_ = os.Rename(tmp, p)
 		}
 	}
@@ -166,7 +190,7 @@ func RunningURL() (string, bool) {
 func Publish(url, subject string, data []byte) error {
 	nc, err := nats.Connect(url, nats.Name("pelato publish"), nats.Timeout(5*time.Second))
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s (is pelato dev running? give its URL with --nats): %w", url, err)
+		return fmt.Errorf("connect to NATS at %s (is pelato dev running? give its URL, with its token, with --nats): %w", RedactURL(url), err)
 	}
 	defer nc.Close()
 	if err := nc.Publish(subject, data); err != nil {
@@ -176,4 +200,37 @@ func Publish(url, subject string, data []byte) error {
 		return fmt.Errorf("publish to %s: %w", subject, err)
 	}
 	return nil
+}
+
+// RedactURL returns url with its user information (the dev server's token, a user
+// and password) replaced by "***", for messages.
+func RedactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 || strings.ContainsAny(rest[:at], "/?#") {
+		return u
+	}
+	return scheme + "://***@" + rest[at+1:]
+}
+
+// withToken returns the client URL of the embedded server carrying token.
+func withToken(clientURL, token string) string {
+	scheme, rest, ok := strings.Cut(clientURL, "://")
+	if !ok {
+		return clientURL
+	}
+	return scheme + "://" + token + "@" + rest
+}
+
+// exposed reports whether host makes the servers reachable from other machines: any
+// address but a loopback one (and "localhost").
+func exposed(host string) bool {
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }

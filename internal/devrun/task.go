@@ -339,8 +339,8 @@ func (b *batch) flush() {
 		mstart := time.Now()
 		err := res.Err
 		if err == nil && t.tpl.Publishes {
-			if perr := r.nc.Publish(spec.DestTopic, []byte(res.Out)); perr != nil {
-				err = fmt.Errorf("publishing to %s: %w", strconv.Quote(spec.DestTopic), perr)
+			if perr := r.publishResult(spec.DestTopic, []byte(res.Out), hopsOf(msg)+1); perr != nil {
+				err = perr
 			} else if msg.Reply != "" {
 				if perr := r.nc.Publish(msg.Reply, []byte(res.Out)); perr != nil {
 					err = fmt.Errorf("replying to %s: %w", strconv.Quote(msg.Reply), perr)
@@ -363,8 +363,9 @@ func (t *task) process(subject string, body []byte, dest string) (string, error)
 		return "", err
 	}
 	if t.tpl.Publishes {
-		if err := t.r.nc.Publish(dest, []byte(out)); err != nil {
-			return out, &publishError{fmt.Errorf("publishing to %s: %w", strconv.Quote(dest), err)}
+		// A request from outside: its result is the first hop.
+		if err := t.r.publishResult(dest, []byte(out), 1); err != nil {
+			return out, &publishError{err}
 		}
 	}
 	return out, nil
@@ -419,6 +420,12 @@ func (t *task) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		to := spec.DestTopic
 		r.finish(t, from, to, start, time.Since(start), body, err)
 	}
+	if origin := req.Header.Get("Origin"); origin != "" && origin != "http://"+req.Host {
+		// A page of another site posting through the user's browser: refused.
+		msg := fmt.Sprintf("cross-origin request from %s refused: pelato dev accepts requests from this origin or from clients that send no Origin (curl, pelato)", strconv.Quote(origin))
+		reply(http.StatusForbidden, msg, errors.New(msg))
+		return
+	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		msg := templates.MethodNotAllowedMessage(strings.ToUpper(req.Method))
@@ -451,11 +458,12 @@ func (t *task) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// describe is the one-line reason of a failed call.
+// describe is the one-line reason of a failed call. A panic is reported as the trap
+// it is in production (templates/rules.go): the message failed, its instance is gone.
 func describe(err error) string {
 	var pe *wasmrun.PanicError
 	if errors.As(err, &pe) {
-		return templates.PanicMessage(pe.Value)
+		return "trap: " + templates.PanicMessage(pe.Value)
 	}
 	return err.Error()
 }

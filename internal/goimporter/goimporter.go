@@ -66,6 +66,7 @@ import (
 
 	"golang.org/x/tools/go/gcexportdata"
 
+	"github.com/pelato-dev/pelato/internal/gotoolchain"
 	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
@@ -741,9 +742,9 @@ func (c *Cache) checkToolchain(ctx context.Context) error {
 	}
 	c.toolMu.Lock()
 	defer c.toolMu.Unlock()
-	resolved, err := exec.LookPath(c.opts.GoCmd)
+	resolved, err := gotoolchain.LookPath(c.opts.GoCmd)
 	if err != nil {
-		return fmt.Errorf("find the go command %q: %w", c.opts.GoCmd, err)
+		return fmt.Errorf("the type information of the tasks' imports comes from the Go toolchain: %w", err)
 	}
 	if abs, err := filepath.Abs(resolved); err == nil {
 		resolved = abs

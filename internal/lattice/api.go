@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 )
@@ -313,4 +314,75 @@ func versionBody(version string) []byte {
 		Version string `json:"version"`
 	}{version}) // a struct of one string always marshals
 	return b
+}
+
+// StatusWatch receives the statuses wadm publishes on wadm.status.<lattice>.<name>
+// (wadm's StatusPublisher: the application's status as model.status carries it, sent
+// each time it changes — not again when it did not). It keeps the latest status of
+// each watched application until Take, so a burst of updates costs nothing and none
+// is lost. It is safe for concurrent use.
+type StatusWatch struct {
+	sub    *nats.Subscription
+	names  map[string]bool
+	mu     sync.Mutex
+	latest map[string]AppStatus
+	ready  chan struct{}
+}
+
+// WatchStatus subscribes to the published status of the applications names; the
+// subscription is in place on the server when it returns, so a status published
+// after a later deploy request is not missed. Stop ends it.
+func (c *Client) WatchStatus(ctx context.Context, names []string) (*StatusWatch, error) {
+	w := &StatusWatch{names: map[string]bool{}, latest: map[string]AppStatus{}, ready: make(chan struct{}, 1)}
+	for _, n := range names {
+		w.names[n] = true
+	}
+	prefix := "wadm.status." + c.opts.Lattice + "."
+	sub, err := c.nc.Subscribe(prefix+"*", func(m *nats.Msg) {
+		name := strings.TrimPrefix(m.Subject, prefix)
+		if !w.names[name] {
+			return
+		}
+		var st AppStatus
+		if json.Unmarshal(m.Data, &st) != nil || st.Info.Type == "" {
+			return
+		}
+		w.mu.Lock()
+		w.latest[name] = st
+		w.mu.Unlock()
+		select {
+		case w.ready <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to wadm's status on lattice %q: %w", c.opts.Lattice, err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	if err := c.nc.FlushWithContext(fctx); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("subscribe to wadm's status on lattice %q: %w", c.opts.Lattice, err)
+	}
+	w.sub = sub
+	return w, nil
+}
+
+// Ready is signalled when a status arrived since the last Take.
+func (w *StatusWatch) Ready() <-chan struct{} { return w.ready }
+
+// Take returns the latest status of each application published since the last Take.
+func (w *StatusWatch) Take() map[string]AppStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.latest
+	w.latest = map[string]AppStatus{}
+	return out
+}
+
+// Stop ends the subscription.
+func (w *StatusWatch) Stop() {
+	if w != nil && w.sub != nil {
+		_ = w.sub.Unsubscribe()
+	}
 }

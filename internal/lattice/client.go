@@ -13,16 +13,20 @@ package lattice
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"regexp"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/pelato-dev/pelato/internal/config"
+	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
 // DefaultLattice is the lattice wasmCloud and wadm use unless told otherwise.
@@ -102,7 +106,7 @@ type Client struct {
 // unreachable, refused credentials, or a TLS problem.
 func Connect(ctx context.Context, o Options) (*Client, error) {
 	o = o.withDefaults()
-	c := &Client{opts: o, url: RedactURL(o.URL), inflight: map[*context.CancelCauseFunc]struct{}{}}
+	c := &Client{opts: o, url: config.RedactURL(o.URL), inflight: map[*context.CancelCauseFunc]struct{}{}}
 	opts := []nats.Option{
 		nats.Name(o.Name),
 		nats.Timeout(o.Timeout),
@@ -116,22 +120,18 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 		nats.ReconnectHandler(func(*nats.Conn) { c.reconnected() }),
 		nats.NoCallbacksAfterClientClose(),
 	}
+	secrets, err := secretOptions(o)
+	if err != nil {
+		return nil, &ConnectError{URL: c.url, Err: err, Reason: "a credentials or certificate file cannot be used",
+			Fix: "point NATS_CREDS, NATS_TLS_CA, NATS_TLS_CERT and NATS_TLS_KEY at regular files of the right kind"}
+	}
+	opts = append(opts, secrets...)
 	switch {
 	case o.Creds != "":
-		opts = append(opts, nats.UserCredentials(o.Creds))
 	case o.Token != "":
 		opts = append(opts, nats.Token(o.Token))
 	case o.User != "":
 		opts = append(opts, nats.UserInfo(o.User, o.Password))
-	}
-	if o.tlsConfig != nil {
-		opts = append(opts, nats.Secure(o.tlsConfig))
-	}
-	if o.TLSCA != "" {
-		opts = append(opts, nats.RootCAs(o.TLSCA))
-	}
-	if o.TLSCert != "" || o.TLSKey != "" {
-		opts = append(opts, nats.ClientCert(o.TLSCert, o.TLSKey))
 	}
 	type result struct {
 		nc  *nats.Conn
@@ -157,6 +157,90 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 		c.nc = r.nc
 	}
 	return c, nil
+}
+
+// Caps of the files the connection settings name: a credentials file is a JWT and a
+// seed (about 1 KiB); a PEM bundle of CA certificates is rarely above 300 KiB.
+const (
+	maxCredsSize = 64 << 10
+	maxPEMSize   = 4 << 20
+)
+
+// secretOptions reads the credentials file and the TLS files of o — with the bounded
+// regular-file reader every file pelato is given goes through (a FIFO, a device such
+// as /dev/zero or a huge file is refused before anything is read) — and hands their
+// bytes to nats.go, which would otherwise read the paths itself, without bound, on
+// every (re)connect.
+func secretOptions(o Options) ([]nats.Option, error) {
+	var opts []nats.Option
+	if o.Creds != "" {
+		creds, err := readSetting("NATS_CREDS", o.Creds, maxCredsSize)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := nkeys.ParseDecoratedJWT(creds); err != nil {
+			return nil, fmt.Errorf("NATS_CREDS: %s holds no user JWT (%v): expected a .creds file as `nsc generate creds` writes it", o.Creds, err)
+		}
+		kp, err := nkeys.ParseDecoratedNKey(creds)
+		if err != nil {
+			return nil, fmt.Errorf("NATS_CREDS: %s holds no nkey seed (%v): expected a .creds file as `nsc generate creds` writes it", o.Creds, err)
+		}
+		kp.Wipe()
+		opts = append(opts, nats.UserCredentialBytes(creds))
+	}
+	if o.tlsConfig == nil && o.TLSCA == "" && o.TLSCert == "" && o.TLSKey == "" {
+		return opts, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.tlsConfig != nil {
+		cfg = o.tlsConfig.Clone()
+	}
+	if o.TLSCA != "" {
+		pem, err := readSetting("NATS_TLS_CA", o.TLSCA, maxPEMSize)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("NATS_TLS_CA: %s holds no PEM certificate", o.TLSCA)
+		}
+		cfg.RootCAs = pool
+	}
+	if o.TLSCert != "" || o.TLSKey != "" {
+		cert, err := readSetting("NATS_TLS_CERT", o.TLSCert, maxPEMSize)
+		if err != nil {
+			return nil, err
+		}
+		key, err := readSetting("NATS_TLS_KEY", o.TLSKey, maxPEMSize)
+		if err != nil {
+			return nil, err
+		}
+		pair, err := tls.X509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("NATS_TLS_CERT %s and NATS_TLS_KEY %s are not a PEM certificate and its key: %v", o.TLSCert, o.TLSKey, err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return append(opts, nats.Secure(cfg)), nil
+}
+
+// readSetting reads the file a setting names (a leading ~ is the home folder, as
+// nats.go reads it) with the bounded regular-file reader.
+func readSetting(name, path string, limit int64) ([]byte, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%s is not set", name)
+	}
+	full := path
+	if rest, ok := strings.CutPrefix(path, "~"); ok && (rest == "" || rest[0] == '/') {
+		if home, err := os.UserHomeDir(); err == nil {
+			full = filepath.Join(home, rest)
+		}
+	}
+	data, err := userfile.Read(full, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return data, nil
 }
 
 // connectError explains a failed dial.
@@ -317,24 +401,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// RedactURL returns urls (comma-separated) with any user information replaced:
-// everything between the scheme and the last '@' of each URL. (A path holding '@'
-// loses its host too: better than showing a password.)
-func RedactURL(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		p = strings.TrimSpace(p)
-		start := len(schemeRE.FindString(p))
-		if at := strings.LastIndex(p[start:], "@"); at >= 0 {
-			p = p[:start] + "REDACTED" + p[start+at:]
-		}
-		parts[i] = p
-	}
-	return strings.Join(parts, ",")
-}
-
-var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
-
 // ConnectError is a failed dial of the NATS server.
 type ConnectError struct {
 	URL    string
@@ -345,7 +411,8 @@ type ConnectError struct {
 
 // Error implements error.
 func (e *ConnectError) Error() string {
-	return fmt.Sprintf("NATS at %s: %s (%v); %s", e.URL, e.Reason, e.Err, e.Fix)
+	// nats.go's errors may quote the URL it was given: redact the whole message.
+	return config.RedactURL(fmt.Sprintf("NATS at %s: %s (%v); %s", e.URL, e.Reason, e.Err, e.Fix))
 }
 
 // Unwrap returns the underlying error.

@@ -313,19 +313,3 @@ func TestParseUnsatisfiedJoined(t *testing.T) {
 		t.Error("a progress message parsed as a failure")
 	}
 }
-
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"nats://localhost:4222":                     "nats://localhost:4222",
-		"nats://u:p@h:1,tls://t@h2:2":               "nats://REDACTED@h:1,tls://REDACTED@h2:2",
-		"nats://user:pa%zz@h:1":                     "nats://REDACTED@h:1",
-		"user:pass@host:4222":                       "REDACTED@host:4222",
-		"nats://a:4222, nats://b:4222":              "nats://a:4222,nats://b:4222",
-		"wss://x:y@example.test/ws":                 "wss://REDACTED@example.test/ws",
-		"nats://only-host-no-port-credentials@h:42": "nats://REDACTED@h:42",
-	} {
-		if got := lattice.RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

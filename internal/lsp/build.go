@@ -40,8 +40,9 @@ func (s *Server) cmdBuild(ctx context.Context, raw json.RawMessage, progress pip
 	if err != nil {
 		return nil, err
 	}
-	res, err := pipeline.Build(ctx, pipeline.BuildOptions{Root: root, Tasks: taskList(a.Task), Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(),
-		Builder: cfg.Get("PELATO_BUILDER"), BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Templates: s.reg, TaskChecker: s.tasks.c, Reporter: progress})
+	opts := pipeline.BuildSettings(cfg)
+	opts.Root, opts.Tasks, opts.Templates, opts.TaskChecker, opts.Reporter = root, taskList(a.Task), s.reg, s.tasks.c, progress
+	res, err := pipeline.Build(ctx, opts)
 	if err != nil {
 		return nil, describeFailure(err)
 	}

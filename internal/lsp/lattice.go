@@ -50,9 +50,10 @@ func (s *Server) cmdBrush(ctx context.Context, raw json.RawMessage, progress pip
 	if err != nil {
 		return nil, err
 	}
+	build := pipeline.BuildSettings(cfg)
+	build.Root, build.Tasks, build.Templates, build.TaskChecker = root, taskList(a.Task), s.reg, s.tasks.c
 	res, err := pipeline.Brush(ctx, pipeline.BrushOptions{
-		Build: pipeline.BuildOptions{Root: root, Tasks: taskList(a.Task), Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(),
-			Builder: cfg.Get("PELATO_BUILDER"), BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"), Templates: s.reg, TaskChecker: s.tasks.c},
+		Build:    build,
 		Push:     pipeline.PushOptions{Username: cfg.Get("REGISTRY_USER"), Password: cfg.Get("REGISTRY_PASSWORD")},
 		Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}},
 		Reporter: progress,

@@ -270,7 +270,17 @@ func TestTaskFileDiagnostics(t *testing.T) {
 	c.initialize(fullCaps(), "", root)
 	c.open(task, bad, 1)
 	d := c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool { return version(p) == 1 && hasCode(p, "PL402") })
-	c.diagnostics(workflowPath(root), func(p *protocol.PublishDiagnosticsParams) bool { return hasCode(p, "PL410") })
+	w := c.diagnostics(workflowPath(root), func(p *protocol.PublishDiagnosticsParams) bool { return hasCode(p, "PL410") })
+	// One Go error is one error: PL410 on the workflow's code: line is information
+	// pointing at it, never a second error.
+	for _, x := range w.Diagnostics {
+		if fmt.Sprint(x.Code) == "PL410" && x.Severity != protocol.DiagnosticSeverityInformation {
+			t.Errorf("PL410 published with severity %v, want information", x.Severity)
+		}
+		if x.Severity == protocol.DiagnosticSeverityError {
+			t.Errorf("workflow.yaml has an error for the task file's Go errors: %+v", x)
+		}
+	}
 	line, col := column(t, bad, "42", span.UTF16)
 	found := false
 	for _, x := range d.Diagnostics {
@@ -337,5 +347,37 @@ func TestWorkspaceFoldersChange(t *testing.T) {
 	c.diagnostics(workflowPath(a), func(p *protocol.PublishDiagnosticsParams) bool { return len(p.Diagnostics) == 0 })
 	if got := c.srv.snapshot().Roots(); !slices.Equal(got, []string{b}) {
 		t.Errorf("projects after the change: %v, want [%s]", got, b)
+	}
+}
+
+// TestExecTaskNearMissQuickFix: `func Exec_task` gets a did-you-mean diagnostic and a
+// preferred quick fix that renames it.
+func TestExecTaskNearMissQuickFix(t *testing.T) {
+	root := copyProject(t, "temperature")
+	task := filepath.Join(root, "tasks", "filter.go")
+	bad := strings.Replace(read(t, task), "func exec_task(", "func Exec_task(", 1)
+	c := newClient(t, clientOptions{})
+	c.initialize(fullCaps(), "", root)
+	c.open(task, bad, 1)
+	c.diagnostics(task, func(p *protocol.PublishDiagnosticsParams) bool {
+		for _, d := range p.Diagnostics {
+			if fmt.Sprint(d.Code) == "PL404" && strings.Contains(fmt.Sprint(d.Message), "did you mean `Exec_task`") {
+				return true
+			}
+		}
+		return false
+	})
+	var rename *protocol.CodeAction
+	for _, a := range c.codeActions(task) {
+		if a.Title == "Rename Exec_task to exec_task" {
+			rename = a
+		}
+	}
+	if rename == nil || rename.IsPreferred == nil || !*rename.IsPreferred {
+		t.Fatalf("no preferred rename quick fix: %+v", rename)
+	}
+	edits, _ := textEdits(rename, string(fileURI(task)))
+	if fixed := applyEdits(t, bad, edits); !strings.Contains(fixed, "func exec_task(") || strings.Contains(fixed, "Exec_task") {
+		t.Errorf("rename did not apply:\n%s", fixed)
 	}
 }

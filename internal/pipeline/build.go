@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/builder"
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/localbuild"
 	"github.com/pelato-dev/pelato/internal/taskcode"
 	"github.com/pelato-dev/pelato/internal/userfile"
@@ -28,15 +32,60 @@ import (
 	"github.com/pelato-dev/pelato/templates"
 )
 
-// BuildRecordFile, inside each component folder beside RecordFile, records the last
-// successful build: what it was built from and what it produced.
+// BuildRecordFile is where earlier versions kept the build record, inside the
+// component folder — where a build container could forge it. It is no longer read
+// (generation leaves an old one alone); see BuildRecordDir.
 const BuildRecordFile = ".pelato-build.json"
+
+// BuildRecordDir, in gen/, holds the record of each component's last successful
+// build (<component_name>.json): what it was built from and what it produced. It is
+// outside every component folder, so no build container can change it.
+const BuildRecordDir = ".pelato-builds"
+
+// buildRecordPath is the build record of a component.
+func buildRecordPath(root, component string) string {
+	return filepath.Join(root, GenDir, BuildRecordDir, component+".json")
+}
+
+// artifactRel is the artifact's path inside its component folder.
+func artifactRel(component string) string { return BuildDir + "/" + component + "_s.wasm" }
 
 // BuildDir is the folder of a component's build output (the name `wash build` uses).
 const BuildDir = "build"
 
 // BuildLogFile is each component's full build log, in BuildDir.
 const BuildLogFile = "build.log"
+
+// Build container defaults: a TinyGo build of one component peaks well under 2 GiB
+// and a few hundred threads; the bounds stop a runaway (or hostile) build from
+// taking the machine down.
+const (
+	DefaultBuildMemory = 4 << 30
+	DefaultBuildPids   = 4096
+	DefaultNetwork     = "bridge"
+)
+
+// Networks are the build containers' network modes pelato accepts.
+var Networks = []string{"bridge", "host", "none"}
+
+// CheckNetwork returns an error when network ("" is the default) is not one of Networks.
+func CheckNetwork(network string) error {
+	if network == "" || slices.Contains(Networks, network) {
+		return nil
+	}
+	return fmt.Errorf("build network %q is not one of %s", network, strings.Join(Networks, ", "))
+}
+
+// CheckToolVersion returns an error when v ("" is the Dockerfile's pin) is not a
+// release version such as 0.42.0.
+func CheckToolVersion(name, v string) error {
+	if v == "" || toolVersion.MatchString(v) {
+		return nil
+	}
+	return fmt.Errorf("%s version %q is not a release version like 1.2.3", name, v)
+}
+
+var toolVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 
 // DefaultVolumePrefix names the cache volumes shared by every build:
 // <prefix>-go-mod, <prefix>-go-build and <prefix>-xdg.
@@ -85,19 +134,48 @@ type BuildOptions struct {
 	// ImageSource is what pelato's builder image is built from; nil means the
 	// embedded templates/builder/Dockerfile.
 	ImageSource *builder.ImageSource
-	// Network is the build containers' Docker network mode; "" means "host" (no
-	// per-container network setup, which would cost more than the rest of pelato's
-	// overhead; builds download modules). "bridge" isolates builds from the host's
-	// network.
+	// TinyGoVersion and WasmToolsVersion, when set, replace the versions the
+	// builder image's Dockerfile pins (its build arguments TINYGO_VERSION and
+	// WASM_TOOLS_VERSION); the image's tag changes with them. They apply to pelato's
+	// own image only (not to BuilderImage).
+	TinyGoVersion, WasmToolsVersion string
+	// Network is the build containers' Docker network mode: "bridge" ("", the
+	// default: the container has its own network namespace and reaches the
+	// internet through NAT, not the host's loopback services), "host" (the host's
+	// network: starts faster, but a build can reach every service listening on the
+	// host's loopback) or "none" (no network: the module cache must already hold
+	// every module).
 	Network string
+	// Memory bounds each build container's memory in bytes; 0 means
+	// DefaultBuildMemory, < 0 no bound.
+	Memory int64
+	// Pids bounds each build container's processes and threads; 0 means
+	// DefaultBuildPids, < 0 no bound.
+	Pids int64
+	// Ignored are notes about settings the configuration ignored (a .env that set
+	// what only flags and the environment may); Build reports each as a warning.
+	Ignored []string
 	// VolumePrefix names the cache volumes; "" means DefaultVolumePrefix.
 	VolumePrefix string
+	// AllowGoGenerate is passed to Gen (GenOptions.AllowGoGenerate).
+	AllowGoGenerate bool
 	// Templates, Overlay and TaskChecker are passed to Gen.
 	Templates   *templates.Registry
 	Overlay     func(path string) ([]byte, bool)
 	TaskChecker *check.TaskChecker
 	// Reporter receives progress; nil means Discard.
 	Reporter Reporter
+}
+
+// BuildSettings returns the BuildOptions that settings decide: the registry, jobs,
+// the builder image and its tool versions, the containers' network and limits, and
+// the notes about .env lines cfg ignored. Callers add the rest (Root, Tasks, ...).
+func BuildSettings(cfg *config.Config) BuildOptions {
+	memory, pids := cfg.BuildLimits()
+	return BuildOptions{Registry: cfg.Get("REGISTRY_URL"), Jobs: cfg.Jobs(), Builder: cfg.Get("PELATO_BUILDER"),
+		BuilderImage: cfg.Get("PELATO_BUILDER_IMAGE"), Network: cfg.Get("PELATO_BUILD_NETWORK"),
+		TinyGoVersion: cfg.Get("PELATO_TINYGO_VERSION"), WasmToolsVersion: cfg.Get("PELATO_WASM_TOOLS_VERSION"),
+		Memory: memory, Pids: pids, Ignored: cfg.Ignored()}
 }
 
 // Build statuses of a component.
@@ -208,8 +286,9 @@ type buildRecord struct {
 // internal/localbuild with the toolchain on PATH, and the result's Image and the
 // build records name that toolchain.
 //
-// Errors returned before any component is built: *CheckFailedError (the project has
-// errors), *UnknownBuilderError, *builder.DaemonError (no usable Docker),
+// Errors returned before any component is built, in this order: *CheckFailedError
+// (the project has errors; checked before any builder is needed),
+// *UnknownBuilderError, *builder.DaemonError (no usable Docker),
 // *builder.ImageBuildError, *builder.DiskFullError, *localbuild.MissingError (no
 // TinyGo or wasm-tools on PATH for the local builder).
 func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
@@ -218,35 +297,58 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	if rep == nil {
 		rep = Discard
 	}
+	for _, note := range opts.Ignored {
+		rep.Event(Event{Kind: Log, Level: "warning", Message: note})
+	}
+	if err := CheckNetwork(opts.Network); err != nil {
+		return nil, fmt.Errorf("%w; use bridge (the default), host or none", err)
+	}
+	if err := CheckToolVersion("TinyGo", opts.TinyGoVersion); err != nil {
+		return nil, err
+	}
+	if err := CheckToolVersion("wasm-tools", opts.WasmToolsVersion); err != nil {
+		return nil, err
+	}
+	if opts.Builder != "" && opts.Builder != BuilderDocker && opts.Builder != BuilderLocal {
+		return nil, &UnknownBuilderError{Name: opts.Builder}
+	}
+	// The project's own errors first (Gen checks it): they are what the user must
+	// fix whatever the machine, and checking needs no builder. Then the builder, before
+	// gen/ is written: without it nothing can be built. gen/ stays locked until the
+	// builds are done writing into it, so a gen running meanwhile waits instead of
+	// replacing a folder under a build.
 	var (
 		dc    *builder.Client
 		local *localbuild.Toolchain
-		err   error
 	)
-	// The builder first: without it nothing can be built, so say so before any work.
-	switch opts.Builder {
-	case "", BuilderDocker:
+	defer func() {
+		if dc != nil {
+			dc.Close()
+		}
+	}()
+	findBuilder := func() (err error) {
+		if opts.Builder == BuilderLocal {
+			local, err = localbuild.Find(ctx)
+			return err
+		}
 		dc, err = builder.Connect(ctx)
-		if err != nil {
-			return nil, err
-		}
-		defer dc.Close()
-	case BuilderLocal:
-		local, err = localbuild.Find(ctx)
-		if err != nil {
-			return nil, err
-		}
-	default:
-		return nil, &UnknownBuilderError{Name: opts.Builder}
+		return err
 	}
-	// gen/ stays locked until the containers are done writing into it, so a gen
-	// running meanwhile waits instead of replacing a folder under a build.
 	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
-		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true})
+		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true, AllowGoGenerate: opts.AllowGoGenerate,
+		beforeWrite: findBuilder})
 	if err != nil {
 		return nil, err
 	}
 	defer gen.release()
+	if dc != nil {
+		// Containers of a pelato that was killed (no one else removes them).
+		if n, err := dc.CleanOrphans(ctx); err != nil {
+			rep.Event(Event{Kind: Log, Level: "warning", Message: fmt.Sprintf("could not remove build containers left by a killed pelato: %v", err)})
+		} else if n > 0 {
+			rep.Event(Event{Kind: Log, Level: "info", Message: fmt.Sprintf("removed %s left by a pelato that was killed", plural.Count(n, "build container"))})
+		}
+	}
 	res := &BuildResult{GenTime: gen.Duration, Components: make([]BuiltComponent, len(gen.Components))}
 	var vols []builder.Volume
 	if local != nil {
@@ -282,10 +384,15 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	t1 := time.Now()
 	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Building %s with %s (%d at a time)", plural.Count(total, "component"), res.Image.Ref, min(jobs, max(total, 1))), Total: total})
 	b := &componentBuilder{opts: opts, dc: dc, local: local, image: res.Image, vols: vols, rep: rep,
-		run: strconv.FormatInt(time.Now().UnixNano(), 36), user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), network: opts.Network}
-	if b.network == "" {
-		b.network = "host"
+		run: strconv.FormatInt(time.Now().UnixNano(), 36), user: fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()), network: opts.Network,
+		memory: limit(opts.Memory, DefaultBuildMemory), pids: limit(opts.Pids, DefaultBuildPids)}
+	if len(vols) > 0 {
+		b.modules = vols[0].Name
 	}
+	if b.network == "" {
+		b.network = DefaultNetwork
+	}
+	b.comps = gen.Components
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -380,7 +487,23 @@ func builderImage(ctx context.Context, dc *builder.Client, opts BuildOptions, re
 	}
 	src := opts.ImageSource
 	if src == nil {
-		src = &builder.ImageSource{Dockerfile: templates.Builder()}
+		src = &builder.ImageSource{Dockerfile: templates.Builder(), Files: map[string]builder.File{
+			ModulesCommand: {Data: templates.BuilderScript(), Mode: 0o755},
+		}}
+	}
+	if opts.TinyGoVersion != "" || opts.WasmToolsVersion != "" {
+		withArgs := *src
+		withArgs.BuildArgs = map[string]string{}
+		for k, v := range src.BuildArgs {
+			withArgs.BuildArgs[k] = v
+		}
+		if opts.TinyGoVersion != "" {
+			withArgs.BuildArgs["TINYGO_VERSION"] = opts.TinyGoVersion
+		}
+		if opts.WasmToolsVersion != "" {
+			withArgs.BuildArgs["WASM_TOOLS_VERSION"] = opts.WasmToolsVersion
+		}
+		src = &withArgs
 	}
 	ref := src.Tag()
 	if id, err := dc.ImageID(ctx, ref); err == nil {
@@ -407,6 +530,112 @@ type componentBuilder struct {
 	run     string
 	user    string
 	network string
+	memory  int64
+	pids    int64
+	modules string // the module cache volume, read-only in build containers
+	comps   []Component
+
+	// The module cache is shared by every project's builds, which see it
+	// read-only: before the first container that builds, modules are downloaded
+	// and verified against go.sum by one container that runs no project code.
+	modOnce sync.Once
+	modErr  error
+}
+
+// limit resolves a bound: 0 is def, < 0 none (0 for Docker).
+func limit(v, def int64) int64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+// readOnly is the volumes a build container mounts read-only: the module cache,
+// when prepareModules filled it (pelato's own image).
+func (b *componentBuilder) readOnly() map[string]bool {
+	if b.opts.BuilderImage != "" {
+		return nil
+	}
+	return map[string]bool{b.modules: true}
+}
+
+// env is a build container's environment: with pelato's own image every module
+// was downloaded and verified by prepareModules, so the build neither downloads
+// nor changes go.mod.
+func (b *componentBuilder) env() []string {
+	if b.opts.BuilderImage != "" {
+		return nil
+	}
+	return []string{"GOFLAGS=-mod=readonly", "GOPROXY=off"}
+}
+
+// ModulesCommand is the builder image's command that downloads the modules of the
+// generated projects named by its arguments (folders under /src) into the module
+// cache and verifies the whole cache entry of each against go.sum (go mod download,
+// go mod verify). templates/builder/Dockerfile installs it.
+const ModulesCommand = "pelato-modules"
+
+// ModuleCacheError reports that the shared module cache failed verification: a
+// module's files differ from what go.sum (and the cache's own hashes) say.
+type ModuleCacheError struct {
+	Volume string
+	Detail string
+}
+
+func (e *ModuleCacheError) Error() string {
+	return fmt.Sprintf("the Go module cache (Docker volume %s) failed verification: %s; something changed modules in it after they were downloaded. Remove it (docker volume rm %s) so the next build downloads them again", e.Volume, e.Detail, e.Volume)
+}
+
+// prepareModules downloads and verifies the modules of the components to build, in
+// one container that mounts gen/ read-only and the module cache read-write; one
+// folder per distinct go.mod and go.sum is enough (every component of a template
+// has the same).
+func (b *componentBuilder) prepareModules(ctx context.Context, comps []Component) error {
+	seen := map[string]bool{}
+	var dirs []string
+	for _, g := range comps {
+		if g.Err != "" {
+			continue
+		}
+		mod, _, err1 := readConfined(g.Dir, "go.mod", maxRecordSize)
+		sum, _, err2 := readConfined(g.Dir, "go.sum", maxRecordSize)
+		if err1 != nil || err2 != nil {
+			continue // the build reports it
+		}
+		key := fmt.Sprintf("%d\x00%s\x00%s", len(mod), mod, sum)
+		if !seen[key] {
+			seen[key] = true
+			dirs = append(dirs, filepath.Base(g.Dir))
+		}
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	var out tailBuffer
+	b.rep.Event(Event{Kind: Log, Level: "info", Message: "downloading and verifying Go modules"})
+	rr, err := b.dc.Run(ctx, builder.RunSpec{
+		Image: b.image.Ref, Cmd: append([]string{ModulesCommand}, dirs...), Dir: filepath.Join(b.opts.Root, GenDir), ReadOnlyDir: true,
+		User: b.user, Volumes: b.vols[:1], Output: &out, Network: b.network, Memory: b.memory, Pids: b.pids,
+		Labels: map[string]string{builder.LabelProject: b.opts.Root, builder.LabelRun: b.run},
+	})
+	if err != nil {
+		return fmt.Errorf("download Go modules: %w", err)
+	}
+	if rr.ExitCode != 0 {
+		text := out.String()
+		if strings.Contains(text, "has been modified") || strings.Contains(text, "SECURITY ERROR") || strings.Contains(text, "checksum mismatch") {
+			return &ModuleCacheError{Volume: b.modules, Detail: lastLineWith(text, "modified")}
+		}
+		last := lastLine(text)
+		if last == "" {
+			last = "no output"
+		}
+		return fmt.Errorf("download Go modules: %s exited with status %d: %s", ModulesCommand, rr.ExitCode, last)
+	}
+	return nil
 }
 
 func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponent {
@@ -436,11 +665,14 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 		return fail("%v", err)
 	}
 	art := Artifact(b.opts.Root, g.ComponentName)
+	artRel := artifactRel(g.ComponentName)
 	c.Artifact = rel(art)
-	recPath := filepath.Join(dir, BuildRecordFile)
+	recPath := buildRecordPath(b.opts.Root, g.ComponentName)
 	if !b.opts.Force {
 		if rec, ok := readBuildRecord(recPath); ok && rec.GenInputHash == genRec.InputHash && rec.ImageID == b.image.ID {
-			if st, err := os.Stat(art); err == nil && st.Size() == rec.ArtifactSize && st.ModTime().UnixNano() == rec.ArtifactMtime {
+			// The artifact is what was built (a container of another build may
+			// have replaced it), read without following links.
+			if wasm, _, err := readConfined(dir, artRel, wasmcomponent.MaxSize); err == nil && sha256Hex(wasm) == rec.ArtifactSHA256 {
 				c.Status, c.Size, c.Imports, c.Exports = StatusSkipped, rec.ArtifactSize, rec.Imports, rec.Exports
 				c.Log = rel(filepath.Join(dir, BuildDir, BuildLogFile))
 				c.Duration = time.Since(start)
@@ -448,15 +680,27 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 			}
 		}
 	}
+	if b.opts.BuilderImage == "" { // a named image need not have ModulesCommand
+		b.modOnce.Do(func() { b.modErr = b.prepareModules(ctx, b.comps) })
+	}
+	if b.modErr != nil {
+		if ctx.Err() != nil {
+			c.Status, c.Err, c.Duration = StatusCancelled, "cancelled", time.Since(start)
+			return c
+		}
+		return fail("%v", b.modErr)
+	}
 	// A failed build must leave neither the old artifact nor its record behind.
-	os.Remove(recPath)
-	os.Remove(art)
-	outDir := filepath.Join(dir, BuildDir)
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	// Everything inside dir is touched through its os.Root: a link an earlier
+	// build container left there is removed, never followed.
+	if err := os.Remove(recPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fail("%v", err)
 	}
-	logPath := filepath.Join(outDir, BuildLogFile)
-	logFile, err := os.Create(logPath)
+	if err := removeConfined(dir, artRel); err != nil {
+		return fail("%v", err)
+	}
+	logPath := filepath.Join(dir, BuildDir, BuildLogFile)
+	logFile, err := createConfined(dir, BuildDir+"/"+BuildLogFile)
 	if err != nil {
 		return fail("create the build log: %v", err)
 	}
@@ -478,6 +722,7 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 		b.rep.Event(Event{Kind: Log, Level: "info", Task: g.ComponentName, Message: "starting container"})
 		rr, err = b.dc.Run(ctx, builder.RunSpec{
 			Image: b.image.Ref, Cmd: []string{"wash", "build"}, Dir: dir, User: b.user, Volumes: b.vols, Output: out, Stderr: &errTail, Network: b.network,
+			ReadOnlyVolumes: b.readOnly(), Memory: b.memory, Pids: b.pids, Env: b.env(),
 			Labels: map[string]string{builder.LabelComponent: g.ComponentName, builder.LabelProject: b.opts.Root, builder.LabelRun: b.run},
 		})
 	}
@@ -516,26 +761,26 @@ func (b *componentBuilder) build(ctx context.Context, g Component) BuiltComponen
 		}
 		return fail("the build exited with status %d: %s (full log: %s)", rr.ExitCode, last, c.Log)
 	}
-	info, err := wasmcomponent.ParseFile(art)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
+	wasm, st, err := readConfined(dir, artRel, wasmcomponent.MaxSize)
+	if errors.Is(err, os.ErrNotExist) {
 		return fail("the build exited 0 but wrote no %s (full log: %s)", c.Artifact, c.Log)
+	} else if err != nil {
+		return fail("%v", err)
+	}
+	info, err := wasmcomponent.Parse(wasm)
+	switch {
 	case errors.Is(err, wasmcomponent.ErrCoreModule):
 		return fail("%s is a core WebAssembly module, not a component: the builder must target wasm32-wasip2 (full log: %s)", c.Artifact, c.Log)
 	case err != nil:
 		return fail("%s is not a valid WebAssembly component: %v", c.Artifact, err)
 	}
-	st, err := os.Stat(art)
-	if err != nil {
-		return fail("%v", err)
-	}
-	sum, err := fileSHA256(art)
-	if err != nil {
-		return fail("%v", err)
-	}
+	sum := sha256Hex(wasm)
 	rec := buildRecord{GenInputHash: genRec.InputHash, ImageID: b.image.ID, Image: b.image.Ref, Artifact: c.Artifact,
 		ArtifactSize: st.Size(), ArtifactMtime: st.ModTime().UnixNano(), ArtifactSHA256: sum,
 		Imports: info.ImportNames(), Exports: info.ExportNames(), BuiltAt: time.Now().UTC()}
+	if err := os.MkdirAll(filepath.Dir(recPath), 0o755); err != nil {
+		return fail("write the build record: %v", err)
+	}
 	if err := writeJSON(recPath, rec); err != nil {
 		return fail("write the build record: %v", err)
 	}
@@ -570,10 +815,17 @@ func shortID(id string) string {
 	return id[:min(12, len(id))]
 }
 
-// readGenRecord reads a component folder's generation record.
+// sha256Hex is the hex SHA-256 of b.
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// readGenRecord reads a component folder's generation record (without following a
+// link: a build container may have left one).
 func readGenRecord(dir string) (Record, error) {
 	var rec Record
-	b, err := userfile.Read(filepath.Join(dir, RecordFile), maxRecordSize)
+	b, _, err := readConfined(dir, RecordFile, maxRecordSize)
 	if err != nil {
 		return rec, fmt.Errorf("read the generation record: %w", err)
 	}
@@ -597,11 +849,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeFileAtomic(path, append(b, '\n'))
 }
 
 // compileLine matches a Go/TinyGo error line: [./|/src/]file.go:line[:col]: message.
@@ -630,7 +878,7 @@ func compileErrors(output string, rec Record, root, component string) []CompileE
 		if src, ok := rec.Sources[m[1]]; ok {
 			lm, seen := maps[m[1]]
 			if !seen {
-				lm = sourceLineMap(filepath.Join(root, filepath.FromSlash(src)), filepath.Join(root, GenDir, component, filepath.FromSlash(m[1])))
+				lm = sourceLineMap(filepath.Join(root, filepath.FromSlash(src)), filepath.Join(root, GenDir, component), m[1])
 				maps[m[1]] = lm
 			}
 			if l, c, ok := lm.Map(ln, col); ok {
@@ -645,13 +893,14 @@ func compileErrors(output string, rec Record, root, component string) []CompileE
 	return out
 }
 
-// sourceLineMap maps positions of a task file's copy in gen/ to the task file's.
-func sourceLineMap(src, cp string) *taskcode.PosMap {
+// sourceLineMap maps positions of a task file's copy (cp, inside the component
+// folder dir, which the build container could change) to the task file's.
+func sourceLineMap(src, dir, cp string) *taskcode.PosMap {
 	orig, err := taskcode.Read(src)
 	if err != nil {
 		return &taskcode.PosMap{}
 	}
-	copied, err := taskcode.Read(cp)
+	copied, _, err := readConfined(dir, cp, taskcode.MaxFileSize)
 	if err != nil {
 		return &taskcode.PosMap{}
 	}

@@ -95,3 +95,29 @@ func BenchmarkBuild20Unchanged(b *testing.B) {
 		b.Fatalf("%d containers started", started)
 	}
 }
+
+// BenchmarkBuildNetwork measures what the default network mode costs per container:
+// one component, forced, built alternately with "bridge" (the default) and "host"
+// in each iteration, so both see the same machine load. It reports the median
+// overhead (BuiltComponent.Overhead) of each and their difference.
+func BenchmarkBuildNetwork(b *testing.B) {
+	root := buildertest.Project(b, 1, func(int) string { return buildertest.TaskCode() })
+	opts, _ := testBuild(b, root)
+	benchBuild(b, opts) // image, volumes and module step ready
+	opts.Force = true
+	over := map[string][]time.Duration{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, n := range []string{"bridge", "host"} {
+			if i%2 == 1 { // alternate which goes first
+				n = map[string]string{"bridge": "host", "host": "bridge"}[n]
+			}
+			opts.Network = n
+			over[n] = append(over[n], benchBuild(b, opts).Components[0].Overhead)
+		}
+	}
+	br, ho := medianMS(over["bridge"]), medianMS(over["host"])
+	b.ReportMetric(br, "bridge-median-overhead-ms")
+	b.ReportMetric(ho, "host-median-overhead-ms")
+	b.ReportMetric(br-ho, "bridge-extra-ms")
+}

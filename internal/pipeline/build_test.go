@@ -36,6 +36,9 @@ func testBuild(t testing.TB, root string) (BuildOptions, *builder.Client) {
 }
 
 func TestMain(m *testing.M) {
+	if root := os.Getenv(killedBuildEnv); root != "" {
+		os.Exit(killedBuild(root))
+	}
 	code := m.Run()
 	if dc, err := builder.Connect(context.Background()); err == nil {
 		// The image of this package's tests (see testBuild), if it was built.

@@ -57,7 +57,10 @@ type DeployOptions struct {
 	NoWait bool
 	// Timeout bounds the wait for placement; 0 means DefaultDeployTimeout.
 	Timeout time.Duration
-	// PollInterval is how often the status is asked for; 0 means DefaultPollInterval.
+	// PollInterval is how often the status is asked for while wadm publishes none (a
+	// fallback: deploy takes the statuses wadm publishes as they come); 0 means
+	// DefaultStatusFallback, or DefaultPollInterval when the status stream cannot be
+	// subscribed to.
 	PollInterval time.Duration
 	// Reporter receives progress, the scalers' status included; nil means Discard.
 	Reporter Reporter
@@ -92,9 +95,29 @@ type DeployResult struct {
 	Components []DeployedComponent `json:"components"`
 	// Hosts are the lattice's hosts, gathered when a placement failed.
 	Hosts []lattice.Host `json:"hosts,omitempty"`
-	// Err is what stopped the command early, when something did.
+	// Err is what stopped the command early, when something did; Stopped says it in
+	// a few words ("no wadm answers on lattice default").
 	Err      string        `json:"error,omitempty"`
+	Stopped  string        `json:"stopped,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+}
+
+// stop records what stopped the run: every component without an outcome yet is
+// marked not deployed, with the reason, so that the result never counts as deployed
+// what was not. waiting says the run stopped while waiting for placement (an
+// acknowledged deploy is then not yet an outcome).
+func (r *DeployResult) stop(err error, waiting bool) {
+	r.Err, r.Stopped = err.Error(), stopReason(err)
+	for i := range r.Components {
+		c := &r.Components[i]
+		switch {
+		case c.Err != "" || c.Action == ActionUnchanged || c.Status == lattice.StatusDeployed:
+		case c.Action == "":
+			c.Err = "not deployed: " + r.Stopped
+		case waiting:
+			c.Err = "deploy acknowledged, but the run stopped before wadm reported it deployed: " + r.Stopped
+		}
+	}
 }
 
 // Failed counts the components that are not deployed.
@@ -119,6 +142,9 @@ func (r *DeployResult) Summary() string {
 	s := fmt.Sprintf("deployed %d of %s to lattice %s", len(r.Components)-r.Failed(), plural.Count(len(r.Components), "component"), r.Lattice)
 	if unchanged > 0 {
 		s += fmt.Sprintf(" (%d unchanged)", unchanged)
+	}
+	if r.Stopped != "" {
+		s += "; stopped: " + r.Stopped
 	}
 	return s
 }
@@ -179,7 +205,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 		opts.Timeout = DefaultDeployTimeout
 	}
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = DefaultPollInterval
+		opts.PollInterval = DefaultStatusFallback
 	}
 	res, apps, err := projectApps(ctx, opts.Root, opts.Templates, opts.Tasks, true)
 	if err != nil {
@@ -233,6 +259,21 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 		}
 	}
 
+	// Subscribe to the status wadm publishes before the first deploy, so no status is
+	// missed; without it (a server that refuses the subscription) deploy polls.
+	var watch *lattice.StatusWatch
+	if !opts.NoWait {
+		names := make([]string, len(apps))
+		for i, a := range apps {
+			names[i] = a.name
+		}
+		if watch, err = c.WatchStatus(ctx, names); err != nil {
+			rep.Event(Event{Kind: Log, Level: "info", Message: fmt.Sprintf("%v; asking wadm for the status every %s instead", err, DefaultPollInterval)})
+			watch = nil
+			opts.PollInterval = min(opts.PollInterval, DefaultPollInterval)
+		}
+		defer watch.Stop()
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fatal := &firstFatal{cancel: cancel}
@@ -263,20 +304,21 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 		mu.Unlock()
 	})
 	if err := stopped(ctx, fatal); err != nil {
-		out.Duration, out.Err = time.Since(start), err.Error()
-		rep.Event(Event{Kind: End, Message: "deploy stopped", Err: err})
+		out.Duration = time.Since(start)
+		out.stop(err, false)
+		rep.Event(Event{Kind: End, Message: out.Summary(), Err: err})
 		return out, err
 	}
 
 	if !opts.NoWait {
-		waitPlaced(runCtx, opts, c, w, apps, manifests, out, replacing, began, fatal, rep, len(apps))
+		waitPlaced(runCtx, opts, c, w, apps, manifests, out, replacing, began, fatal, rep, len(apps), watch)
 		if err := stopped(ctx, fatal); err != nil {
 			out.Duration = time.Since(start)
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				err = fmt.Errorf("stopped waiting (%w); wadm carries on with what it acknowledged: `pelato status` shows where it is", err)
 			}
-			out.Err = err.Error()
-			rep.Event(Event{Kind: End, Message: "deploy stopped", Err: err})
+			out.stop(err, true)
+			rep.Event(Event{Kind: End, Message: out.Summary(), Err: err})
 			return out, err
 		}
 	}
@@ -316,7 +358,7 @@ func loadManifest(opts DeployOptions, w *workflow.Workflow, a app, warn func(str
 	}
 	// The image is built and pushed by pelato build --push, or by other means: a build
 	// that does not match is worth a warning, not a refusal.
-	switch b, ok := readBuildRecord(filepath.Join(opts.Root, GenDir, a.spec.ComponentName, BuildRecordFile)); {
+	switch b, ok := readBuildRecord(buildRecordPath(opts.Root, a.spec.ComponentName)); {
 	case !ok:
 		warn("not built by `pelato build` on this machine: make sure " + imageOf(files[templates.ManifestFile]) + " is pushed (`pelato build --push`)")
 	case b.GenInputHash != rec.InputHash:
@@ -414,10 +456,13 @@ func deployVersion(ctx context.Context, c *lattice.Client, name, version, did st
 	return did + ", deploy acknowledged", nil
 }
 
-// waitPlaced polls the status of every acknowledged application until each is
-// deployed or failed, or opts.Timeout passes.
+// waitPlaced waits until every acknowledged application is deployed or failed, or
+// opts.Timeout passes. It asks wadm for the status once, then takes the statuses
+// wadm publishes (watch), and asks again only as a fallback: every poll interval
+// while a status is awaited (wadm publishes a status only when it changes), and when
+// a replaced version's status must be asked for again. Without watch it polls.
 func waitPlaced(ctx context.Context, opts DeployOptions, c *lattice.Client, w *workflow.Workflow, apps []app, manifests []*wadm.Manifest,
-	out *DeployResult, replacing []bool, began []time.Time, fatal *firstFatal, rep Reporter, n int) {
+	out *DeployResult, replacing []bool, began []time.Time, fatal *firstFatal, rep Reporter, n int, watch *lattice.StatusWatch) {
 	var pending []int
 	for i, comp := range out.Components {
 		if comp.Err == "" && comp.Action != "" {
@@ -427,65 +472,83 @@ func waitPlaced(ctx context.Context, opts DeployOptions, c *lattice.Client, w *w
 	deadline := time.Now().Add(opts.Timeout)
 	// After a deploy replaces a deployed version, wadm reports the old version's
 	// "deployed" until it has taken the new one up: do not believe it at once.
-	settle := max(2*opts.PollInterval, time.Second)
+	settle := time.Second
 	seenOther := make([]bool, len(apps))
 	placed := n + n - len(pending) // the first n steps were the puts and deploys
 	hosts := &hostCache{}
 	var mu sync.Mutex
+	// apply takes one status of application i; it reports whether i is settled.
+	apply := func(i int, st *lattice.AppStatus) bool {
+		comp := &out.Components[i]
+		info := st.Info
+		if (info.Type != comp.Status || info.Message != comp.Message) && info.Type != lattice.StatusDeployed {
+			rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: placed, Total: 2 * n, Message: describeStatus(*st)})
+		}
+		comp.Status, comp.Message, comp.Scalers = info.Type, info.Message, st.Scalers
+		comp.Duration = time.Since(began[i])
+		switch info.Type {
+		case lattice.StatusDeployed:
+			if replacing[i] && !seenOther[i] && time.Since(began[i]) < settle {
+				return false
+			}
+			placed++
+			rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: placed, Total: 2 * n, Message: "deployed " + comp.Version})
+			return true
+		case lattice.StatusFailed:
+			placed++
+			hs, herr := hosts.get(ctx, c)
+			if herr == nil {
+				out.Hosts = hs
+			}
+			comp.Err = explainPlacement(c.Lattice(), w, apps[i], manifests[i], info.Message, hs, herr)
+			rep.Event(Event{Kind: Log, Level: "error", Task: comp.ComponentName, Message: comp.Err})
+			rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: placed, Total: 2 * n, Message: "failed"})
+			return true
+		default:
+			seenOther[i] = true
+		}
+		return false
+	}
+	poll := true
 	for len(pending) > 0 {
-		statuses := make([]*lattice.StatusReply, len(pending))
-		pool(ctx, len(pending), latticeJobs, func(k int) {
-			st, err := c.Status(ctx, out.Components[pending[k]].App)
-			if err != nil {
-				if !fatal.check(err) && ctx.Err() == nil {
-					mu.Lock()
-					out.Components[pending[k]].Err = err.Error()
-					mu.Unlock()
+		var still []int
+		if poll {
+			if watch != nil {
+				watch.Take() // older than the answers asked for now
+			}
+			statuses := make([]*lattice.StatusReply, len(pending))
+			pool(ctx, len(pending), latticeJobs, func(k int) {
+				st, err := c.Status(ctx, out.Components[pending[k]].App)
+				if err != nil {
+					if !fatal.check(err) && ctx.Err() == nil {
+						mu.Lock()
+						out.Components[pending[k]].Err = err.Error()
+						mu.Unlock()
+					}
+					return
 				}
+				statuses[k] = st
+			})
+			if ctx.Err() != nil {
 				return
 			}
-			statuses[k] = st
-		})
-		if ctx.Err() != nil {
-			return
-		}
-		var still []int
-		for k, i := range pending {
-			comp := &out.Components[i]
-			st := statuses[k]
-			if st == nil {
-				placed++
-				continue
-			}
-			info := st.Status.Info
-			if (info.Type != comp.Status || info.Message != comp.Message) && info.Type != lattice.StatusDeployed {
-				rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: placed, Total: 2 * n, Message: describeStatus(*st.Status)})
-			}
-			comp.Status, comp.Message, comp.Scalers = info.Type, info.Message, st.Status.Scalers
-			comp.Duration = time.Since(began[i])
-			switch info.Type {
-			case lattice.StatusDeployed:
-				if replacing[i] && !seenOther[i] && time.Since(began[i]) < settle {
-					still = append(still, i)
+			for k, i := range pending {
+				if statuses[k] == nil {
+					placed++
 					continue
 				}
-				placed++
-				rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: placed, Total: 2 * n, Message: "deployed " + comp.Version})
-				continue
-			case lattice.StatusFailed:
-				placed++
-				hs, herr := hosts.get(ctx, c)
-				if herr == nil {
-					out.Hosts = hs
+				if !apply(i, statuses[k].Status) {
+					still = append(still, i)
 				}
-				comp.Err = explainPlacement(c.Lattice(), w, apps[i], manifests[i], info.Message, hs, herr)
-				rep.Event(Event{Kind: Log, Level: "error", Task: comp.ComponentName, Message: comp.Err})
-				rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: placed, Total: 2 * n, Message: "failed"})
-				continue
-			default:
-				seenOther[i] = true
 			}
-			still = append(still, i)
+		} else {
+			got := watch.Take()
+			for _, i := range pending {
+				if st, ok := got[out.Components[i].App]; ok && apply(i, &st) {
+					continue
+				}
+				still = append(still, i)
+			}
 		}
 		pending = still
 		if len(pending) == 0 {
@@ -500,9 +563,30 @@ func waitPlaced(ctx context.Context, opts DeployOptions, c *lattice.Client, w *w
 			}
 			return
 		}
-		if sleep(ctx, opts.PollInterval) != nil {
-			return
+		// Wait for a published status, the fallback poll, the end of a replaced
+		// version's settling time, or the deadline.
+		wait := opts.PollInterval
+		for _, i := range pending {
+			if replacing[i] && !seenOther[i] && out.Components[i].Status == lattice.StatusDeployed {
+				wait = min(wait, time.Until(began[i].Add(settle))+time.Millisecond)
+			}
 		}
+		wait = max(0, min(wait, time.Until(deadline)+time.Millisecond))
+		var ready <-chan struct{}
+		if watch != nil {
+			ready = watch.Ready()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-ready:
+			poll = false
+		case <-t.C:
+			poll = true
+		}
+		t.Stop()
 	}
 }
 

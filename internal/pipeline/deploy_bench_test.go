@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +103,54 @@ func BenchmarkStatus20Apps10Hosts(b *testing.B) {
 		res, err := Status(ctx, StatusOptions{Root: dir, Lattice: conn})
 		if err != nil || len(res.Apps) != 20 || len(res.Hosts) != 10 || res.Apps[7].Status != lattice.StatusDeployed {
 			b.Fatalf("%v %+v", err, res)
+		}
+	}
+}
+
+// BenchmarkDeployPastPlacement measures how long deploy takes past the moment the
+// applications are placed (the double places each one PlaceAfter after its deploy
+// request): "poll500ms" is how deploy waited before (asking wadm for the status every
+// 500 ms; a double that publishes no status), "stream" takes the status wadm
+// publishes on wadm.status.<lattice>.<name>. The ms-past-placement metric runs from
+// the moment the last application was placed (its deploy request + PlaceAfter) to
+// the end of Deploy. Target for "stream": < 100 ms.
+func BenchmarkDeployPastPlacement(b *testing.B) {
+	const placeAfter = 200 * time.Millisecond
+	for _, n := range []int{2, 20} {
+		dir := benchProject(b, n)
+		for _, mode := range []string{"poll500ms", "stream"} {
+			b.Run(fmt.Sprintf("%d/%s", n, mode), func(b *testing.B) {
+				srv := latticetest.StartNATS(b, latticetest.ServerOptions{})
+				var mu sync.Mutex
+				var lastDeploy time.Time
+				w := latticetest.NewWadm(b, srv.URL(), latticetest.WadmOptions{PlaceAfter: placeAfter, NoStatusStream: mode == "poll500ms",
+					BeforeReply: func(op, _ string) {
+						if op == "model.deploy" {
+							mu.Lock()
+							lastDeploy = time.Now()
+							mu.Unlock()
+						}
+					}})
+				opts := DeployOptions{Root: dir}
+				if mode == "poll500ms" {
+					opts.PollInterval = 500 * time.Millisecond
+				}
+				var past time.Duration
+				for i := 0; i < b.N; i++ {
+					lat := fmt.Sprintf("bench%d", i)
+					addHosts(w, lat, 2)
+					opts.Lattice = LatticeConn{Options: lattice.Options{URL: srv.URL(), Lattice: lat}}
+					res, err := Deploy(context.Background(), opts)
+					end := time.Now()
+					if err != nil || res.Failed() > 0 || res.Components[n-1].Status != lattice.StatusDeployed {
+						b.Fatalf("%v %+v", err, res)
+					}
+					mu.Lock()
+					past += end.Sub(lastDeploy.Add(placeAfter))
+					mu.Unlock()
+				}
+				b.ReportMetric(float64(past.Milliseconds())/float64(b.N), "ms-past-placement")
+			})
 		}
 	}
 }

@@ -63,12 +63,22 @@ type GenOptions struct {
 	TaskChecker *check.TaskChecker
 	// Reporter receives progress; nil means Discard.
 	Reporter Reporter
+	// AllowGoGenerate copies //go:generate lines of task files into the generated
+	// projects, where `wash build` runs them (`go generate ./...`). Without it a task
+	// file holding one is not generated: its component fails with a message saying
+	// where the line is (check reports it as PL413). It is a user's choice (a flag),
+	// never a workflow.yaml key: a cloned project must not decide what runs when its
+	// user builds it.
+	AllowGoGenerate bool
 
 	// writeFile writes one new file; nil means writeFileSync. Tests inject failures.
 	writeFile func(path string, data []byte) error
 	// holdLock keeps gen/'s lock when Gen succeeds: the result's release lets it go.
 	// Build holds it while its containers write under gen/.
 	holdLock bool
+	// beforeWrite, when set, runs once the project has passed its check and before
+	// gen/ is touched; its error stops Gen. Build finds its builder there.
+	beforeWrite func() error
 }
 
 // Record is the machine-readable record of what generated a component folder.
@@ -220,6 +230,11 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	tasks, err := selectTasks(res.Workflow, opts.Tasks)
 	if err != nil {
 		return nil, err
+	}
+	if opts.beforeWrite != nil {
+		if err := opts.beforeWrite(); err != nil {
+			return nil, err
+		}
 	}
 	genDir := filepath.Join(opts.Root, GenDir)
 	if err := claimGenDir(genDir); err != nil {
@@ -382,6 +397,9 @@ func genOne(opts GenOptions, genDir string, w *workflow.Workflow, t *workflow.Ta
 	spec := t.Spec()
 	c := Component{ComponentName: spec.ComponentName, Task: spec.Name, Dir: filepath.Join(genDir, spec.ComponentName)}
 	files, rec, err := renderTask(opts, w, spec)
+	if err == nil && !opts.AllowGoGenerate {
+		err = refuseGoGenerate(files, rec)
+	}
 	if err == nil && len(rec.Renamed) > 0 && opts.Reporter != nil {
 		for _, from := range slices.Sorted(maps.Keys(rec.Renamed)) {
 			opts.Reporter.Event(Event{Kind: Log, Level: "info", Task: spec.ComponentName,
@@ -400,6 +418,33 @@ func genOne(opts GenOptions, genDir string, w *workflow.Workflow, t *workflow.Ta
 		c.Err = err.Error()
 	}
 	return c
+}
+
+// GoGenerateError is a component's error when a task file holds a //go:generate line
+// and GenOptions.AllowGoGenerate is not set.
+type GoGenerateError struct {
+	// Source is the task file (tasks/convert.go), Line the directive's line in the
+	// copy gen would write, Command what it would run.
+	Source  string
+	Line    int
+	Command string
+}
+
+// Error says what would run, and the two ways out.
+func (e *GoGenerateError) Error() string {
+	return fmt.Sprintf("%s has a //go:generate line (`%s`): wash build would run it at build time; pelato does not copy it into gen/ unless you pass --allow-go-generate (or remove the line; pelato check marks it, PL413)", e.Source, e.Command)
+}
+
+// refuseGoGenerate returns a GoGenerateError for the first //go:generate line of the
+// task files among a component's files (the harness's own directive is pelato's and
+// is not looked at).
+func refuseGoGenerate(files map[string][]byte, rec Record) error {
+	for _, name := range slices.Sorted(maps.Keys(rec.Sources)) {
+		if ds := taskcode.GenerateDirectives(files[name]); len(ds) > 0 {
+			return &GoGenerateError{Source: rec.Sources[name], Line: ds[0].Line, Command: ds[0].Command}
+		}
+	}
+	return nil
 }
 
 // TaskFiles reads the files of a task's code (see internal/taskcode) through the

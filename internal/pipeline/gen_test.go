@@ -392,3 +392,35 @@ func TestGenRecordsSourceHash(t *testing.T) {
 		t.Errorf("the code changed and the hash did not: %s", changed)
 	}
 }
+
+// TestGenRefusesGoGenerate: a //go:generate line of a task file (which wash build would
+// run) is not copied into gen/ unless the user opts in; gen/ keeps no component for
+// the refused task, and the error names the file and the command.
+func TestGenRefusesGoGenerate(t *testing.T) {
+	dir := copyProject(t, "../../examples/temperature")
+	task := filepath.Join(dir, "tasks", "filter.go")
+	b := mustRead(t, task)
+	withGen := strings.Replace(string(b), "package main\n", "package main\n\n//go:generate touch /tmp/pwned\n", 1)
+	if err := os.WriteFile(task, []byte(withGen), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := Gen(ctx, GenOptions{Root: dir, Tasks: []string{"temp_filter"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Components[0]
+	if res.Failed() != 1 || !strings.Contains(c.Err, "tasks/filter.go has a //go:generate line (`touch /tmp/pwned`)") || !strings.Contains(c.Err, "--allow-go-generate") {
+		t.Fatalf("component %+v", c)
+	}
+	if _, err := os.Stat(filepath.Join(dir, GenDir, "temp_filter")); !os.IsNotExist(err) {
+		t.Errorf("a refused component was written: %v", err)
+	}
+	res, err = Gen(ctx, GenOptions{Root: dir, Tasks: []string{"temp_filter"}, AllowGoGenerate: true})
+	if err != nil || res.Failed() != 0 {
+		t.Fatalf("opted in: %v %+v", err, res)
+	}
+	if got := mustRead(t, filepath.Join(dir, GenDir, "temp_filter", "filter.go")); !strings.Contains(string(got), "\n//go:generate touch /tmp/pwned\n") {
+		t.Errorf("opted in, the directive is copied:\n%s", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
+	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/lattice"
 	"github.com/pelato-dev/pelato/internal/wadm"
 	"github.com/pelato-dev/pelato/internal/workflow"
@@ -18,8 +19,12 @@ import (
 const (
 	// DefaultDeployTimeout bounds the wait for applications to be placed (or removed).
 	DefaultDeployTimeout = 2 * time.Minute
-	// DefaultPollInterval is how often a waiting command asks wadm for the status.
+	// DefaultPollInterval is how often a waiting command asks wadm for the status
+	// when it cannot take the statuses wadm publishes (remove; deploy without them).
 	DefaultPollInterval = 500 * time.Millisecond
+	// DefaultStatusFallback is how often deploy asks wadm for the status while wadm
+	// publishes none on wadm.status.<lattice>.<name> (it publishes only changes).
+	DefaultStatusFallback = 2 * time.Second
 	// latticeJobs bounds the requests in flight at once.
 	latticeJobs = 8
 )
@@ -57,7 +62,7 @@ func (lc LatticeConn) names() (string, string) {
 	if u == "" {
 		u = "nats://127.0.0.1:4222"
 	}
-	return lat, lattice.RedactURL(u)
+	return lat, config.RedactURL(u)
 }
 
 // app is one task of the workflow as a wadm application.
@@ -188,4 +193,29 @@ func (f *firstFatal) check(err error) bool {
 	}
 	f.mu.Unlock()
 	return true
+}
+
+// stopReason says in a few words why a run of deploy or remove stopped early, for
+// its summary and the components it left undone; the full error, with the fix, is
+// what the run returns.
+func stopReason(err error) string {
+	var nw *lattice.NoWadmError
+	var ce *lattice.ConnectError
+	var le *lattice.LostError
+	var te *lattice.TimeoutError
+	switch {
+	case errors.As(err, &nw):
+		return fmt.Sprintf("no wadm answers on lattice %s", nw.Lattice)
+	case errors.As(err, &ce):
+		return "cannot reach NATS at " + ce.URL
+	case errors.As(err, &le):
+		return "lost the connection to NATS at " + le.URL
+	case errors.As(err, &te):
+		return fmt.Sprintf("wadm on lattice %s did not answer within %s", te.Lattice, te.After)
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	}
+	return err.Error()
 }

@@ -218,7 +218,7 @@ func pushOne(ctx context.Context, opts PushOptions, pusher *ociregistry.Pusher, 
 		return fail("%v", err)
 	}
 	dir := filepath.Join(opts.Root, GenDir, spec.ComponentName)
-	rec, ok := readBuildRecord(filepath.Join(dir, BuildRecordFile))
+	rec, ok := readBuildRecord(buildRecordPath(opts.Root, spec.ComponentName))
 	art := Artifact(opts.Root, spec.ComponentName)
 	switch {
 	case !ok:
@@ -226,7 +226,8 @@ func pushOne(ctx context.Context, opts PushOptions, pusher *ociregistry.Pusher, 
 	case rec.GenInputHash != now.InputHash:
 		return fail("the task changed since it was built (or REGISTRY_URL did): run `pelato build` first (or `pelato build --push`)")
 	}
-	wasm, err := userfile.Read(art, wasmcomponent.MaxSize)
+	// Read without following links: the folder was a build container's.
+	wasm, _, err := readConfined(dir, artifactRel(spec.ComponentName), wasmcomponent.MaxSize)
 	if err != nil {
 		return fail("read the artifact: %v", err)
 	}

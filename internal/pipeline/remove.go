@@ -60,9 +60,22 @@ type RemoveResult struct {
 	Lattice    string             `json:"lattice"`
 	URL        string             `json:"nats_url"`
 	Components []RemovedComponent `json:"components"`
-	// Err is what stopped the command early, when something did.
+	// Err is what stopped the command early, when something did; Stopped says it in
+	// a few words ("no wadm answers on lattice default").
 	Err      string        `json:"error,omitempty"`
+	Stopped  string        `json:"stopped,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+}
+
+// stop records what stopped the run: every application without an outcome yet is
+// marked not removed, with the reason.
+func (r *RemoveResult) stop(err error) {
+	r.Err, r.Stopped = err.Error(), stopReason(err)
+	for i := range r.Components {
+		if c := &r.Components[i]; c.Err == "" && c.Action == "" {
+			c.Err = "not removed: " + r.Stopped
+		}
+	}
 }
 
 // Failed counts the components that could not be removed.
@@ -91,6 +104,9 @@ func (r *RemoveResult) Summary() string {
 	s := fmt.Sprintf("removed %s from lattice %s", plural.Count(removed, "application"), r.Lattice)
 	if absent > 0 {
 		s += fmt.Sprintf(" (%d not there)", absent)
+	}
+	if r.Stopped != "" {
+		s += "; stopped: " + r.Stopped
 	}
 	return s
 }
@@ -155,15 +171,17 @@ func Remove(ctx context.Context, opts RemoveOptions) (*RemoveResult, error) {
 		mu.Unlock()
 	})
 	if err := stopped(ctx, fatal); err != nil {
-		out.Duration, out.Err = time.Since(start), err.Error()
-		rep.Event(Event{Kind: End, Message: "remove stopped", Err: err})
+		out.Duration = time.Since(start)
+		out.stop(err)
+		rep.Event(Event{Kind: End, Message: out.Summary(), Err: err})
 		return out, err
 	}
 	if !opts.NoWait {
 		waitUndeployed(runCtx, opts, c, out, began, fatal, rep, len(apps))
 		if err := stopped(ctx, fatal); err != nil {
 			out.Duration = time.Since(start)
-			rep.Event(Event{Kind: End, Message: "remove stopped", Err: err})
+			out.stop(err)
+			rep.Event(Event{Kind: End, Message: out.Summary(), Err: err})
 			return out, err
 		}
 	}

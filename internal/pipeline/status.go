@@ -52,6 +52,9 @@ type StatusResult struct {
 	URL     string         `json:"nats_url"`
 	Apps    []AppState     `json:"apps"`
 	Hosts   []lattice.Host `json:"hosts"`
+	// WadmAnswered reports whether wadm answered the list request: when it did not,
+	// the applications' Stored, versions and status are unknown, not "not in wadm".
+	WadmAnswered bool `json:"wadm_answered"`
 	// Others are applications of the lattice that no selected task names.
 	Others []string `json:"other_apps,omitempty"`
 	// Err is what stopped the command early, when something did.
@@ -66,6 +69,9 @@ func (r *StatusResult) Summary() string {
 		if a.Status == lattice.StatusDeployed {
 			deployed++
 		}
+	}
+	if !r.WadmAnswered {
+		return fmt.Sprintf("%s of unknown state (wadm did not answer), %s in lattice %s", plural.Count(len(r.Apps), "application"), plural.Count(len(r.Hosts), "host"), r.Lattice)
 	}
 	return fmt.Sprintf("%d of %s deployed, %s in lattice %s", deployed, plural.Count(len(r.Apps), "application"), plural.Count(len(r.Hosts), "host"), r.Lattice)
 }
@@ -112,6 +118,7 @@ func Status(ctx context.Context, opts StatusOptions) (*StatusResult, error) {
 	}()
 	wg.Wait()
 	byName := map[string]lattice.ModelSummary{}
+	out.WadmAnswered = listErr == nil && list != nil
 	if list != nil {
 		for _, m := range list.Models {
 			byName[m.Name] = m

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/schema"
+	"github.com/pelato-dev/pelato/internal/termsafe"
 	"github.com/pelato-dev/pelato/internal/workflow"
 )
 
@@ -49,15 +50,31 @@ func yamlString(s string) string {
 	return s
 }
 
+// CheckName refuses a project name holding a control character, a line break,
+// invalid UTF-8 or a character that changes how text around it is displayed (a
+// bidirectional override): the name is written into workflow.yaml and printed by
+// every command. from says where the name came from ("--name", "the folder's name").
+func CheckName(name, from string) error {
+	if safe := termsafe.Line(name); safe != name {
+		return fmt.Errorf("the project name \"%s\" (%s) holds control characters or invalid UTF-8 (shown escaped); choose a name of printable characters", safe, from)
+	}
+	return nil
+}
+
 // Init writes a new project into dir (created when missing). It refuses, writing
-// nothing, when any of the files it would write already exists.
+// nothing, when any of the files it would write already exists, or when the name
+// (or, when name is "", the folder's name) holds control characters.
 func Init(dir, name string) ([]string, error) {
+	from := "--name"
 	if name == "" {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
 			return nil, err
 		}
-		name = filepath.Base(abs)
+		name, from = filepath.Base(abs), "the folder's name; give another with --name"
+	}
+	if err := CheckName(name, from); err != nil {
+		return nil, fmt.Errorf("init %s: %w", termsafe.Line(dir), err)
 	}
 	files := Files(name)
 	paths := make([]string, 0, len(files))

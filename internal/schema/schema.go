@@ -103,6 +103,7 @@ func property(k workflow.KeySpec) object {
 		switch k.Key {
 		case "version":
 			p["not"] = object{"const": "latest"}
+			p["maxLength"] = workflow.MaxVersionLength
 		case "source_topic":
 			p["pattern"] = `^((\*|[^\s.*>,|]+)(\.(\*|[^\s.*>,|]+))*(\.>)?|>)$`
 		case "dest_topic":

@@ -194,3 +194,39 @@ func isIgnoreConstraint(comment string) bool {
 	tag, ok := expr.(*constraint.TagExpr)
 	return ok && tag.Tag == "ignore"
 }
+
+// Directive is a `//go:generate` line of a task file.
+type Directive struct {
+	// Line is 1-based; Start and End are the byte offsets of the line's text (without
+	// its line break).
+	Line, Start, End int
+	// Command is what follows `//go:generate`: the command `go generate` would run.
+	Command string
+}
+
+// GenerateDirectives returns the //go:generate lines of src as the go command finds
+// them: lines that begin with `//go:generate` and a space or tab. `go generate` reads
+// lines, not Go syntax, so such a line inside a raw string counts too. The generated
+// project is built with `wash build`, which runs `go generate ./...`: a directive
+// copied into gen/ runs its command at build time.
+func GenerateDirectives(src []byte) []Directive {
+	var out []Directive
+	line, start := 1, 0
+	for start <= len(src) {
+		end := bytes.IndexByte(src[start:], '\n')
+		if end < 0 {
+			end = len(src)
+		} else {
+			end += start
+		}
+		text := strings.TrimSuffix(string(src[start:end]), "\r")
+		if rest, ok := strings.CutPrefix(text, "//go:generate"); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "\t")) {
+			out = append(out, Directive{Line: line, Start: start, End: start + len(text), Command: strings.TrimSpace(rest)})
+		}
+		if end == len(src) {
+			break
+		}
+		line, start = line+1, end+1
+	}
+	return out
+}

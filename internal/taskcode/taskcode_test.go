@@ -133,3 +133,23 @@ func TestMapPositions(t *testing.T) {
 		t.Error("a token of the copy with no partner in the task file was mapped")
 	}
 }
+
+func TestGenerateDirectives(t *testing.T) {
+	src := "package main\r\n//go:generate echo one\r\n  //go:generate indented\n//go:generated no\n//go:generate\tsh -c 'x'\nvar s = `\n//go:generate in a raw string\n`"
+	got := GenerateDirectives([]byte(src))
+	want := []struct {
+		line int
+		cmd  string
+	}{{2, "echo one"}, {5, "sh -c 'x'"}, {7, "in a raw string"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i, w := range want {
+		if got[i].Line != w.line || got[i].Command != w.cmd || !strings.HasPrefix(src[got[i].Start:got[i].End], "//go:generate") || strings.HasSuffix(src[got[i].Start:got[i].End], "\r") {
+			t.Errorf("directive %d = %+v, want line %d %q", i, got[i], w.line, w.cmd)
+		}
+	}
+	if GenerateDirectives(nil) != nil {
+		t.Error("no directives in an empty file")
+	}
+}

@@ -8,8 +8,11 @@ package termsafe
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pelato-dev/pelato/internal/lines"
 )
 
 // Line returns s with every control character escaped, line breaks included: the
@@ -88,4 +91,11 @@ func unsafeRune(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// Lines returns a writer that passes what is written to it on to w a line at a time,
+// each line escaped by Line: what a task prints, in `pelato dev` and `pelato invoke`
+// alike. Flush writes an unfinished last line.
+func Lines(w io.Writer) *lines.Writer {
+	return &lines.Writer{Emit: func(line string) { _, _ = io.WriteString(w, Line(line)+"\n") }}
 }

@@ -1,6 +1,7 @@
 package wadm
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,9 +16,12 @@ import (
 	"github.com/pelato-dev/pelato/internal/testenv"
 )
 
-// schemaPath finds wadm's JSON Schema (shared/reference/wadm-oam.schema.json) by
-// walking up from the working directory.
-func schemaPath() (string, bool) {
+// schemaFile is wadm's own JSON Schema, kept as test data (see its README).
+const schemaFile = "testdata/wadm-oam.schema.json"
+
+// sharedSchemaPath finds the project's shared reference copy of wadm's schema
+// (shared/reference/wadm-oam.schema.json) by walking up from the working directory.
+func sharedSchemaPath() (string, bool) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", false
@@ -35,22 +39,38 @@ func schemaPath() (string, bool) {
 	}
 }
 
-// loadSchema returns wadm's schema, or skips the test when it is absent outside CI.
+// loadSchema returns wadm's schema from the test data.
 func loadSchema(t *testing.T) map[string]any {
 	t.Helper()
-	p, ok := schemaPath()
-	if !ok {
-		testenv.Missing(t, "shared/reference/wadm-oam.schema.json (wadm's own schema) was not found in ../shared beside the repository; the manifests cannot be checked against it")
-	}
-	data, err := os.ReadFile(p)
+	data, err := os.ReadFile(schemaFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var schema map[string]any
 	if err := json.Unmarshal(data, &schema); err != nil {
-		t.Fatalf("%s: %v", p, err)
+		t.Fatalf("%s: %v", schemaFile, err)
 	}
 	return schema
+}
+
+// TestSchemaCopyIsCurrent keeps the test data's copy of wadm's schema equal to the
+// project's shared reference, when that is beside the repository.
+func TestSchemaCopyIsCurrent(t *testing.T) {
+	p, ok := sharedSchemaPath()
+	if !ok {
+		testenv.Missing(t, "shared/reference/wadm-oam.schema.json is not beside the repository; the copy in "+schemaFile+" cannot be compared with it")
+	}
+	shared, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := os.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(shared, mine) {
+		t.Errorf("%s differs from %s: copy it again (cp %s %s)", schemaFile, p, p, schemaFile)
+	}
 }
 
 func TestManifestsMatchWadmSchema(t *testing.T) {

@@ -38,6 +38,7 @@ type callState struct {
 	timer   *time.Timer // the call's time limit, restarted for every message
 	timeout time.Duration
 	harness error     // the guest reported a harness fault
+	trapped bool      // exec_task panicked: the guest stopped the batch there
 	last    time.Time // when the message in progress started
 }
 
@@ -77,6 +78,7 @@ func hostResultFunc(ctx context.Context, mod api.Module, stack []uint64) {
 		st.results = append(st.results, Result{Out: a, Data: b, Duration: d})
 	case status == statusPanic:
 		st.results = append(st.results, Result{Err: &PanicError{Value: a, Stack: trimPanicStack(b)}, Duration: d})
+		st.trapped = true
 	default:
 		st.harness = errors.New(a)
 		return
@@ -166,6 +168,13 @@ func (i *Instance) run(ctx context.Context, in []Input, out []Result) (int, erro
 	err := i.exec.CallWithStack(cctx, s)
 	n := len(st.results)
 	st.results = nil
+	if st.trapped && err == nil && st.harness == nil {
+		// A panic is a trap in production: discard the instance; the caller runs
+		// the rest of the batch in another.
+		i.dead = true
+		_ = i.mod.Close(context.Background())
+		return n, nil
+	}
 	if err == nil && st.harness == nil && n < len(in) {
 		err = fmt.Errorf("the harness returned %d results for %d messages", n, len(in))
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TestCallBatch: each message of a batch has its own result, panic recovery (with the
+// TestCallBatch: each message of a batch has its own result, panic report (with the
 // task's file and line), exit and time limit; a message that stops its instance fails
 // alone and the ones after it run on another instance, each exactly once.
 func TestCallBatch(t *testing.T) {
@@ -29,9 +29,9 @@ func TestCallBatch(t *testing.T) {
 	if n != len(in) || err != nil {
 		t.Fatalf("CallBatch = %d, %v; want %d, nil", n, err, len(in))
 	}
-	// The instance that looped was replaced, so keep starts again at c; the exit
-	// replaced the next one.
-	for i, want := range map[int]string{0: "a", 2: "a,b", 4: "c", 6: "d", 7: "", 8: in[8].Arg, 9: "slept", 12: "slept"} {
+	// The instance that panicked was discarded (a trap), so keep starts again at b;
+	// the one that looped too, so again at c; the exit replaced the next one.
+	for i, want := range map[int]string{0: "a", 2: "b", 4: "c", 6: "d", 7: "", 8: in[8].Arg, 9: "slept", 12: "slept"} {
 		if out[i].Err != nil || out[i].Out != want {
 			t.Errorf("message %d (%.20q): %q, %v; want %q", i, in[i].Arg, out[i].Out, out[i].Err, want)
 		}

@@ -20,12 +20,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pelato-dev/pelato/internal/gotoolchain"
 	"github.com/pelato-dev/pelato/internal/userfile"
 )
 
-// ErrGoNotFound is returned (wrapped) when the Go toolchain cannot be found.
-var ErrGoNotFound = errors.New("the Go toolchain is needed to run tasks locally but `go` was not found on PATH; " +
-	"install Go 1.24 or newer from https://go.dev/dl/ (or your package manager) and make sure `go` is on PATH")
+// ErrGoNotFound is returned (wrapped) when the Go toolchain cannot be found: it is
+// gotoolchain.ErrNotFound, whose text is the install hint every command gives.
+var ErrGoNotFound = gotoolchain.ErrNotFound
 
 // buildModulePath is the module path of the generated build module.
 const buildModulePath = "pelatotask"
@@ -49,9 +50,9 @@ func (r *Runtime) goToolchain(ctx context.Context) (toolchain, error) {
 	}
 	bin := r.opts.GoBinary
 	if bin == "" {
-		p, err := exec.LookPath("go")
+		p, err := gotoolchain.LookPath("go")
 		if err != nil {
-			return toolchain{}, fmt.Errorf("wasmrun: %w", ErrGoNotFound)
+			return toolchain{}, fmt.Errorf("wasmrun: the Go toolchain is needed to run tasks locally: %w", err)
 		}
 		bin = p
 	} else if _, err := os.Stat(bin); err != nil {

@@ -14,7 +14,7 @@ const harnessFileName = "zz_pelato_harness.go"
 // harnessABI versions the host/guest contract (exports and result encoding).
 // The full harness source is also part of the cache key, so this only needs
 // bumping when the host-side decoding changes.
-const harnessABI = "pelato-wasmrun-abi-3"
+const harnessABI = "pelato-wasmrun-abi-4"
 
 // A call runs a batch of one or more messages. The host asks the guest for an input
 // buffer (pelato_buffer, kept by the guest between calls and only asked for again
@@ -25,7 +25,8 @@ const harnessABI = "pelato-wasmrun-abi-3"
 //	[8:]    first string bytes, then second string bytes
 //
 // then calls pelato_exec(n, size) (pelato_exec_kv for kind "kv"). The guest copies each message's strings out of
-// the buffer, calls exec_task under its own recover and hands the host its result
+// the buffer, calls exec_task under its own recover (task code's recover() does
+// nothing, as in TinyGo on WebAssembly) and hands the host its result
 // at once through the imported function pelato.result(ptr, len), encoded as
 //
 //	[0]     status (statusOK, statusPanic, statusHarness)
@@ -38,7 +39,9 @@ const harnessABI = "pelato-wasmrun-abi-3"
 // goroutine stack; for statusHarness the first string is a message. Results
 // reach the host as they are made, so a batch cut short (time limit, crash)
 // keeps the results of the messages before the one that failed; each result
-// also restarts the time limit, which is per message.
+// also restarts the time limit, which is per message. After a panic the guest
+// stops the batch: the host discards the instance, as a trap would, and runs the
+// rest of the batch in another.
 const (
 	statusOK      = 0
 	statusPanic   = 1
@@ -147,6 +150,13 @@ func pelatoHarnessEncode(status byte, a, b string) {
 	}
 }
 
+// _recovr stands for recover() in task code: it does nothing, as in TinyGo on
+// WebAssembly, so a panic in exec_task always reaches the harness and fails the
+// message as the component's trap would.
+func _recovr() any { return nil }
+
+// pelatoHarnessRecover reports a panic of exec_task; the host then discards the
+// instance (a trap), and the rest of the batch runs in another.
 func pelatoHarnessRecover() {
 	if v := recover(); v != nil {
 		pelatoHarnessEncode(1, fmt.Sprint(v), string(debug.Stack()))
@@ -175,7 +185,9 @@ func pelatoHarnessBatch(n, size uint32) {
 		// keep its arguments.
 		a, b := string(in[8:8+la]), string(in[8+la:8+la+lb])
 		in = in[8+la+lb:]
-		pelatoHarnessRun(a, b)
+		if !pelatoHarnessRun(a, b) {
+			return // a panic: the instance is discarded, as after a trap
+		}
 	}
 	if len(pelatoHarnessIn) > pelatoHarnessKeep {
 		pelatoHarnessIn = nil
@@ -187,9 +199,10 @@ const harnessString = `
 //go:wasmexport pelato_exec
 func pelatoHarnessExec(n, size uint32) { pelatoHarnessBatch(n, size) }
 
-func pelatoHarnessRun(arg, _ string) {
+func pelatoHarnessRun(arg, _ string) (ok bool) {
 	defer pelatoHarnessRecover()
 	pelatoHarnessEncode(0, exec_task(arg), "")
+	return true
 }
 `
 
@@ -197,10 +210,11 @@ const harnessKV = `
 //go:wasmexport pelato_exec_kv
 func pelatoHarnessExecKV(n, size uint32) { pelatoHarnessBatch(n, size) }
 
-func pelatoHarnessRun(key, data string) {
+func pelatoHarnessRun(key, data string) (ok bool) {
 	defer pelatoHarnessRecover()
 	k, d := exec_task(key, data)
 	pelatoHarnessEncode(0, k, d)
+	return true
 }
 `
 

@@ -18,8 +18,8 @@ import (
 // ErrClosed is returned when calling into a closed Module or Instance.
 var ErrClosed = errors.New("wasmrun: module or instance is closed")
 
-// PanicError is returned when exec_task panics. The guest recovers the
-// panic, so the instance stays usable.
+// PanicError is returned when exec_task panics. As a panic traps a TinyGo
+// component, the instance is discarded and recover() in task code has no effect.
 type PanicError struct {
 	// Value is the panic value formatted with fmt.Sprint.
 	Value string

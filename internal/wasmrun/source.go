@@ -1,6 +1,7 @@
 package wasmrun
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -79,9 +80,59 @@ func loadTaskFiles(src Source) ([]taskFile, error) {
 		if name == harnessFileName {
 			return nil, fmt.Errorf("wasmrun: task file name %s is reserved for the pelato harness", p)
 		}
-		files = append(files, taskFile{userPath: p, name: name, original: data, prepared: prepareFile(p, data)})
+		files = append(files, taskFile{userPath: p, name: name, original: data})
+	}
+	noRecover := disableRecover(files)
+	for i := range files {
+		files[i].prepared = prepareFile(files[i].userPath, noRecover[i])
 	}
 	return files, nil
+}
+
+// noRecoverName replaces the builtin recover in task code: the harness declares it
+// as a function returning nil. It is as long as "recover", so no position moves.
+const noRecoverName = "_recovr"
+
+// disableRecover returns each file's source with every call of the builtin recover
+// replaced by noRecoverName: in every released TinyGo recover() does nothing on
+// WebAssembly (a panic traps the invocation), and the local runtime does as
+// production does (templates/rules.go). A file that does not parse, or a package
+// that declares its own recover, is left as it is.
+func disableRecover(files []taskFile) [][]byte {
+	out := make([][]byte, len(files))
+	for i, f := range files {
+		out[i] = f.original
+	}
+	fset := token.NewFileSet()
+	type call struct{ file, off int }
+	var calls []call
+	for i, f := range files {
+		af, err := parser.ParseFile(fset, f.userPath, f.original, 0)
+		if err != nil {
+			return out
+		}
+		if af.Scope != nil && af.Scope.Lookup("recover") != nil {
+			return out // the package's own recover
+		}
+		ast.Inspect(af, func(n ast.Node) bool {
+			c, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if id, ok := c.Fun.(*ast.Ident); ok && id.Name == "recover" && id.Obj == nil && len(c.Args) == 0 {
+				calls = append(calls, call{i, fset.Position(id.Pos()).Offset})
+			}
+			return true
+		})
+	}
+	cloned := make([]bool, len(files))
+	for _, c := range calls {
+		if !cloned[c.file] {
+			out[c.file], cloned[c.file] = bytes.Clone(out[c.file]), true
+		}
+		copy(out[c.file][c.off:], noRecoverName)
+	}
+	return out
 }
 
 // prepareFile returns the copy of a task file that is compiled:

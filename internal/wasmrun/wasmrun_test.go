@@ -135,9 +135,55 @@ func TestPanic(t *testing.T) {
 	if strings.Contains(pe.Stack, "runtime/debug.Stack") {
 		t.Errorf("stack not trimmed:\n%s", pe.Stack)
 	}
-	// The instance survives a recovered panic.
+	// The next call runs in a fresh instance (the panicked one was discarded).
 	if got, err := m.Call(context.Background(), "ok"); err != nil || got != "fine" {
 		t.Errorf("Call after panic = %q, %v", got, err)
+	}
+}
+
+// TestRecoverInTaskHasNoEffect: as in TinyGo on WebAssembly, recover() in task code
+// returns nil, so the panic fails the call; the instance is discarded (its state is
+// gone, as after a trap); a task's own function named recover is left alone.
+func TestRecoverInTaskHasNoEffect(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t, t.TempDir(), Options{MaxInstances: 1})
+	dir := t.TempDir()
+	src := filepath.Join(dir, "task.go")
+	os.WriteFile(src, []byte(`package main
+
+var calls int
+
+func exec_task(arg string) (out string) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = "recovered"
+		}
+	}()
+	calls++
+	if arg == "panic" {
+		panic("boom")
+	}
+	return string(rune('0' + calls))
+}
+`), 0o644)
+	m := compile(t, rt, Source{Path: src})
+	ctx := context.Background()
+	if got, err := m.Call(ctx, "x"); got != "1" || err != nil {
+		t.Fatalf("first call: %q, %v", got, err)
+	}
+	_, err := m.Call(ctx, "panic")
+	var pe *PanicError
+	if !errors.As(err, &pe) || pe.Value != "boom" || !strings.Contains(pe.Stack, src+":13") {
+		t.Fatalf("err = %v; want the panic at %s:13, not recovered", err, src)
+	}
+	if got, err := m.Call(ctx, "x"); got != "1" || err != nil {
+		t.Errorf("after the panic: %q, %v; want a fresh instance", got, err)
+	}
+
+	own := filepath.Join(t.TempDir(), "own.go")
+	os.WriteFile(own, []byte("package main\n\nfunc recover() any { return \"mine\" }\n\nfunc exec_task(arg string) string { return recover().(string) }\n"), 0o644)
+	if got, err := compile(t, rt, Source{Path: own}).Call(ctx, "x"); got != "mine" || err != nil {
+		t.Errorf("a task's own recover: %q, %v", got, err)
 	}
 }
 

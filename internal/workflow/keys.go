@@ -67,7 +67,11 @@ type KeySpec struct {
 // Patterns shared by the checker and the schema.
 const (
 	ComponentPattern = `^[a-z0-9]+([._-][a-z0-9]+)*$`
-	VersionPattern   = `^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`
+	// VersionPattern is semantic versioning without build metadata (`+abc`): the
+	// version is the component's OCI tag, and a tag cannot hold `+`.
+	VersionPattern = `^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`
+	// MaxVersionLength is the longest version: an OCI tag holds at most 128 characters.
+	MaxVersionLength = 128
 	BucketPattern    = `^[A-Za-z0-9_-]+$`
 	LabelPattern     = `^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`
 )

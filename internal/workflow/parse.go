@@ -249,6 +249,14 @@ func (p *parser) syntax(err error) {
 		p.f.problem(ProblemSyntax, r, fmt.Sprintf("alias *%s refers to no anchor; define it first with &%s", m[1], m[1]))
 		return
 	}
+	if isIndentMessage(msg) {
+		// yaml.v3 often names the line opening the enclosing block, not the
+		// mis-indented one: point at that line and say what to align it with.
+		if mi, ok := misindented(p.body.Content()); ok {
+			p.f.problem(ProblemSyntax, p.lineRange(mi.line), "YAML indentation error: "+mi.message)
+			return
+		}
+	}
 	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		r = p.lineRange(line)

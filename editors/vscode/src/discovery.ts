@@ -1,6 +1,8 @@
 // Finding the pelato-lsp server and the pelato command line: the pelato.path
 // setting, else the PATH, else where `go install` puts binaries ($GOBIN,
-// $GOPATH/bin, ~/go/bin).
+// $GOPATH/bin, the go command's own GOBIN and GOPATH — `go env -w` settings
+// included — and ~/go/bin), which an editor's PATH often lacks (code-server,
+// remote hosts, an editor started from a desktop menu).
 
 import * as path from 'node:path';
 
@@ -11,10 +13,15 @@ export interface DiscoveryEnv {
   readonly home: string;
   /** Whether path is an executable regular file. */
   isExecutable(path: string): boolean;
+  /**
+   * GOBIN and GOPATH as `go env` reports them, when a go command is found;
+   * called only when the places before it hold no program.
+   */
+  goEnv?(): { GOBIN?: string; GOPATH?: string } | undefined;
 }
 
 /** Where a program was found. */
-export type Source = 'pelato.path' | 'PATH' | '$GOBIN' | '$GOPATH/bin' | '~/go/bin' | 'next to pelato-lsp';
+export type Source = 'pelato.path' | 'PATH' | '$GOBIN' | '$GOPATH/bin' | 'go env GOBIN' | 'go env GOPATH' | '~/go/bin' | 'next to pelato-lsp';
 
 /** A program to run. */
 export interface Found {
@@ -25,7 +32,7 @@ export interface Found {
 }
 
 /** The places searched, for messages. */
-export const SEARCHED = 'the pelato.path setting, PATH, $GOBIN, $GOPATH/bin and ~/go/bin';
+export const SEARCHED = 'the pelato.path setting, PATH, $GOBIN, $GOPATH/bin, `go env GOBIN` and `go env GOPATH`/bin, and ~/go/bin';
 
 /** The module of pelato's repository, as its go.mod declares it. */
 export const MODULE = 'github.com/pelato-dev/pelato';
@@ -44,27 +51,31 @@ function pathFor(platform: NodeJS.Platform): path.PlatformPath {
   return platform === 'win32' ? path.win32 : path.posix;
 }
 
-/** The folders searched for a program, in order, with their source. */
-export function searchDirs(de: DiscoveryEnv): Array<{ dir: string; source: Source }> {
+/** The folders searched for a program, in order, with their source; go env is asked only when reached. */
+export function* searchDirs(de: DiscoveryEnv): Generator<{ dir: string; source: Source }> {
   const p = pathFor(de.platform);
-  const out: Array<{ dir: string; source: Source }> = [];
-  for (const dir of (de.env.PATH ?? de.env.Path ?? '').split(p.delimiter)) {
-    if (dir !== '') {
-      out.push({ dir, source: 'PATH' });
+  const seen = new Set<string>();
+  function* dirs(list: Array<{ dir: string; source: Source }>) {
+    for (const d of list) {
+      if (d.dir !== '' && !seen.has(d.dir)) {
+        seen.add(d.dir);
+        yield d;
+      }
     }
   }
-  if (de.env.GOBIN) {
-    out.push({ dir: de.env.GOBIN, source: '$GOBIN' });
+  const gopathBins = (gopath: string | undefined, source: Source) =>
+    (gopath ?? '')
+      .split(p.delimiter)
+      .filter((g) => g !== '')
+      .map((g) => ({ dir: p.join(g, 'bin'), source }));
+  yield* dirs((de.env.PATH ?? de.env.Path ?? '').split(p.delimiter).map((dir) => ({ dir, source: 'PATH' as Source })));
+  yield* dirs([{ dir: de.env.GOBIN ?? '', source: '$GOBIN' }, ...gopathBins(de.env.GOPATH, '$GOPATH/bin')]);
+  const home = de.home !== '' ? p.join(de.home, 'go', 'bin') : '';
+  if (de.goEnv) {
+    const g = de.goEnv();
+    yield* dirs([{ dir: g?.GOBIN ?? '', source: 'go env GOBIN' }, ...gopathBins(g?.GOPATH, 'go env GOPATH')]);
   }
-  for (const gopath of (de.env.GOPATH ?? '').split(p.delimiter)) {
-    if (gopath !== '') {
-      out.push({ dir: p.join(gopath, 'bin'), source: '$GOPATH/bin' });
-    }
-  }
-  if (de.home !== '') {
-    out.push({ dir: p.join(de.home, 'go', 'bin'), source: '~/go/bin' });
-  }
-  return out;
+  yield* dirs([{ dir: home, source: '~/go/bin' }]);
 }
 
 /** Finds a program by name in searchDirs. */
@@ -77,6 +88,22 @@ export function findProgram(name: string, de: DiscoveryEnv): Found | undefined {
     }
   }
   return undefined;
+}
+
+/** Where Go's installers put the go command, for an editor whose PATH lacks it. */
+export function goCandidates(platform: NodeJS.Platform): string[] {
+  return platform === 'win32' ? ['C:\\Program Files\\Go\\bin\\go.exe'] : ['/usr/local/go/bin/go', '/opt/homebrew/bin/go', '/usr/local/bin/go', '/usr/lib/go/bin/go'];
+}
+
+/** Finds the go command: on PATH, else where Go's installers put it. */
+export function findGo(de: DiscoveryEnv): string | undefined {
+  const p = pathFor(de.platform);
+  for (const dir of (de.env.PATH ?? de.env.Path ?? '').split(p.delimiter)) {
+    if (dir !== '' && de.isExecutable(p.join(dir, exe('go', de.platform)))) {
+      return p.join(dir, exe('go', de.platform));
+    }
+  }
+  return goCandidates(de.platform).find((c) => de.isExecutable(c));
 }
 
 /** Expands a leading ~ of a setting to the home folder. */

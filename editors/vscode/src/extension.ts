@@ -2,6 +2,7 @@
 // task files, and puts the server's pipeline commands in the palette, menus,
 // code lenses and source actions, with VS Code's progress UI.
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,7 +10,7 @@ import * as vscode from 'vscode';
 import { CloseAction, ErrorAction, LanguageClient, State, WorkDoneProgress } from 'vscode-languageclient/node';
 import type { CloseHandlerResult, ErrorHandlerResult, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
 
-import { DiscoveryEnv, Found, INSTALL_ARGS, INSTALL_COMMAND, SEARCHED, findCli, findClone, findServer, isPelatoGoMod, projectOf } from './discovery';
+import { DiscoveryEnv, Found, INSTALL_ARGS, INSTALL_COMMAND, SEARCHED, findCli, findClone, findGo, findServer, isPelatoGoMod, projectOf } from './discovery';
 import { CancelToken, Connection, CrashPolicy, Outcome, ProgressValue, Reported, WithProgress, runCommand } from './runner';
 import { Manifest, serverSettingKeys, serverSettings } from './settings';
 import { CommandArgs, ServerCommand, argsOf, commandsFromActions } from './tasks';
@@ -58,9 +59,36 @@ function readFile(file: string): string | undefined {
   }
 }
 
-/** The discovery environment of this process. */
+/** GOBIN and GOPATH from `go env` (the go command's own settings, `go env -w` included), or undefined without a go command. */
+export function goEnvOf(goCommand: string | undefined): { GOBIN?: string; GOPATH?: string } | undefined {
+  if (!goCommand) {
+    return undefined;
+  }
+  try {
+    // Outside any workspace and with GOTOOLCHAIN=local: a go.mod's toolchain line
+    // never makes this download a Go toolchain (the workspace may be untrusted).
+    const out = execFileSync(goCommand, ['env', 'GOBIN', 'GOPATH'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      cwd: os.tmpdir(),
+      env: { ...process.env, GOTOOLCHAIN: 'local' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const [gobin, gopath] = out.split(/\r?\n/);
+    return { GOBIN: gobin?.trim() || undefined, GOPATH: gopath?.trim() || undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The discovery environment of this process; go env is run at most once, when needed. */
 export function processDiscoveryEnv(): DiscoveryEnv {
-  return { platform: process.platform, env: process.env, home: os.homedir(), isExecutable };
+  const de: DiscoveryEnv = { platform: process.platform, env: process.env, home: os.homedir(), isExecutable };
+  let memo: { value: { GOBIN?: string; GOPATH?: string } | undefined } | undefined;
+  return {
+    ...de,
+    goEnv: () => (memo ??= { value: goEnvOf(findGo(de)) }).value,
+  };
 }
 
 /** The extension's state, for tests. */
@@ -579,6 +607,7 @@ export class Pelato implements vscode.Disposable {
   async restart(): Promise<void> {
     await this.stopClient();
     this.crashes.reset();
+    this.installOffered = false; // a server still missing is said again
     await this.start();
   }
 
@@ -600,22 +629,30 @@ export class Pelato implements vscode.Disposable {
 
   // ---- installing
 
-  /** Tells the user how to install pelato-lsp, once per session (always when asked for). */
+  /**
+   * Tells the user how to install pelato-lsp: once per start of the extension
+   * and again after each restart (Restart pelato, trusting the workspace, a new
+   * pelato.path), always when asked for. Install… runs code from the workspace's
+   * clone, so it is offered in a trusted workspace only.
+   */
   private offerInstall(again: boolean): void {
     if (this.installOffered && !again) {
       return;
     }
     this.installOffered = true;
     const what = again ? 'The pelato command line was not found' : 'pelato-lsp, the pelato language server, was not found';
-    void vscode.window
-      .showWarningMessage(`pelato: ${what} (searched ${SEARCHED}). Install pelato from a clone of its repository with \`${INSTALL_COMMAND}\`.`, 'Install…', 'Set path…')
-      .then((pick) => {
-        if (pick === 'Install…') {
-          this.track(this.install());
-        } else if (pick === 'Set path…') {
-          void vscode.commands.executeCommand('workbench.action.openSettings', 'pelato.path');
-        }
-      });
+    const trusted = vscode.workspace.isTrusted;
+    const how = trusted
+      ? `Install pelato from a clone of its repository with \`${INSTALL_COMMAND}\`.`
+      : `Install pelato from a clone of its repository with \`${INSTALL_COMMAND}\` (or trust this workspace to install it from here), then run pelato: Restart pelato.`;
+    const items = trusted ? ['Install…', 'Set path…'] : ['Set path…'];
+    void vscode.window.showWarningMessage(`pelato: ${what} (searched ${SEARCHED}). ${how}`, ...items).then((pick) => {
+      if (pick === 'Install…') {
+        this.track(this.install());
+      } else if (pick === 'Set path…') {
+        void vscode.commands.executeCommand('workbench.action.openSettings', 'pelato.path');
+      }
+    });
   }
 
   /**
@@ -624,6 +661,9 @@ export class Pelato implements vscode.Disposable {
    * when it succeeds.
    */
   async install(): Promise<number | undefined> {
+    if (!this.trusted()) {
+      return undefined;
+    }
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     let clone = findClone(folders, readFile);
     if (!clone) {
@@ -638,7 +678,7 @@ export class Pelato implements vscode.Disposable {
         return undefined;
       }
     }
-    const task = new vscode.Task({ type: 'pelato', action: 'install' }, vscode.TaskScope.Workspace, 'install pelato', 'pelato', new vscode.ProcessExecution('go', INSTALL_ARGS, { cwd: clone }));
+    const task = new vscode.Task({ type: 'pelato', action: 'install' }, vscode.TaskScope.Workspace, 'install pelato', 'pelato', new vscode.ProcessExecution(findGo(processDiscoveryEnv()) ?? 'go', INSTALL_ARGS, { cwd: clone }));
     task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, clear: true };
     const done = new Promise<number | undefined>((resolve) => {
       const sub = vscode.tasks.onDidEndTaskProcess((e) => {

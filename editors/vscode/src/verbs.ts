@@ -1,8 +1,33 @@
-// The pipeline verbs the extension puts in the command palette and menus. Each
-// palette command runs the server command pelato.<verb>; it is enabled (context
-// key pelato.can.<verb>) only while the server advertises that command, so the
-// extension follows whatever the server offers. Commands the server advertises
-// that are not listed here still run from code lenses and source actions.
+// The pipeline verbs the extension puts in the command palette and menus, from
+// the server's command table (commands.json, generated from internal/lsp by
+// `go test ./editors -run TestVSCodeCommandTable -update`). Each palette command
+// runs the server command pelato.<verb>, for the task under the cursor when the
+// server offers the command per task, for the whole workflow when it offers it
+// so; it is enabled (context key pelato.can.<verb>) only while the running
+// server advertises that command. Commands a newer server advertises that are
+// not listed here still run from code lenses and source actions.
+
+import table from './commands.json';
+
+/** A command of the server's table (lsp.CommandDoc). */
+export interface CommandDoc {
+  /** The server command, pelato.<verb>. */
+  readonly command: string;
+  readonly verb: string;
+  /** How titles name it: "Generate". */
+  readonly label: string;
+  /** Whether the server offers it for one task (source actions of a task). */
+  readonly task: boolean;
+  /** Whether the server offers it for the whole workflow. */
+  readonly workflow: boolean;
+  readonly taskLens: boolean;
+  readonly workflowLens: boolean;
+  /** Whether it takes an input (pelato.invoke). */
+  readonly input: boolean;
+}
+
+/** The server's command table, in menu order. */
+export const COMMANDS: readonly CommandDoc[] = table.commands;
 
 /** A verb with palette commands. */
 export interface Verb {
@@ -16,18 +41,8 @@ export interface Verb {
   readonly workflow: boolean;
 }
 
-/** The verbs with palette commands, in menu order. */
-export const VERBS: readonly Verb[] = [
-  { verb: 'gen', label: 'Generate', task: true, workflow: true },
-  { verb: 'build', label: 'Build', task: true, workflow: true },
-  { verb: 'push', label: 'Push', task: true, workflow: true },
-  { verb: 'deploy', label: 'Deploy', task: true, workflow: true },
-  { verb: 'remove', label: 'Remove', task: true, workflow: true },
-  { verb: 'status', label: 'Status', task: true, workflow: true },
-  { verb: 'brush', label: 'Brush', task: false, workflow: true },
-  { verb: 'check', label: 'Check', task: false, workflow: true },
-  { verb: 'invoke', label: 'Invoke', task: true, workflow: false },
-];
+/** The verbs with palette commands, in menu order: one per command of the table. */
+export const VERBS: readonly Verb[] = COMMANDS.map((c) => ({ verb: c.verb, label: c.label, task: c.task, workflow: c.workflow }));
 
 /** The id of the palette command running a verb for the task under the cursor. */
 export function taskCommandId(verb: string): string {

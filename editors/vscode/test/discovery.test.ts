@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
-import { DiscoveryEnv, findCli, findClone, findServer, isPelatoGoMod, projectOf, searchDirs } from '../src/discovery';
+import { DiscoveryEnv, findCli, findClone, findGo, findServer, isPelatoGoMod, projectOf, searchDirs } from '../src/discovery';
 import { repoDir } from './paths';
 
 /** A discovery environment whose executables are the given paths. */
@@ -28,12 +28,39 @@ test('a pelato.path that names no executable is an error, not a fallback', () =>
 test('without the setting: PATH, then $GOBIN, $GOPATH/bin (each entry), ~/go/bin', () => {
   const vars = { PATH: '/a:/b', GOBIN: '/gobin', GOPATH: '/gp1:/gp2' };
   assert.deepEqual(
-    searchDirs(env(vars, [])).map((d) => `${d.source} ${d.dir}`),
+    [...searchDirs(env(vars, []))].map((d) => `${d.source} ${d.dir}`),
     ['PATH /a', 'PATH /b', '$GOBIN /gobin', '$GOPATH/bin /gp1/bin', '$GOPATH/bin /gp2/bin', '~/go/bin /home/u/go/bin'],
   );
   assert.deepEqual(findServer(undefined, env(vars, ['/b/pelato-lsp', '/gobin/pelato-lsp'])), { path: '/b/pelato-lsp', args: [], source: 'PATH' });
   assert.deepEqual(findServer('', env(vars, ['/gp2/bin/pelato-lsp'])), { path: '/gp2/bin/pelato-lsp', args: [], source: '$GOPATH/bin' });
   assert.deepEqual(findServer('', env({ PATH: '/a' }, ['/home/u/go/bin/pelato-lsp'])), { path: '/home/u/go/bin/pelato-lsp', args: [], source: '~/go/bin' });
+});
+
+test('an editor whose PATH lacks Go\'s bin folders: go env GOBIN and GOPATH (go env -w included), asked only when needed', () => {
+  let asked = 0;
+  const withGo = (executables: string[], goEnv: { GOBIN?: string; GOPATH?: string } | undefined) => ({
+    ...env({ PATH: '/usr/bin' }, executables),
+    goEnv: () => ((asked += 1), goEnv),
+  });
+  assert.deepEqual(
+    [...searchDirs(withGo([], { GOBIN: '/custom/bin', GOPATH: '/w1:/w2' }))].map((d) => `${d.source} ${d.dir}`),
+    ['PATH /usr/bin', 'go env GOBIN /custom/bin', 'go env GOPATH /w1/bin', 'go env GOPATH /w2/bin', '~/go/bin /home/u/go/bin'],
+  );
+  assert.deepEqual(findServer('', withGo(['/w2/bin/pelato-lsp'], { GOPATH: '/w1:/w2' })), { path: '/w2/bin/pelato-lsp', args: [], source: 'go env GOPATH' });
+  assert.deepEqual(findServer('', withGo(['/custom/bin/pelato-lsp'], { GOBIN: '/custom/bin', GOPATH: '/home/u/go' })), { path: '/custom/bin/pelato-lsp', args: [], source: 'go env GOBIN' });
+  // go env's default GOPATH is ~/go: searched once, under its go env name.
+  assert.deepEqual(findServer('', withGo(['/home/u/go/bin/pelato-lsp'], { GOPATH: '/home/u/go' })), { path: '/home/u/go/bin/pelato-lsp', args: [], source: 'go env GOPATH' });
+  // No go command: ~/go/bin still.
+  assert.deepEqual(findServer('', withGo(['/home/u/go/bin/pelato-lsp'], undefined)), { path: '/home/u/go/bin/pelato-lsp', args: [], source: '~/go/bin' });
+  asked = 0;
+  assert.deepEqual(findServer('', withGo(['/usr/bin/pelato-lsp'], { GOBIN: '/x' })), { path: '/usr/bin/pelato-lsp', args: [], source: 'PATH' });
+  assert.equal(asked, 0, 'go env was run though the server is on PATH');
+});
+
+test('the go command: on PATH, else where Go\'s installers put it', () => {
+  assert.equal(findGo(env({ PATH: '/a:/b' }, ['/b/go', '/usr/local/go/bin/go'])), '/b/go');
+  assert.equal(findGo(env({ PATH: '/a' }, ['/usr/local/go/bin/go'])), '/usr/local/go/bin/go');
+  assert.equal(findGo(env({ PATH: '/a' }, [])), undefined);
 });
 
 test('the pelato command line serves as `pelato lsp` when pelato-lsp is missing', () => {

@@ -13,6 +13,8 @@ import { after, beforeEach, describe, test } from 'node:test';
 import * as ext from '../src/extension';
 import * as lc from './stubs/languageclient';
 import * as vscode from './stubs/vscode';
+import { findGo } from '../src/discovery';
+import { COMMANDS, VERBS, taskCommandId, workflowCommandId } from '../src/verbs';
 import { extensionDir, repoDir } from './paths';
 
 const { stub } = vscode;
@@ -93,17 +95,27 @@ function sourceAction(verb: string, task?: string) {
 }
 
 /**
- * A server answering code actions with the tasks of taskActions (every task for
- * a whole-file range, those of `here` otherwise) and executeCommand with result,
- * after progress and its own showMessage of the summary.
+ * What the real server advertises: its command table (src/commands.json,
+ * generated from internal/lsp and checked against the running server by the
+ * integration test) and the quick-fix helper.
+ */
+const serverCommands = [...COMMANDS.map((c) => c.command), 'pelato.createFile'].sort();
+
+/**
+ * A server answering code actions as the real one does: for a verb the table
+ * offers per task, one action per task (every task for a whole-file range,
+ * those of `here` otherwise), then one for the whole workflow when the table
+ * offers that; and executeCommand with result, after progress and its own
+ * showMessage of the summary.
  */
 function serve(opts: { here?: string[]; all?: string[]; result?: unknown; summary?: string; onRequest?: (params: any) => void } = {}) {
   lc.server.request = async (c, method, params, token) => {
     if (method === 'textDocument/codeAction') {
       const verb = params.context.only[0].slice('source.pelato.'.length);
+      const doc = COMMANDS.find((c) => c.verb === verb);
       const whole = params.range.end.line >= 1_000_000;
-      const tasks = whole ? (opts.all ?? []) : (opts.here ?? []);
-      return [...tasks.map((t) => sourceAction(verb, t)), sourceAction(verb)];
+      const tasks = doc?.task ? (whole ? (opts.all ?? []) : (opts.here ?? [])) : [];
+      return [...tasks.map((t) => sourceAction(verb, t)), ...(doc?.workflow ? [sourceAction(verb)] : [])];
     }
     if (method === 'workspace/executeCommand') {
       opts.onRequest?.(params);
@@ -135,7 +147,7 @@ beforeEach(async () => {
   }
   stub.reset();
   lc.clients.length = 0;
-  lc.server.commands = ['pelato.check', 'pelato.createFile', 'pelato.gen', 'pelato.invoke'];
+  lc.server.commands = [...serverCommands];
   lc.server.start = () => undefined;
   serve();
 });
@@ -159,13 +171,15 @@ describe('starting the server', () => {
   });
 
   test('palette commands follow what the server advertises, including commands added later', async () => {
+    // An older pelato-lsp, without the pipeline's build and deploy.
+    lc.server.commands = ['pelato.check', 'pelato.createFile', 'pelato.gen', 'pelato.invoke'];
     await activate();
     assert.equal(stub.contexts.get('pelato.can.gen'), true);
     assert.equal(stub.contexts.get('pelato.can.invoke'), true);
     assert.equal(stub.contexts.get('pelato.can.deploy'), false);
     assert.equal(stub.contexts.get('pelato.can.build'), false);
-    // A server that offers deploy (a newer pelato-lsp): the entries turn on.
-    lc.server.commands = [...lc.server.commands, 'pelato.deploy', 'pelato.build'];
+    // The server of this repository offers deploy and build: the entries turn on.
+    lc.server.commands = [...serverCommands];
     await run('pelato.ui.restart');
     assert.equal(stub.contexts.get('pelato.can.deploy'), true);
     assert.equal(stub.contexts.get('pelato.can.build'), true);
@@ -174,9 +188,39 @@ describe('starting the server', () => {
   });
 
   test('a verb the server does not offer is refused with what it offers', async () => {
+    lc.server.commands = ['pelato.check', 'pelato.createFile', 'pelato.gen', 'pelato.invoke'];
     await activate();
     await run('pelato.ui.workflow.deploy');
     assert.deepEqual(messages('error'), ['pelato: the server does not offer pelato.deploy (it offers: check, gen, invoke).']);
+  });
+
+  test('every palette command runs its server command on what the server offers', async () => {
+    // With the server's command table, each Task entry finds the task under the
+    // cursor among the server's source actions and each workflow entry runs on
+    // the project: none fails with "no task … offers" (Show Task Status did,
+    // when the extension had a task entry for a workflow-only command).
+    const sent: any[] = [];
+    serve({ here: ['celsius'], all: ['celsius', 'filter'], onRequest: (p) => sent.push(p) });
+    await activate();
+    vscode.window.activeTextEditor = { document: { uri: vscode.Uri.file(path.join(project, 'tasks', 'convert.go')) }, selection: new vscode.Range(0, 0, 0, 0) };
+    stub.input = () => '1';
+    let ran = 0;
+    for (const v of VERBS) {
+      for (const [id, args] of [
+        [v.task ? taskCommandId(v.verb) : undefined, { uri: wfUri, task: 'celsius', ...(v.verb === 'invoke' ? { input: '1' } : {}) }],
+        [v.workflow ? workflowCommandId(v.verb) : undefined, { uri: wfUri }],
+      ] as const) {
+        if (!id) {
+          continue;
+        }
+        sent.length = 0;
+        await run(id);
+        assert.deepEqual(messages('error'), [], id);
+        assert.deepEqual(sent.map((p) => [p.command, p.arguments]), [[`pelato.${v.verb}`, [args]]], id);
+        ran++;
+      }
+    }
+    assert.equal(ran, COMMANDS.filter((c) => c.task).length + COMMANDS.filter((c) => c.workflow).length);
   });
 
   test('settings changes reach the server; a new pelato.path restarts it', async () => {
@@ -214,7 +258,8 @@ describe('installing', () => {
     }
     assert.equal(stub.tasks.length, 1);
     const task = stub.tasks[0];
-    assert.equal(task.execution.process, 'go');
+    // The go command, found even when the editor's PATH lacks it.
+    assert.match(task.execution.process, /(^|\/)go$/);
     assert.deepEqual(task.execution.args, ['install', './cmd/pelato-lsp', './cmd/pelato']);
     assert.equal(task.execution.options?.cwd, repoDir);
     const installed = executable(path.join(empty, 'pelato-lsp'));
@@ -226,6 +271,43 @@ describe('installing', () => {
     assert.equal(lastClient().serverOptions.command, installed);
     assert.equal(stub.contexts.get('pelato.serverRunning'), true);
     fs.rmSync(installed);
+  });
+
+  test('a server still missing is said again after Restart and after trusting; Install… only in a trusted workspace', async () => {
+    vscode.workspace.isTrusted = false;
+    await activate({});
+    await stub.settle();
+    assert.equal(lc.clients.length, 0);
+    assert.equal(stub.messages.length, 1);
+    assert.match(stub.messages[0].message, /pelato-lsp, the pelato language server, was not found \(searched .*~\/go\/bin\)\..*trust this workspace to install it from here/);
+    assert.deepEqual(stub.messages[0].items, ['Set path…'], 'Install… offered in Restricted Mode');
+    // Install… from the palette is refused too.
+    await run('pelato.ui.install');
+    assert.equal(stub.tasks.length, 0);
+    assert.match(messages('warning').at(-1) ?? '', /Restricted Mode/);
+
+    stub.messages.length = 0;
+    vscode.workspace.isTrusted = true;
+    stub.trustGranted.fire();
+    await api!.idle();
+    await stub.settle();
+    assert.equal(stub.messages.length, 1, JSON.stringify(stub.messages));
+    assert.match(stub.messages[0].message, /was not found/);
+    assert.deepEqual(stub.messages[0].items, ['Install…', 'Set path…']);
+
+    stub.messages.length = 0;
+    await run('pelato.ui.restart');
+    assert.equal(stub.messages.length, 1, JSON.stringify(stub.messages));
+    assert.match(stub.messages[0].message, /was not found/);
+    assert.deepEqual(stub.messages[0].items, ['Install…', 'Set path…']);
+
+    // Installed meanwhile where go install puts it: Restart finds it.
+    const installed = executable(path.join(empty, 'go', 'bin', 'pelato-lsp'));
+    stub.messages.length = 0;
+    await run('pelato.ui.restart');
+    assert.equal(lastClient().serverOptions.command, installed);
+    assert.deepEqual(stub.messages, []);
+    fs.rmSync(path.join(empty, 'go'), { recursive: true });
   });
 
   test('outside a clone the user picks one; a folder that is not pelato is refused', async () => {
@@ -447,5 +529,32 @@ describe('the YAML extension', () => {
     assert.deepEqual(stub.updates, [{ section: 'yaml', key: 'validate', value: false, target: vscode.ConfigurationTarget.Workspace }]);
     await run('pelato.ui.restart');
     assert.equal(messages().filter((m) => m.includes('YAML extension')).length, 1);
+  });
+});
+
+describe('finding the server with the real go command', () => {
+  test('a pelato-lsp in the GOBIN set with go env -w is found though PATH lacks it', async (t) => {
+    // The go command of the machine, as the extension finds it (PATH is empty here).
+    const goCmd = findGo(ext.processDiscoveryEnv());
+    if (!goCmd) {
+      if (process.env.CI === 'true') {
+        assert.fail('no go command');
+      }
+      t.skip('no go command');
+      return;
+    }
+    const gobin = path.join(tmp, 'go-env-w', 'bin');
+    const envFile = path.join(tmp, 'go-env-w', 'env');
+    fs.mkdirSync(gobin, { recursive: true });
+    fs.writeFileSync(envFile, `GOBIN=${gobin}\n`); // what `go env -w GOBIN=…` writes
+    const installed = executable(path.join(gobin, 'pelato-lsp'));
+    process.env.GOENV = envFile;
+    try {
+      assert.deepEqual(ext.goEnvOf(goCmd)?.GOBIN, gobin);
+      await activate({});
+      assert.equal(lastClient().serverOptions.command, installed);
+    } finally {
+      delete process.env.GOENV;
+    }
   });
 });

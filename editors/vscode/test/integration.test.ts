@@ -27,7 +27,7 @@ import {
 import { Connection, Outcome, ProgressSink, WithProgress, runCommand } from '../src/runner';
 import { serverSettingKeys, serverSettings } from '../src/settings';
 import { argsOf, commandsFromActions } from '../src/tasks';
-import { isPipelineCommand } from '../src/verbs';
+import { COMMANDS, isPipelineCommand } from '../src/verbs';
 import { extensionDir, repoDir } from './paths';
 
 const WAIT_MS = 30_000;
@@ -179,6 +179,29 @@ describe('pelato-lsp through vscode-languageserver-protocol', { skip: !bin && !c
     }
     const titles = lenses.map((l) => l.command!.title);
     assert.ok(titles.includes('Generate all') && titles.includes('Generate') && titles.includes('Invoke…'), titles.join(', '));
+  });
+
+  test('the server offers exactly the command table the extension was built with (src/commands.json)', async () => {
+    // Advertised: the table's commands and the quick-fix helper, no more.
+    assert.deepEqual([...advertised].sort(), [...COMMANDS.map((c) => c.command), 'pelato.createFile'].sort());
+    const wf = uri(path.join(root, 'workflow.yaml'));
+    const tasks = ['celsius_to_kelvin_conversion', 'temp_filter'];
+    const lenses: Array<{ command: { command: string; arguments?: unknown[] } }> = await conn.sendRequest('textDocument/codeLens', { textDocument: { uri: wf } });
+    for (const c of COMMANDS) {
+      // The source actions the palette's entries look for, over the whole file
+      // as the task picker asks (src/extension.ts taskCommand).
+      const actions = await conn.sendRequest('textDocument/codeAction', {
+        textDocument: { uri: wf },
+        range: { start: { line: 0, character: 0 }, end: { line: 1_000_000, character: 0 } },
+        context: { diagnostics: [], only: [`source.pelato.${c.verb}`] },
+      });
+      const found = commandsFromActions(actions as never, c.command);
+      assert.deepEqual(found.task.map((t) => argsOf(t)?.task).sort(), c.task ? tasks : [], `${c.command}: actions per task`);
+      assert.equal(found.all !== undefined, c.workflow, `${c.command}: an action for the whole workflow`);
+      const mine = lenses.filter((l) => l.command.command === c.command).map((l) => argsOf(l.command as never)?.task ?? '');
+      assert.deepEqual(mine.filter((t) => t !== '').sort(), c.taskLens ? tasks : [], `${c.command}: lenses per task`);
+      assert.equal(mine.includes(''), c.workflowLens, `${c.command}: a lens for the workflow`);
+    }
   });
 
   test('pelato.gen of the task under the cursor runs with progress', async () => {

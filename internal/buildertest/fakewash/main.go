@@ -17,6 +17,20 @@
 //	//fakewash:core-module      write a core module instead of a component
 //	//fakewash:no-output        exit 0 without writing an artifact
 //	//fakewash:size N           pad the component to at least N bytes
+//	//fakewash:plant-links DIR  leave symbolic links to DIR (a folder outside the
+//	                            project) where pelato writes and reads: build/build.log,
+//	                            build/<name>_s.wasm, .pelato-build.json(.tmp) and
+//	                            .pelato-gen.json, and exit 0
+//	//fakewash:print-limits     print the container's memory and pids bounds (cgroup v1
+//	                            or v2 files) as "limit NAME VALUE" lines
+//	//fakewash:tamper-modcache  try to change a module in the module cache (GOMODCACHE)
+//	                            and print whether it could
+//
+// Installed under the name pelato-modules it stands in for the builder image's
+// script of that name: in each folder given (under /src) it runs the image's real
+// go command, when the image has one (/usr/local/go/bin/go), as
+// `go mod download` then `go mod verify`; without one it reports that it has no
+// modules to fetch and succeeds.
 package main
 
 import (
@@ -27,6 +41,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -38,6 +53,9 @@ import (
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "pelato-modules" {
+		os.Exit(modules(os.Args[1:]))
+	}
 	if len(os.Args) < 2 || os.Args[1] != "build" {
 		fmt.Fprintln(os.Stderr, "fakewash: usage: wash build")
 		os.Exit(2)
@@ -121,6 +139,16 @@ func build() int {
 	core, noOutput, size := false, false, 0
 	for _, d := range dirs {
 		switch d.verb {
+		case "plant-links":
+			return plantLinks(name, d.arg)
+		case "tamper-modcache":
+			tamperModCache()
+		case "print-limits":
+			for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max"} {
+				if b, err := os.ReadFile(f); err == nil {
+					fmt.Printf("limit %s %s\n", filepath.Base(f), strings.TrimSpace(string(b)))
+				}
+			}
 		case "sleep":
 			dur, err := time.ParseDuration(d.arg)
 			if err != nil {
@@ -218,4 +246,71 @@ func world() (imports, exports []string) {
 func mustGetwd() string {
 	wd, _ := os.Getwd()
 	return wd
+}
+
+// goBin is the go command of an image that has one.
+const goBin = "/usr/local/go/bin/go"
+
+// modules is the pelato-modules stand-in: go mod download and go mod verify in
+// each folder.
+func modules(dirs []string) int {
+	if _, err := os.Stat(goBin); err != nil {
+		fmt.Printf("pelato-modules: no go command in this image; %d project(s), nothing to download\n", len(dirs))
+		return 0
+	}
+	for _, d := range dirs {
+		for _, args := range [][]string{{"mod", "download"}, {"mod", "verify"}} {
+			cmd := exec.Command(goBin, args...)
+			cmd.Dir = filepath.Join("/src", d)
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			fmt.Printf("pelato-modules: %s: go %s\n", d, strings.Join(args, " "))
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintf(os.Stderr, "pelato-modules: %s: go %s: %v\n", d, strings.Join(args, " "), err)
+				return 1
+			}
+		}
+	}
+	return 0
+}
+
+// plantLinks leaves links to target where pelato reads and writes.
+func plantLinks(name, target string) int {
+	os.MkdirAll("build", 0o755)
+	for _, p := range []string{"build/build.log", "build/" + name + "_s.wasm", ".pelato-build.json", ".pelato-build.json.tmp", ".pelato-gen.json"} {
+		os.Remove(p)
+		if err := os.Symlink(filepath.Join(target, filepath.Base(p)), p); err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			return 1
+		}
+	}
+	fmt.Println("fakewash: planted links to", target)
+	return 0
+}
+
+// tamperModCache tries to append to a file of the module cache.
+func tamperModCache() {
+	cache := os.Getenv("GOMODCACHE")
+	target := ""
+	filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") && target == "" {
+			target = p
+		}
+		return nil
+	})
+	if target == "" {
+		fmt.Println("fakewash: tamper: the module cache holds no Go file")
+		return
+	}
+	os.Chmod(filepath.Dir(target), 0o755)
+	os.Chmod(target, 0o644)
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_APPEND, 0)
+	if err == nil {
+		_, err = f.WriteString("\n// tampered\n")
+		f.Close()
+	}
+	if err != nil {
+		fmt.Printf("fakewash: tamper refused: %v\n", err)
+		return
+	}
+	fmt.Printf("fakewash: tampered with %s\n", target)
 }

@@ -43,11 +43,19 @@ import (
 //     is the scalers' sum by wadm's rules and its message their messages joined;
 //     after a new version replaces a deployed one, the old status lingers for
 //     StatusLag, as wadm's last published status does;
+//   - the status stream, as wadm's StatusPublisher (workers/event_helpers.rs) sends
+//     it: the application's status as wadm-types' Status serialises it
+//     ({"status":{"type","message"},"scalers":[...],"version":"","components":[]})
+//     published on wadm.status.<lattice>.<name> whenever it changes — on deploy,
+//     when placement is decided, when a stale status ends, on undeploy and delete,
+//     when a host joins — and not when it equals the last one published (wadm
+//     compares with the stream's last message and skips a duplicate);
 //   - hosts that answer wasmbus.ctl.v1.<lattice>.host.ping with their id, friendly
 //     name, labels, version and uptime.
 //
 // What it leaves out: JetStream storage (models live in memory and survive a NATS
-// restart, as wadm's KV bucket would), the wadm.status.<lattice>.<name> stream,
+// restart, as wadm's KV bucket would; the status stream is a plain publish, which
+// is what a core NATS subscriber of wadm.status.> sees),
 // starting anything on a host (no components, providers, links, configs or secrets
 // are created: placement is decided from labels alone), instance counts and weights,
 // shared applications, policies, multitenant subject prefixes, the deprecated
@@ -60,6 +68,8 @@ type Wadm struct {
 	lattices map[string]*latticeState
 	requests []Request
 	pings    int
+	// published is the last status published per lattice and application.
+	published map[string]string
 }
 
 // WadmOptions configure the double.
@@ -78,6 +88,9 @@ type WadmOptions struct {
 	// operation ("model.put", ...) and the application name. Tests use it to hold a
 	// reply or to restart the NATS server in the middle of an operation.
 	BeforeReply func(op, name string)
+	// NoStatusStream makes the double publish no status on wadm.status.<lattice>.<name>
+	// (a wadm whose status publications do not reach the client): clients must poll.
+	NoStatusStream bool
 	// User and Password, or TLS, are how the double's connection authenticates.
 	User, Password string
 	TLSCA          string
@@ -116,7 +129,7 @@ type storedVersion struct {
 // NewWadm connects the double to the NATS server at url; it stops when the test ends.
 func NewWadm(t testing.TB, url string, o WadmOptions) *Wadm {
 	t.Helper()
-	w := &Wadm{opts: o, lattices: map[string]*latticeState{}}
+	w := &Wadm{opts: o, lattices: map[string]*latticeState{}, published: map[string]string{}}
 	opts := []nats.Option{nats.Name("wadm double"), nats.ReconnectWait(50 * time.Millisecond), nats.MaxReconnects(-1)}
 	if o.User != "" {
 		opts = append(opts, nats.UserInfo(o.User, o.Password))
@@ -167,6 +180,42 @@ func (w *Wadm) AddHost(latticeName string, h lattice.Host) {
 		h.Lattice = latticeName
 	}
 	l.hosts = append(l.hosts, h)
+	for name := range l.models {
+		w.publishStatus(latticeName, name)
+	}
+}
+
+// publishStatus publishes an application's status on the status stream when it
+// differs from the last one published. The caller holds w.mu.
+func (w *Wadm) publishStatus(latticeName, name string) {
+	if w.opts.NoStatusStream {
+		return
+	}
+	st := w.status(w.lattice(latticeName), name)
+	body := map[string]any{"status": st.Info, "version": "", "components": []any{}}
+	if len(st.Scalers) > 0 {
+		body["scalers"] = st.Scalers
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return
+	}
+	key := latticeName + "\x00" + name
+	if w.published[key] == string(b) {
+		return
+	}
+	w.published[key] = string(b)
+	_ = w.nc.Publish("wadm.status."+latticeName+"."+name, b)
+}
+
+// publishLater publishes an application's status again after d (when placement is
+// decided or a stale status ends).
+func (w *Wadm) publishLater(latticeName, name string, d time.Duration) {
+	time.AfterFunc(d, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.publishStatus(latticeName, name)
+	})
 }
 
 // Requests returns the API requests received so far, in order.
@@ -248,10 +297,21 @@ func (w *Wadm) handleAPI(m *nats.Msg) {
 		reply = w.versions(l, name)
 	case op == "model.deploy":
 		reply = w.deploy(l, name, m.Data)
+		if mod := l.models[name]; mod != nil && mod.deployed != "" {
+			w.publishStatus(latticeName, name)
+			if d := time.Until(mod.deployedAt.Add(mod.placeAfter)); d > 0 {
+				w.publishLater(latticeName, name, d+time.Millisecond)
+			}
+			if d := time.Until(mod.staleUntil); d > 0 {
+				w.publishLater(latticeName, name, d+time.Millisecond)
+			}
+		}
 	case op == "model.undeploy":
 		reply = w.undeploy(l, name)
+		w.publishStatus(latticeName, name)
 	case op == "model.del":
 		reply = w.del(l, name, m.Data)
+		w.publishStatus(latticeName, name)
 	case op == "model.status":
 		reply = map[string]any{"result": "ok", "message": "Successfully fetched status for application " + name, "status": w.status(l, name)}
 	default:
