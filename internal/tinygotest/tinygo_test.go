@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,6 +27,23 @@ const (
 	stringTask = "package main\n\nimport \"strings\"\n\n// exec_task shouts.\nfunc exec_task(arg string) string {\n\treturn strings.ToUpper(arg) + \"!\"\n}\n"
 	kvTask     = "package main\n\nimport \"strings\"\n\n// exec_task stores the data upper-cased under key.v2.\nfunc exec_task(key string, data string) (string, string) {\n\treturn key + \".v2\", strings.ToUpper(data)\n}\n"
 )
+
+// buildProject builds root with the local builder, failing t with the
+// diagnostics when the project does not pass its check.
+func buildProject(ctx context.Context, t *testing.T, root string) *pipeline.BuildResult {
+	t.Helper()
+	res, err := pipeline.Build(ctx, pipeline.BuildOptions{Root: root, Builder: pipeline.BuilderLocal, Jobs: 2})
+	var cf *pipeline.CheckFailedError
+	if errors.As(err, &cf) {
+		for _, d := range cf.Result.Diagnostics {
+			t.Logf("%+v", d)
+		}
+	}
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return res
+}
 
 // project writes a project with one task per template (component tpl_<i>, its
 // template's name in the task's name) and returns its folder and the template of
@@ -73,10 +91,7 @@ func TestTemplatesBuildAndRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	start := time.Now()
-	res, err := pipeline.Build(ctx, pipeline.BuildOptions{Root: root, Builder: pipeline.BuilderLocal, Jobs: 2})
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	res := buildProject(ctx, t, root)
 	t.Logf("built %d components in %s", len(res.Components), time.Since(start).Round(time.Second))
 	if len(res.Components) != len(byComponent) {
 		t.Fatalf("built %d components, want %d", len(res.Components), len(byComponent))
@@ -97,10 +112,7 @@ func TestTemplatesBuildAndRun(t *testing.T) {
 	}
 
 	// Unchanged: the second build reuses every artifact.
-	res, err = pipeline.Build(ctx, pipeline.BuildOptions{Root: root, Builder: pipeline.BuilderLocal, Jobs: 2})
-	if err != nil {
-		t.Fatalf("second build: %v", err)
-	}
+	res = buildProject(ctx, t, root)
 	if n := res.Count(pipeline.StatusSkipped); n != len(byComponent) {
 		t.Errorf("second build skipped %d of %d unchanged components: %s", n, len(byComponent), res.Summary())
 	}
