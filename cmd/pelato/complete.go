@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -126,12 +124,6 @@ func taskPosition(c *cobra.Command) int {
 func taskRepeatable(c *cobra.Command) bool {
 	p := taskPosition(c)
 	return p >= 0 && strings.HasSuffix(strings.Trim(useArgs(c)[p], "[]"), "...")
-}
-
-// isProjectDir reports whether dir holds a workflow.yaml.
-func isProjectDir(dir string) bool {
-	st, err := os.Stat(filepath.Join(dir, workflow.FileName))
-	return err == nil && !st.IsDir()
 }
 
 // loadWorkflow loads the workflow of the project at or above dir; nil when there is

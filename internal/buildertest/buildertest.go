@@ -141,10 +141,11 @@ func Cleanup(t testing.TB, c *builder.Client, labels map[string]string, volumes 
 func SourceWithGo(t testing.TB, pkg string, mods ...string) builder.ImageSource {
 	t.Helper()
 	src := Source(t, pkg)
-	goroot := runtime.GOROOT()
-	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
-		goroot = strings.TrimSpace(string(out))
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
 	}
+	goroot := strings.TrimSpace(string(out))
 	for _, f := range []struct{ from, to string }{{"bin/go", "go/bin/go"}, {"VERSION", "go/VERSION"}, {"go.env", "go/go.env"}} {
 		b, err := os.ReadFile(filepath.Join(goroot, f.from))
 		if err != nil {

@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -270,21 +268,4 @@ func builtForRegistry(opts PushOptions, w *workflow.Workflow, spec workflow.Spec
 		return ""
 	}
 	return other
-}
-
-// fileSHA256 is the hex SHA-256 of a file's content.
-func fileSHA256(path string) (string, error) {
-	if _, err := userfile.Check(path, wasmcomponent.MaxSize); err != nil {
-		return "", err // a FIFO would block the open
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscallNonblock, 0)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
