@@ -134,6 +134,12 @@ func (i *Instance) run(ctx context.Context, in []Input, out []Result) (int, erro
 	if len(in) == 0 {
 		return 0, nil
 	}
+	if i.guard != nil {
+		if !i.guard.enter() {
+			return 0, ErrClosed
+		}
+		defer i.guard.leave()
+	}
 	size := uint64(0)
 	for _, x := range in {
 		size += inputHeader + uint64(len(x.Arg)) + uint64(len(x.Data))

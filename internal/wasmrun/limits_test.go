@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -213,5 +214,50 @@ func TestTimeLimitWhileCollecting(t *testing.T) {
 		}
 		// (TestTimeLimit shows the instance replaced; here, under -race on a loaded
 		// machine, a new instance's start-up alone can take longer than 300 ms.)
+	}
+}
+
+// TestCloseWhileGuestRuns closes the runtime while a guest keeps writing its
+// memory: the process must not fault (the region of a running guest is unmapped
+// only when its call ends), and the call ends with an error once cancelled.
+func TestCloseWhileGuestRuns(t *testing.T) {
+	t.Parallel()
+	requireGo(t)
+	rt, err := NewRuntime(context.Background(), Options{CacheDir: t.TempDir(), MaxInstances: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "task.go")
+	os.WriteFile(src, []byte(`package main
+
+var buf = make([]byte, 8<<20)
+
+func exec_task(arg string) string {
+	for i := 0; ; i += 4093 {
+		buf[i%len(buf)]++
+	}
+}
+`), 0o644)
+	m := compile(t, rt, Source{Path: src})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.Call(ctx, "x")
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the guest is writing its memory
+	if err := rt.Close(context.Background()); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond) // and goes on after Close
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("the call ended without an error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not end after its context was cancelled")
 	}
 }

@@ -223,6 +223,7 @@ type Instance struct {
 	buffer api.Function
 	exec   api.Function
 	mem    api.Memory
+	guard  guardedMemory // mem's region; nil when the module made no memory
 	kind   Kind
 	limits Limits
 	stack  [4]uint64
@@ -250,7 +251,13 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 	// Initialization (package variables, init functions) is bounded like a call.
 	ictx, cancel := m.limits.callContext(ctx)
 	defer cancel()
-	ictx = experimental.WithMemoryAllocator(ictx, memoryAllocator{limit: m.limits.Memory})
+	alloc := &memoryAllocator{limit: m.limits.Memory}
+	defer func() {
+		if alloc.made != nil {
+			alloc.made.leave() // instantiation is over (a failed one closed the module)
+		}
+	}()
+	ictx = experimental.WithMemoryAllocator(ictx, alloc)
 	mod, err := m.wz.InstantiateModule(ictx, m.compiled, cfg)
 	if err != nil {
 		if le := m.limits.interrupted(ictx); le != nil || errors.Is(err, errTimeLimit) {
@@ -274,6 +281,7 @@ func (m *Module) NewInstance(ctx context.Context) (*Instance, error) {
 	}
 	inst := &Instance{
 		mod:    mod,
+		guard:  alloc.made,
 		buffer: mod.ExportedFunction(exportBuffer),
 		exec:   mod.ExportedFunction(execName),
 		mem:    mod.Memory(),
