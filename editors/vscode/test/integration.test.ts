@@ -237,6 +237,8 @@ describe('pelato-lsp through vscode-languageserver-protocol', { skip: !bin && !c
       [`  - name: Task ${i}`, '    type: processor_nats', '    code: filter.go', '    targets: [edge]', `    source_topic: t${i}`, `    dest_topic: t${i + 1}`, `    component_name: c${i}`, '    version: 1.0.0'].join('\n'),
     );
     fs.writeFileSync(path.join(big, 'workflow.yaml'), `project_name: Big\ntasks:\n${tasks.join('\n')}\n`);
+    // Commands run only on projects in the workspace: add the folder, as a user would.
+    await conn.sendNotification('workspace/didChangeWorkspaceFolders', { event: { added: [{ uri: uri(big), name: 'big' }], removed: [] } });
     const ui = recordingProgress((cancel) => setImmediate(cancel));
     const out = await runCommand(runner(), ui.withProgress, 'pelato.gen', { uri: uri(path.join(big, 'workflow.yaml')) }, 'pelato: Generate', { token: 'it-cancel' });
     assert.deepEqual(out, { ok: false, cancelled: true, message: 'pelato: Generate: cancelled' });
