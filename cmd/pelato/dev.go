@@ -199,7 +199,7 @@ running on this machine, else nats://localhost:4222.`,
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "published %s to %s on %s\n", plural.Count(len(data), "byte"), args[0], devrun.RedactURL(used))
+			fmt.Fprintf(cmd.ErrOrStderr(), "published %s to %s on %s\n", plural.Count(len(data), "byte"), args[0], config.RedactURL(used))
 			return nil
 		},
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/config"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/pelato-dev/pelato/internal/devrun"
@@ -358,7 +360,7 @@ func TestPublishCommand(t *testing.T) {
 	nc.Flush()
 	code, _, errOut := pelato(t, "publish", "--nats", r.URL(), "living_room_celsius_data", "25")
 	// The token is not echoed.
-	if code != 0 || !strings.Contains(errOut, "published 2 bytes to living_room_celsius_data on "+devrun.RedactURL(r.URL())) || strings.Contains(errOut, r.URL()) {
+	if code != 0 || !strings.Contains(errOut, "published 2 bytes to living_room_celsius_data on "+config.RedactURL(r.URL())) || strings.Contains(errOut, r.URL()) {
 		t.Fatalf("publish: exit %d, %s", code, errOut)
 	}
 	m, err := sub.NextMsg(10 * time.Second)

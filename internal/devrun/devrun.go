@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/config"
 	"github.com/pelato-dev/pelato/internal/lines"
 	"github.com/pelato-dev/pelato/internal/plural"
 
@@ -196,7 +197,7 @@ func (r *Runner) connect() error {
 	if r.opts.NATSURL != "" {
 		nc, err := nats.Connect(r.opts.NATSURL, nats.Name("pelato dev"), closed)
 		if err != nil {
-			return fmt.Errorf("connect to NATS at %s: %w", r.opts.NATSURL, err)
+			return fmt.Errorf("connect to NATS at %s: %w", config.RedactURL(r.opts.NATSURL), err)
 		}
 		r.nc, r.url = nc, r.opts.NATSURL
 	} else {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pelato-dev/pelato/internal/config"
+
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
@@ -190,7 +192,7 @@ func RunningURL() (string, bool) {
 func Publish(url, subject string, data []byte) error {
 	nc, err := nats.Connect(url, nats.Name("pelato publish"), nats.Timeout(5*time.Second))
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s (is pelato dev running? give its URL, with its token, with --nats): %w", RedactURL(url), err)
+		return fmt.Errorf("connect to NATS at %s (is pelato dev running? give its URL, with its token, with --nats): %w", config.RedactURL(url), err)
 	}
 	defer nc.Close()
 	if err := nc.Publish(subject, data); err != nil {
@@ -200,20 +202,6 @@ func Publish(url, subject string, data []byte) error {
 		return fmt.Errorf("publish to %s: %w", subject, err)
 	}
 	return nil
-}
-
-// RedactURL returns url with its user information (the dev server's token, a user
-// and password) replaced by "***", for messages.
-func RedactURL(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		return u
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 || strings.ContainsAny(rest[:at], "/?#") {
-		return u
-	}
-	return scheme + "://***@" + rest[at+1:]
 }
 
 // withToken returns the client URL of the embedded server carrying token.

@@ -1,6 +1,7 @@
 package devrun
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -87,10 +88,18 @@ func TestExposedHost(t *testing.T) {
 			t.Errorf("exposed(%q) = %v", host, got)
 		}
 	}
-	if got := RedactURL("nats://abc123@127.0.0.1:4222"); got != "nats://***@127.0.0.1:4222" {
-		t.Errorf("RedactURL: %q", got)
+}
+
+// TestNATSURLRedacted: a --nats URL that cannot be reached is named without its
+// user information, by Start and by Publish.
+func TestNATSURLRedacted(t *testing.T) {
+	url := "nats://dev:s3cret-pass@127.0.0.1:" + strconv.Itoa(freePort(t))
+	dir := project(t, strings.Replace(rulesWorkflow, "%d", strconv.Itoa(freePort(t)), 1), map[string]string{"echo.go": echoTask, "kv.go": kvTask})
+	_, err := Start(context.Background(), Options{Root: dir, NATSURL: url, CacheDir: t.TempDir()})
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "REDACTED@127.0.0.1") {
+		t.Errorf("Start: %v; want the URL without its password", err)
 	}
-	if got := RedactURL("nats://127.0.0.1:4222"); got != "nats://127.0.0.1:4222" {
-		t.Errorf("RedactURL: %q", got)
+	if err := Publish(url, "x", []byte("y")); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Publish: %v; want the URL without its password", err)
 	}
 }
