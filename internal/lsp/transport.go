@@ -58,7 +58,8 @@ type TransportOptions struct {
 // (-32600), and the server reads on; a frame larger than MaxMessage is skipped, not
 // allocated; a header block that cannot be read is answered and skipped. Requests
 // read but not answered are counted, and reading pauses while MaxPending of them
-// wait. Buffers of large messages are released after use.
+// wait. Buffers of large messages are released after use, and their memory given
+// back to the operating system soon after (memoryReturn).
 //
 // It implements jsonrpc2.Stream and the raw-frame methods (ReadFrame, WriteFrame)
 // the connection uses when a stream has them.
@@ -77,6 +78,8 @@ type transport struct {
 	pending    int // requests read and not answered
 	maxPending int
 	closed     bool
+
+	mem memoryReturn // gives the memory of large messages back to the system
 }
 
 // NewTransport returns the server side of an LSP connection over conn, bounded by
@@ -114,6 +117,7 @@ func (t *transport) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
 func (t *transport) ReadFrame(ctx context.Context) ([]byte, int64, error) {
 	if cap(t.body) > keepBuffer {
 		t.body = nil // the previous message was large and has been served
+		t.mem.soon()
 	}
 	for {
 		if err := t.waitForRoom(ctx); err != nil {
@@ -384,6 +388,7 @@ func (t *transport) writeLocked(buf []byte) (int64, error) {
 		t.wbuf = buf[:0]
 	} else {
 		t.wbuf = nil
+		t.mem.soon()
 	}
 	return int64(n), err
 }
@@ -418,6 +423,7 @@ func (t *transport) answered() {
 
 // Close implements jsonrpc2.Stream.
 func (t *transport) Close() error {
+	t.mem.stop()
 	t.mu.Lock()
 	t.closed = true
 	t.mu.Unlock()
