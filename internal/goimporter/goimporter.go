@@ -79,22 +79,39 @@ type Options struct {
 	Env []string
 	// LoadTimeout bounds one `go list` run; 0 means two minutes.
 	LoadTimeout time.Duration
+	// SourceAfter is how long a request waits for export data before it type-checks
+	// the packages it needs from source instead (see source.go): 0 means
+	// DefaultSourceAfter, a negative value never.
+	SourceAfter time.Duration
+	// SourceOnly type-checks every imported package from source and never runs
+	// `go list -export` (slower than export data once the build cache is warm; tests
+	// compare the two with it).
+	SourceOnly bool
 }
+
+// DefaultSourceAfter is how long a request waits for `go list -export` before it
+// type-checks the packages it needs from source: longer than `go list -export` takes
+// with a warm build cache, much shorter than compiling the standard library.
+const DefaultSourceAfter = 500 * time.Millisecond
 
 // Cache holds the type information of imported packages, per module context. It is
 // safe for concurrent use. The zero value is not usable: call New.
 type Cache struct {
-	opts    Options
-	loads   atomic.Int64
-	decodes atomic.Int64
-	gen     atomic.Int64
+	opts        Options
+	loads       atomic.Int64
+	decodes     atomic.Int64
+	gen         atomic.Int64
+	sourceLoads atomic.Int64
+	checked     atomic.Int64 // packages type-checked from source
+	stdErrors   atomic.Int64 // type errors in standard packages checked from source
 
 	toolMu sync.Mutex // serialises toolchain probes (rare)
 
 	mu     sync.Mutex // guards the fields below; held for map look-ups only
 	goPath string     // the resolved go binary
 	tool   toolStamp
-	toolID string // GOVERSION and GOROOT of the current toolchain
+	toolID string // GOVERSION, GOROOT and GOARCH of the current toolchain
+	goarch string
 	roots  map[string]*rootState
 	ctxs   map[string]*modContext
 }
@@ -107,6 +124,9 @@ func New(opts Options) *Cache {
 	if opts.LoadTimeout <= 0 {
 		opts.LoadTimeout = 2 * time.Minute
 	}
+	if opts.SourceAfter == 0 {
+		opts.SourceAfter = DefaultSourceAfter
+	}
 	return &Cache{opts: opts, roots: map[string]*rootState{}, ctxs: map[string]*modContext{}}
 }
 
@@ -115,6 +135,10 @@ func (c *Cache) Loads() int64 { return c.loads.Load() }
 
 // Decodes returns how many packages' export data the cache decoded.
 func (c *Cache) Decodes() int64 { return c.decodes.Load() }
+
+// SourceLoads returns how many times the cache listed packages to type-check them from
+// source.
+func (c *Cache) SourceLoads() int64 { return c.sourceLoads.Load() }
 
 // Module describes the go.mod at a project root.
 type Module struct {
@@ -146,6 +170,9 @@ type Unresolved struct {
 // Imports is the resolution of one import set in one module context.
 type Imports struct {
 	mc         *modContext
+	fset       *token.FileSet
+	lock       *sync.RWMutex // nil: the packages are never mutated (from source)
+	source     bool
 	pkgs       map[string]*types.Package
 	unresolved map[string]Unresolved
 	key        string
@@ -154,7 +181,11 @@ type Imports struct {
 
 // Fset returns the context's shared file set: imported packages' positions live in it,
 // and a check should add its files to it (and remove them afterwards).
-func (im *Imports) Fset() *token.FileSet { return im.mc.fset }
+func (im *Imports) Fset() *token.FileSet { return im.fset }
+
+// FromSource reports whether the packages were type-checked from source (the export
+// data was not ready yet) rather than read from export data.
+func (im *Imports) FromSource() bool { return im.source }
 
 // Package returns the loaded package of an import path of the request, or nil.
 func (im *Imports) Package(path string) *types.Package { return im.pkgs[path] }
@@ -186,8 +217,11 @@ func (im *Imports) Key() string { return im.key }
 // checking reads them while a concurrent decode may extend them); call the returned
 // function to release it.
 func (im *Imports) Hold() (release func()) {
-	im.mc.mu.RLock()
-	return im.mc.mu.RUnlock
+	if im.lock == nil {
+		return func() {}
+	}
+	im.lock.RLock()
+	return im.lock.RUnlock
 }
 
 // modContext is the shared package map of one module context.
@@ -208,6 +242,8 @@ type modContext struct {
 	exports    map[string]string  // import path → export data file, from go list -deps
 	flights    map[string]*flight // import path → the load under way for it
 	retry      map[string]bool    // paths whose last load failed transiently
+
+	src *srcState // packages type-checked from source, while export data is not ready
 }
 
 type flight struct {
@@ -299,9 +335,16 @@ func (b *Batch) Resolve(ctx context.Context, root string, imports []string) (*Im
 // resolveIn is Resolve in a module context already checked.
 func (c *Cache) resolveIn(ctx context.Context, mc *modContext, imports []string) (*Imports, error) {
 	paths := dedupe(imports)
+	if c.opts.SourceOnly {
+		return c.resolveSource(ctx, mc, paths)
+	}
 	res, missing := mc.collect(paths)
 	if len(missing) > 0 {
 		flights := c.startLoad(ctx, mc, missing)
+		// While the export data is not ready, the packages may come from source.
+		if src, err := c.raceSource(ctx, mc, paths, allDone(flights)); err != nil || src != nil {
+			return src, err
+		}
 		transient := map[string]string{}
 		for _, f := range flights {
 			select {
@@ -341,7 +384,11 @@ func (c *Cache) Ready(root string, imports []string) bool {
 	if err != nil {
 		return false
 	}
-	_, missing := mc.collect(dedupe(imports))
+	paths := dedupe(imports)
+	if _, ok := mc.src.collect(mc, paths, c.opts.SourceOnly); ok || c.opts.SourceOnly {
+		return ok
+	}
+	_, missing := mc.collect(paths)
 	if len(missing) == 0 {
 		return true
 	}
@@ -393,7 +440,7 @@ func sortedKeys(m map[string]Unresolved) []string {
 
 // collect returns what is known about paths, and the paths still missing.
 func (mc *modContext) collect(paths []string) (*Imports, []string) {
-	res := &Imports{mc: mc, pkgs: make(map[string]*types.Package, len(paths)), unresolved: map[string]Unresolved{}, module: mc.module}
+	res := &Imports{mc: mc, fset: mc.fset, lock: &mc.mu, pkgs: make(map[string]*types.Package, len(paths)), unresolved: map[string]Unresolved{}, module: mc.module}
 	var missing []string
 	mc.stateMu.Lock()
 	for _, p := range paths {
@@ -469,22 +516,52 @@ func (c *Cache) Pending(ctx context.Context, root string, imports []string) (<-c
 	if err != nil {
 		return nil, err
 	}
-	_, missing := mc.collect(dedupe(imports))
+	paths := dedupe(imports)
+	if c.opts.SourceOnly {
+		if _, ok := mc.src.collect(mc, paths, true); ok {
+			return nil, nil
+		}
+		return allDone(c.startSource(ctx, mc, paths, nil)), nil
+	}
+	_, missing := mc.collect(paths)
 	mc.stateMu.Lock()
 	missing = slices.DeleteFunc(missing, func(p string) bool { return mc.retry[p] })
 	mc.stateMu.Unlock()
 	if len(missing) == 0 {
 		return nil, nil
 	}
-	flights := c.startLoad(ctx, mc, missing)
+	if _, ok := mc.src.collect(mc, paths, false); ok {
+		// Checked from source already; the export data is still loading.
+		c.startLoad(ctx, mc, missing)
+		return nil, nil
+	}
+	landed := allDone(c.startLoad(ctx, mc, missing))
+	if c.opts.SourceAfter < 0 {
+		return landed, nil
+	}
+	// Done when the export data lands or the packages are checked from source,
+	// whichever comes first; the race outlives ctx like the loads it waits for.
+	done := make(chan struct{})
+	rctx := context.WithoutCancel(ctx)
+	go func() {
+		defer close(done)
+		if src, _ := c.raceSource(rctx, mc, paths, landed); src == nil {
+			<-landed
+		}
+	}()
+	return done, nil
+}
+
+// allDone returns a channel closed when every flight has ended.
+func allDone(flights []*flight) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for _, f := range flights {
 			<-f.done
 		}
-		close(done)
 	}()
-	return done, nil
+	return done
 }
 
 // load resolves missing (sorted, none known) into mc. It returns the paths whose export
@@ -494,11 +571,11 @@ func (c *Cache) load(ctx context.Context, mc *modContext, missing []string) (map
 	fixed := map[string]Unresolved{}
 	mc.stateMu.Lock()
 	for _, p := range missing {
+		if u, ok := mc.fixedUnresolved(p); ok {
+			fixed[p] = u
+			continue
+		}
 		switch {
-		case isRelative(p):
-			fixed[p] = Unresolved{Path: p, Reason: "relative import paths are not supported"}
-		case isThirdParty(p) && !mc.hasMod:
-			fixed[p] = Unresolved{Path: p, Reason: "there is no go.mod at the project root", ThirdParty: true, NoModule: true}
 		case mc.exports[p] != "":
 			toDecode = append(toDecode, p)
 		default:
@@ -508,7 +585,7 @@ func (c *Cache) load(ctx context.Context, mc *modContext, missing []string) (map
 	mc.stateMu.Unlock()
 
 	if len(toList) > 0 {
-		listed, err := c.list(ctx, mc, toList)
+		listed, err := c.list(ctx, mc, toList, true)
 		if err != nil {
 			return nil, err
 		}
@@ -543,6 +620,18 @@ func (c *Cache) load(ctx context.Context, mc *modContext, missing []string) (map
 		delete(mc.exports, p) // list it again next time
 	}
 	return failed, nil
+}
+
+// fixedUnresolved reports the paths that are unresolved whatever the go command says:
+// relative paths, and third-party paths without a go.mod (not looked up at all).
+func (mc *modContext) fixedUnresolved(p string) (Unresolved, bool) {
+	switch {
+	case isRelative(p):
+		return Unresolved{Path: p, Reason: "relative import paths are not supported"}, true
+	case isThirdParty(p) && !mc.hasMod:
+		return Unresolved{Path: p, Reason: "there is no go.mod at the project root", ThirdParty: true, NoModule: true}, true
+	}
+	return Unresolved{}, false
 }
 
 // decode reads the export data of paths into mc's shared map. Paths whose export file
@@ -604,6 +693,12 @@ type listedPackage struct {
 	DepOnly    bool
 	Standard   bool
 	Error      *struct{ Err string }
+	// Listed for a load from source (export == false) only.
+	Dir       string
+	GoFiles   []string
+	CgoFiles  []string
+	Imports   []string
+	ImportMap map[string]string
 }
 
 type listResult struct {
@@ -614,13 +709,16 @@ type listResult struct {
 // list runs go list for paths. A command that fails as a whole in a module context
 // (a go.mod the toolchain refuses, say) falls back to listing the standard-library
 // paths outside the module; the others are then unresolved with the command's reason.
-func (c *Cache) list(ctx context.Context, mc *modContext, paths []string) (*listResult, error) {
-	res, whole, err := c.goList(ctx, mc.dir, mc.hasMod, mc.vendor, paths)
+//
+// export selects `go list -export` (compiling what is not in the build cache); without
+// it the packages' source files are listed instead (a load from source).
+func (c *Cache) list(ctx context.Context, mc *modContext, paths []string, export bool) (*listResult, error) {
+	res, whole, err := c.goList(ctx, mc.dir, mc.hasMod, mc.vendor, paths, export)
 	if err != nil {
 		return nil, err
 	}
 	if whole == "" {
-		return c.finishList(mc, res, paths), nil
+		return c.finishList(mc, res, paths, export), nil
 	}
 	out := &listResult{failed: map[string]Unresolved{}}
 	var std []string
@@ -632,12 +730,12 @@ func (c *Cache) list(ctx context.Context, mc *modContext, paths []string) (*list
 		}
 	}
 	if len(std) > 0 && mc.hasMod {
-		res, whole2, err := c.goList(ctx, os.TempDir(), false, false, std)
+		res, whole2, err := c.goList(ctx, os.TempDir(), false, false, std, export)
 		if err != nil {
 			return nil, err
 		}
 		if whole2 == "" {
-			sub := c.finishList(mc, res, std)
+			sub := c.finishList(mc, res, std, export)
 			out.pkgs = sub.pkgs
 			for p, u := range sub.failed {
 				out.failed[p] = u
@@ -652,7 +750,7 @@ func (c *Cache) list(ctx context.Context, mc *modContext, paths []string) (*list
 	return out, nil
 }
 
-func (c *Cache) finishList(mc *modContext, pkgs []listedPackage, paths []string) *listResult {
+func (c *Cache) finishList(mc *modContext, pkgs []listedPackage, paths []string, export bool) *listResult {
 	out := &listResult{pkgs: pkgs, failed: map[string]Unresolved{}}
 	byPath := make(map[string]*listedPackage, len(pkgs))
 	for i := range pkgs {
@@ -668,7 +766,7 @@ func (c *Cache) finishList(mc *modContext, pkgs []listedPackage, paths []string)
 			u.Reason = sanitize(lp.Error.Err, mc.dir)
 		case lp.Name == "main":
 			u.Reason = "it is a program (package main), not an importable package"
-		case lp.Export == "":
+		case export && lp.Export == "":
 			u.Reason = "the go command produced no export data for it"
 		default:
 			continue
@@ -678,12 +776,19 @@ func (c *Cache) finishList(mc *modContext, pkgs []listedPackage, paths []string)
 	return out
 }
 
-// goList runs `go list -e -export -deps -json` in dir. whole is the command's error when
-// it failed as a whole (no package listed); err is set only when ctx ended or the
-// command could not start.
-func (c *Cache) goList(ctx context.Context, dir string, hasMod, vendor bool, paths []string) (pkgs []listedPackage, whole string, err error) {
-	c.loads.Add(1)
-	args := append([]string{"list", "-e", "-export", "-deps", "-json=ImportPath,Name,Export,DepOnly,Standard,Error", "--"}, paths...)
+// goList runs `go list -e -export -deps -json` in dir (without -export, listing the
+// source files, when export is false). whole is the command's error when it failed as
+// a whole (no package listed); err is set only when ctx ended or the command could not
+// start.
+func (c *Cache) goList(ctx context.Context, dir string, hasMod, vendor bool, paths []string, export bool) (pkgs []listedPackage, whole string, err error) {
+	args := []string{"list", "-e", "-export", "-deps", "-json=ImportPath,Name,Export,DepOnly,Standard,Error"}
+	if export {
+		c.loads.Add(1)
+	} else {
+		c.sourceLoads.Add(1)
+		args = []string{"list", "-e", "-deps", "-json=ImportPath,Name,DepOnly,Standard,Error,Dir,GoFiles,CgoFiles,Imports,ImportMap"}
+	}
+	args = append(append(args, "--"), paths...)
 	cmd := exec.CommandContext(ctx, c.goCmd(), args...)
 	cmd.Dir = dir
 	cmd.Env = c.env(hasMod, vendor)
@@ -801,7 +906,7 @@ func (c *Cache) checkToolchain(ctx context.Context) error {
 	if same {
 		return nil // another request probed it meanwhile
 	}
-	cmd := exec.CommandContext(ctx, resolved, "env", "GOVERSION", "GOROOT")
+	cmd := exec.CommandContext(ctx, resolved, "env", "GOVERSION", "GOROOT", "GOARCH")
 	cmd.Env = c.env(false, false)
 	cmd.Dir = os.TempDir()
 	out, err := cmd.Output()
@@ -811,7 +916,8 @@ func (c *Cache) checkToolchain(ctx context.Context) error {
 		}
 		return fmt.Errorf("run %s env: %w", resolved, err)
 	}
-	id := strings.Join(strings.Fields(string(out)), " ")
+	fields := strings.Fields(string(out))
+	id := strings.Join(fields, " ")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.toolID != "" && c.toolID != id {
@@ -819,6 +925,9 @@ func (c *Cache) checkToolchain(ctx context.Context) error {
 		c.ctxs = map[string]*modContext{}
 	}
 	c.toolID, c.tool, c.goPath = id, st, resolved
+	if len(fields) == 3 {
+		c.goarch = fields[2]
+	}
 	return nil
 }
 
@@ -888,6 +997,7 @@ func (c *Cache) context(root string) (*modContext, error) {
 			exports:    map[string]string{},
 			flights:    map[string]*flight{},
 			retry:      map[string]bool{},
+			src:        newSrcState(),
 		}
 		mc.dir = os.TempDir()
 		if mod.exists {
