@@ -93,6 +93,7 @@ not create is never touched. --task selects tasks by component_name or name.`,
 			}
 			start := time.Now()
 			checker := check.NewTaskChecker(check.TaskCheckerOptions{})
+			defer checker.Close()
 			loadTypes(cmd.Context(), cmd.ErrOrStderr(), dir, checker)
 			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep, TaskChecker: checker, AllowGoGenerate: allowGoGenerate})
 			if err != nil {

@@ -127,6 +127,7 @@ library once, which can take a minute); on a terminal, check says so while it wa
 				return err
 			}
 			checker := check.NewTaskChecker(check.TaskCheckerOptions{})
+			defer checker.Close()
 			loadTypes(cmd.Context(), cmd.ErrOrStderr(), dir, checker)
 			res, err := check.Project(cmd.Context(), check.Options{Root: dir, Tasks: checker})
 			if err != nil {

@@ -27,11 +27,11 @@ func isTerminal(w io.Writer) bool {
 
 // loadingMessage is what a command says on a terminal while the go command prepares
 // the type information of the tasks' imports.
-const loadingMessage = "loading Go type information for the tasks' imports; the first run compiles Go's standard library (up to a minute)"
+const loadingMessage = "loading Go type information for the tasks' imports; the first run type-checks them from source (a few seconds)"
 
 // loadTypes makes sure the type information of the imports of the project's tasks is
 // loaded into checker before a command checks the project with it. On a cold machine
-// that takes the go command seconds to minutes; on a terminal the command says so,
+// that takes seconds (from source while the go command compiles); on a terminal the command says so,
 // every ten seconds how long it has been, and when it is done, as notices through
 // the pipeline's progress events (written to stderr). Elsewhere it does nothing: the
 // check itself waits.

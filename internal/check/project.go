@@ -174,6 +174,7 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 	checker := opts.Tasks
 	if checker == nil {
 		checker = NewTaskChecker(TaskCheckerOptions{})
+		defer checker.Close()
 	}
 	res.Tasks = make([]*TaskResult, len(w.Tasks))
 	var results []TaskResult

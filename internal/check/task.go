@@ -54,8 +54,9 @@ const maxMemoSize = 50_000
 // import cache and a memo of recent results, keyed by the files' contents, the
 // template's signature and the resolution of the imports.
 type TaskChecker struct {
-	imports *goimporter.Cache
-	maxSize int64
+	imports     *goimporter.Cache
+	ownsImports bool // made by NewTaskChecker: Close closes it
+	maxSize     int64
 
 	mu       sync.Mutex // guards memo, memoKeys and sigs
 	memoSize int
@@ -81,6 +82,7 @@ func NewTaskChecker(opts TaskCheckerOptions) *TaskChecker {
 	c := &TaskChecker{imports: opts.Imports, maxSize: opts.MaxFileSize, memoSize: opts.MemoSize}
 	if c.imports == nil {
 		c.imports = goimporter.New(opts.ImporterOptions)
+		c.ownsImports = true
 	}
 	if c.maxSize <= 0 {
 		c.maxSize = taskcode.MaxFileSize
@@ -95,6 +97,16 @@ func NewTaskChecker(opts TaskCheckerOptions) *TaskChecker {
 
 // Imports returns the checker's import cache.
 func (c *TaskChecker) Imports() *goimporter.Cache { return c.imports }
+
+// Close ends the background loads of the checker's import cache (a `go list -export`
+// still compiling after the checks were answered from source) when the checker made
+// the cache; a cache given in TaskCheckerOptions.Imports is its owner's to close. The
+// checker must not be used afterwards.
+func (c *TaskChecker) Close() {
+	if c.ownsImports {
+		c.imports.Close()
+	}
+}
 
 // TaskRequest names one task to check.
 type TaskRequest struct {

@@ -166,11 +166,29 @@ func caseRoot(t *testing.T, dir string) string {
 }
 
 func TestTaskGolden(t *testing.T) {
+	// Export data only: the goldens are the build's view.
+	testTaskGolden(t, NewTaskChecker(TaskCheckerOptions{ImporterOptions: goimporter.Options{SourceAfter: -1}}), *update)
+}
+
+// TestTaskGoldenFromSource: with the imports type-checked from source (a cold build
+// cache), every case gives the diagnostics it gives from export data.
+func TestTaskGoldenFromSource(t *testing.T) {
+	c := NewTaskChecker(TaskCheckerOptions{ImporterOptions: goimporter.Options{SourceOnly: true}})
+	t.Cleanup(func() { // after the parallel cases
+		if c.Imports().Loads() != 0 || c.Imports().SourceLoads() == 0 {
+			t.Errorf("go list -export ran %d times, go list for source %d times; want 0, > 0", c.Imports().Loads(), c.Imports().SourceLoads())
+		}
+	})
+	testTaskGolden(t, c, false)
+}
+
+// testTaskGolden checks every case of taskCasesDir with c (shared: the cases also
+// exercise the cache) against its expect.golden, or rewrites them when update is set.
+func testTaskGolden(t *testing.T, c *TaskChecker, update bool) {
 	entries, err := os.ReadDir(taskCasesDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewTaskChecker(TaskCheckerOptions{}) // shared: the cases also exercise the cache
 	n := 0
 	for _, e := range entries {
 		if !e.IsDir() {
@@ -194,7 +212,7 @@ func TestTaskGolden(t *testing.T) {
 				fmt.Fprintf(&b, "== %s %s\n%s", r.template, r.code, formatTaskGolden(res))
 			}
 			golden := filepath.Join(dir, "expect.golden")
-			if *update {
+			if update {
 				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -355,6 +355,7 @@ func (r *Runner) Stop() error {
 // handled), stops the HTTP listeners and the NATS server, and frees every instance.
 func (r *Runner) Close() error {
 	r.closeOnce.Do(func() {
+		r.checker.Close()
 		if r.watchStop != nil {
 			close(r.watchStop)
 			<-r.watchDone

@@ -98,6 +98,8 @@ const DefaultSourceAfter = 500 * time.Millisecond
 // safe for concurrent use. The zero value is not usable: call New.
 type Cache struct {
 	opts        Options
+	life        context.Context // ends with Close: background loads run under it
+	stop        context.CancelFunc
 	loads       atomic.Int64
 	decodes     atomic.Int64
 	gen         atomic.Int64
@@ -127,7 +129,19 @@ func New(opts Options) *Cache {
 	if opts.SourceAfter == 0 {
 		opts.SourceAfter = DefaultSourceAfter
 	}
-	return &Cache{opts: opts, roots: map[string]*rootState{}, ctxs: map[string]*modContext{}}
+	life, stop := context.WithCancel(context.Background())
+	return &Cache{opts: opts, life: life, stop: stop, roots: map[string]*rootState{}, ctxs: map[string]*modContext{}}
+}
+
+// Close ends the loads under way (a background `go list -export` may still be compiling
+// after the requests it served were answered from source); requests waiting for them
+// fail. The cache must not be used afterwards.
+func (c *Cache) Close() { c.stop() }
+
+// loadContext is the context of a background load: it outlives the request that
+// started it (its result serves the next one), not the cache, nor LoadTimeout.
+func (c *Cache) loadContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.life, c.opts.LoadTimeout)
 }
 
 // Loads returns how many times the cache ran `go list` (tests count loads with it).
@@ -340,7 +354,7 @@ func (c *Cache) resolveIn(ctx context.Context, mc *modContext, imports []string)
 	}
 	res, missing := mc.collect(paths)
 	if len(missing) > 0 {
-		flights := c.startLoad(ctx, mc, missing)
+		flights := c.startLoad(mc, missing)
 		// While the export data is not ready, the packages may come from source.
 		if src, err := c.raceSource(ctx, mc, paths, allDone(flights)); err != nil || src != nil {
 			return src, err
@@ -460,7 +474,7 @@ func (mc *modContext) collect(paths []string) (*Imports, []string) {
 
 // startLoad returns the flights that load missing: the loads already under way for
 // some of its paths (started by other requests), and one new load for the rest.
-func (c *Cache) startLoad(ctx context.Context, mc *modContext, missing []string) []*flight {
+func (c *Cache) startLoad(mc *modContext, missing []string) []*flight {
 	mc.stateMu.Lock()
 	defer mc.stateMu.Unlock()
 	var flights []*flight
@@ -482,7 +496,7 @@ func (c *Cache) startLoad(ctx context.Context, mc *modContext, missing []string)
 		mc.flights[p] = f
 	}
 	// The load outlives a cancelled request: its result serves the next one.
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LoadTimeout)
+	lctx, cancel := c.loadContext()
 	go func() {
 		defer cancel()
 		f.transient, f.err = c.load(lctx, mc, rest)
@@ -521,7 +535,7 @@ func (c *Cache) Pending(ctx context.Context, root string, imports []string) (<-c
 		if _, ok := mc.src.collect(mc, paths, true); ok {
 			return nil, nil
 		}
-		return allDone(c.startSource(ctx, mc, paths, nil)), nil
+		return allDone(c.startSource(mc, paths, nil)), nil
 	}
 	_, missing := mc.collect(paths)
 	mc.stateMu.Lock()
@@ -532,10 +546,10 @@ func (c *Cache) Pending(ctx context.Context, root string, imports []string) (<-c
 	}
 	if _, ok := mc.src.collect(mc, paths, false); ok {
 		// Checked from source already; the export data is still loading.
-		c.startLoad(ctx, mc, missing)
+		c.startLoad(mc, missing)
 		return nil, nil
 	}
-	landed := allDone(c.startLoad(ctx, mc, missing))
+	landed := allDone(c.startLoad(mc, missing))
 	if c.opts.SourceAfter < 0 {
 		return landed, nil
 	}
@@ -790,6 +804,9 @@ func (c *Cache) goList(ctx context.Context, dir string, hasMod, vendor bool, pat
 	}
 	args = append(append(args, "--"), paths...)
 	cmd := exec.CommandContext(ctx, c.goCmd(), args...)
+	// Interrupted, the go command stops the compilers it started; killed, it could not.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Dir = dir
 	cmd.Env = c.env(hasMod, vendor)
 	var stdout, stderr bytes.Buffer

@@ -89,7 +89,7 @@ func (c *Cache) resolveSource(ctx context.Context, mc *modContext, paths []strin
 	if res, ok := mc.src.collect(mc, paths, true); ok {
 		return res, nil
 	}
-	for _, f := range c.startSource(ctx, mc, paths, nil) {
+	for _, f := range c.startSource(mc, paths, nil) {
 		select {
 		case <-f.done:
 		case <-ctx.Done():
@@ -127,7 +127,7 @@ func (c *Cache) raceSource(ctx context.Context, mc *modContext, paths []string, 
 		return nil, ctx.Err()
 	case <-timer.C:
 	}
-	checked := allDone(c.startSource(ctx, mc, paths, landed))
+	checked := allDone(c.startSource(mc, paths, landed))
 	select {
 	case <-landed:
 		return nil, nil
@@ -145,7 +145,7 @@ func (c *Cache) raceSource(ctx context.Context, mc *modContext, paths []string, 
 // a new one for the rest. Like an export data load, a check outlives the request that
 // started it; it is cancelled when landed (if not nil) closes, since the export data
 // then serves.
-func (c *Cache) startSource(ctx context.Context, mc *modContext, paths []string, landed <-chan struct{}) []*flight {
+func (c *Cache) startSource(mc *modContext, paths []string, landed <-chan struct{}) []*flight {
 	s := mc.src
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,7 +173,7 @@ func (c *Cache) startSource(ctx context.Context, mc *modContext, paths []string,
 	for _, p := range rest {
 		s.flights[p] = f
 	}
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LoadTimeout)
+	lctx, cancel := c.loadContext()
 	if landed != nil {
 		go func() {
 			select {

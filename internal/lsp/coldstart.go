@@ -15,7 +15,8 @@ const LoadingTitle = "Loading Go type information…"
 
 // awaitTypes waits, in the background, for the Go type information that the tasks of
 // p's last check were left pending for (a cold start: the go command may compile the
-// standard library first, which takes seconds to minutes), showing progress, and then
+// standard library first, which takes seconds to minutes; the imports are type-checked
+// from source meanwhile, which takes seconds), showing progress, and then
 // checks p again. Everything that needs no Go types has been published already. The
 // caller holds s.mu.
 func (s *Server) awaitTypes(p *project, loading <-chan struct{}) {
@@ -60,7 +61,7 @@ func (s *Server) beginLoading(root string) protocol.ProgressToken {
 		s.log.Debug("progress refused", "err", err)
 		return nil
 	}
-	msg := fmt.Sprintf("for the tasks of %s (the first time, the go command compiles Go's standard library: up to a minute)", filepath.Base(root))
+	msg := fmt.Sprintf("for the tasks of %s (the first time, from source: a few seconds)", filepath.Base(root))
 	no := false
 	s.progress(token, &protocol.WorkDoneProgressBegin{Kind: "begin", Title: LoadingTitle, Message: &msg, Cancellable: &no})
 	return token

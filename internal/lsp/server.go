@@ -266,6 +266,7 @@ func (s *Server) close() {
 	s.mu.Unlock()
 	s.stop()
 	s.bg.Wait()
+	s.tasks.c.Close() // a go list -export still compiling for the checks
 	s.rtMu.Lock()
 	if s.rt != nil {
 		if err := s.rt.Close(context.Background()); err != nil {
