@@ -11,6 +11,11 @@
 // one that adds paths whose export files were already listed (as dependencies) only
 // decodes them.
 //
+// With a cold build cache `go list -export` compiles first, for tens of seconds: a
+// request that would wait for it longer than Options.SourceAfter gets its packages
+// type-checked from source meanwhile (source.go), and later requests switch to the
+// export data when it lands.
+//
 // A module context is one of:
 //   - "no module": a project root without go.mod. Standard-library paths are listed in
 //     the system temporary folder (outside any module); third-party paths are recorded
@@ -53,6 +58,7 @@ import (
 	"go/token"
 	"go/types"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,6 +112,7 @@ type Cache struct {
 	sourceLoads atomic.Int64
 	checked     atomic.Int64 // packages type-checked from source
 	stdErrors   atomic.Int64 // type errors in standard packages checked from source
+	coldCache   atomic.Bool  // the build cache was empty, and no export data landed since
 
 	toolMu sync.Mutex // serialises toolchain probes (rare)
 
@@ -500,6 +507,9 @@ func (c *Cache) startLoad(mc *modContext, missing []string) []*flight {
 	go func() {
 		defer cancel()
 		f.transient, f.err = c.load(lctx, mc, rest)
+		if f.err == nil {
+			c.coldCache.Store(false)
+		}
 		mc.stateMu.Lock()
 		for _, p := range rest {
 			if mc.flights[p] == f {
@@ -923,7 +933,7 @@ func (c *Cache) checkToolchain(ctx context.Context) error {
 	if same {
 		return nil // another request probed it meanwhile
 	}
-	cmd := exec.CommandContext(ctx, resolved, "env", "GOVERSION", "GOROOT", "GOARCH")
+	cmd := exec.CommandContext(ctx, resolved, "env", "GOVERSION", "GOROOT", "GOARCH", "GOCACHE")
 	cmd.Env = c.env(false, false)
 	cmd.Dir = os.TempDir()
 	out, err := cmd.Output()
@@ -933,7 +943,7 @@ func (c *Cache) checkToolchain(ctx context.Context) error {
 		}
 		return fmt.Errorf("run %s env: %w", resolved, err)
 	}
-	fields := strings.Fields(string(out))
+	fields := strings.Split(strings.TrimSpace(string(out)), "\n")
 	id := strings.Join(fields, " ")
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -942,8 +952,13 @@ func (c *Cache) checkToolchain(ctx context.Context) error {
 		c.ctxs = map[string]*modContext{}
 	}
 	c.toolID, c.tool, c.goPath = id, st, resolved
-	if len(fields) == 3 {
+	if len(fields) == 4 {
 		c.goarch = fields[2]
+		// A build cache the go command never opened (it makes 256 folders at once):
+		// compiling will take long, so source checks need not wait to start.
+		if _, err := os.Stat(filepath.Join(fields[3], "00")); errors.Is(err, fs.ErrNotExist) {
+			c.coldCache.Store(true)
+		}
 	}
 	return nil
 }

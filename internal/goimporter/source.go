@@ -19,7 +19,8 @@ import (
 //
 // With an empty build cache, `go list -export` compiles the standard library (and the
 // modules a task imports) before it answers: tens of seconds, minutes on a loaded
-// machine. A request whose export data has not landed after Options.SourceAfter type-checks
+// machine. A request whose export data has not landed after Options.SourceAfter (at
+// once when the build cache was empty when the toolchain was probed) type-checks
 // the packages it needs from source instead, as gopls does: `go list -deps` (which
 // compiles nothing) names every package's files, and the packages are parsed and
 // checked in dependency order, in parallel, without function bodies. The export data
@@ -118,7 +119,11 @@ func (c *Cache) raceSource(ctx context.Context, mc *modContext, paths []string, 
 	if c.opts.SourceAfter < 0 {
 		return nil, nil
 	}
-	timer := time.NewTimer(c.opts.SourceAfter)
+	wait := c.opts.SourceAfter
+	if c.coldCache.Load() {
+		wait = 0
+	}
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-landed:

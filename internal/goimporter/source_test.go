@@ -3,7 +3,6 @@ package goimporter
 import (
 	"context"
 	"go/types"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -165,7 +164,39 @@ func TestColdCacheAnswersFromSource(t *testing.T) {
 	if c.Loads() != 1 {
 		t.Errorf("loads = %d, want 1", c.Loads())
 	}
-	if _, err := os.Stat(cache); err != nil {
+}
+
+// TestCloseEndsLoads: Close interrupts a go list -export still compiling after its
+// request was answered from source; nothing keeps running.
+func TestCloseEndsLoads(t *testing.T) {
+	c := New(Options{Env: []string{"GOCACHE=" + t.TempDir()}})
+	root := t.TempDir()
+	im, err := c.Resolve(context.Background(), root, []string{"strings"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if !im.FromSource() {
+		t.Skip("the export data landed first")
+	}
+	mc, err := c.context(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.stateMu.Lock()
+	f := mc.flights["strings"]
+	mc.stateMu.Unlock()
+	if f == nil {
+		t.Skip("the export data landed already")
+	}
+	start := time.Now()
+	c.Close()
+	select {
+	case <-f.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the load goes on after Close")
+	}
+	if f.err == nil {
+		t.Error("a load ended by Close reports no error")
+	}
+	t.Logf("ended %v after Close: %v", time.Since(start).Round(time.Millisecond), f.err)
 }
