@@ -21,13 +21,16 @@ const coldTask = "package main\n\nimport \"strings\"\n\nfunc exec_task(arg strin
 // new machine:
 //   - export: waiting for `go list -export` (it compiles the standard library first);
 //     what pelato did before it type-checked from source;
-//   - source: the default (export data if it lands within SourceAfter, else source);
+//   - source: the default (export data if it lands within SourceAfter, else source;
+//     with an empty cache, source at once, the export data load after it);
+//   - sourceonly: source only, no export data load at all (the lower bound);
 //   - gopls: `gopls check` of the same file with empty GOCACHE and GOPLSCACHE (gopls
 //     type-checks from source too), when gopls is installed.
 //
-// The sub-benchmarks alternate with -count, so a loaded machine weighs on each alike:
+// Run it a few times in a row (-count repeats each sub-benchmark in turn; separate
+// runs alternate them, so a loaded machine weighs on each alike):
 //
-//	go test ./internal/check -run '^$' -bench ColdTaskDiagnostics -benchtime 1x -count 3
+//	for i in 1 2 3; do go test ./internal/check -run '^$' -bench ColdTaskDiagnostics -benchtime 1x; done
 func BenchmarkColdTaskDiagnostics(b *testing.B) {
 	root := b.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "tasks"), 0o755); err != nil {
@@ -44,6 +47,7 @@ func BenchmarkColdTaskDiagnostics(b *testing.B) {
 	}{
 		{"export", goimporter.Options{SourceAfter: -1}},
 		{"source", goimporter.Options{}},
+		{"sourceonly", goimporter.Options{SourceOnly: true}},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			for b.Loop() {

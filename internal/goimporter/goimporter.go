@@ -361,7 +361,7 @@ func (c *Cache) resolveIn(ctx context.Context, mc *modContext, imports []string)
 	}
 	res, missing := mc.collect(paths)
 	if len(missing) > 0 {
-		flights := c.startLoad(mc, missing)
+		flights := c.startLoad(mc, missing, c.sourceFirst(mc, paths))
 		// While the export data is not ready, the packages may come from source.
 		if src, err := c.raceSource(ctx, mc, paths, allDone(flights)); err != nil || src != nil {
 			return src, err
@@ -481,7 +481,9 @@ func (mc *modContext) collect(paths []string) (*Imports, []string) {
 
 // startLoad returns the flights that load missing: the loads already under way for
 // some of its paths (started by other requests), and one new load for the rest.
-func (c *Cache) startLoad(mc *modContext, missing []string) []*flight {
+//
+// A new load starts when after (if not nil) closes.
+func (c *Cache) startLoad(mc *modContext, missing []string, after <-chan struct{}) []*flight {
 	mc.stateMu.Lock()
 	defer mc.stateMu.Unlock()
 	var flights []*flight
@@ -506,6 +508,12 @@ func (c *Cache) startLoad(mc *modContext, missing []string) []*flight {
 	lctx, cancel := c.loadContext()
 	go func() {
 		defer cancel()
+		if after != nil {
+			select {
+			case <-after:
+			case <-lctx.Done():
+			}
+		}
 		f.transient, f.err = c.load(lctx, mc, rest)
 		if f.err == nil {
 			c.coldCache.Store(false)
@@ -556,10 +564,10 @@ func (c *Cache) Pending(ctx context.Context, root string, imports []string) (<-c
 	}
 	if _, ok := mc.src.collect(mc, paths, false); ok {
 		// Checked from source already; the export data is still loading.
-		c.startLoad(mc, missing)
+		c.startLoad(mc, missing, nil)
 		return nil, nil
 	}
-	landed := allDone(c.startLoad(mc, missing))
+	landed := allDone(c.startLoad(mc, missing, c.sourceFirst(mc, paths)))
 	if c.opts.SourceAfter < 0 {
 		return landed, nil
 	}

@@ -146,6 +146,18 @@ func (c *Cache) raceSource(ctx context.Context, mc *modContext, paths []string, 
 	return nil, nil
 }
 
+// sourceFirst starts checking paths from source when the build cache was empty, and
+// returns a channel closed when that check ends: the export data load waits for it,
+// so that the source check has the machine to itself (both compete for the same
+// cores, and the source check takes a second where compiling takes tens). It returns
+// nil when the export data load should start at once.
+func (c *Cache) sourceFirst(mc *modContext, paths []string) <-chan struct{} {
+	if !c.coldCache.Load() || c.opts.SourceAfter < 0 {
+		return nil
+	}
+	return allDone(c.startSource(mc, paths, nil))
+}
+
 // startSource returns the flights that check paths from source: those under way, and
 // a new one for the rest. Like an export data load, a check outlives the request that
 // started it; it is cancelled when landed (if not nil) closes, since the export data

@@ -157,7 +157,11 @@ func TestColdCacheAnswersFromSource(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("cold cache: from source after %v, export data after %v", fromSource.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	landed := time.Since(start)
+	t.Logf("cold cache: from source after %v, export data after %v", fromSource.Round(time.Millisecond), landed.Round(time.Millisecond))
+	if fromSource > landed/2 {
+		t.Errorf("from source after %v, not much before the export data (%v)", fromSource, landed)
+	}
 	if exp.Key() == im.Key() {
 		t.Error("export data and source share a key")
 	}
