@@ -32,15 +32,26 @@ const coldTask = "package main\n\nimport \"strings\"\n\nfunc exec_task(arg strin
 //
 //	for i in 1 2 3; do go test ./internal/check -run '^$' -bench ColdTaskDiagnostics -benchtime 1x; done
 func BenchmarkColdTaskDiagnostics(b *testing.B) {
+	for _, task := range []struct{ name, code string }{{"strings", coldTask}, {"net_http", coldHTTPTask}} {
+		b.Run(task.name, func(b *testing.B) { benchmarkCold(b, task.code) })
+	}
+}
+
+// coldHTTPTask imports net/http and encoding/json (about 190 packages with their
+// dependencies) and has the type error of coldTask (and a PL408 warning: net/http
+// does not work in a component).
+const coldHTTPTask = "package main\n\nimport (\n\t\"encoding/json\"\n\t\"net/http\"\n)\n\nfunc exec_task(arg string) string {\n\tvar v map[string]any\n\t_ = json.Unmarshal([]byte(arg), &v)\n\treturn http.StatusText(200) + 42\n}\n"
+
+func benchmarkCold(b *testing.B, code string) {
 	root := b.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "tasks"), 0o755); err != nil {
 		b.Fatal(err)
 	}
-	file := filepath.Join(root, "tasks", "upper.go")
-	if err := os.WriteFile(file, []byte(coldTask), 0o644); err != nil {
+	file := filepath.Join(root, "tasks", "task.go")
+	if err := os.WriteFile(file, []byte(code), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	req := taskRequest(b, root, "processor_nats", "upper.go")
+	req := taskRequest(b, root, "processor_nats", "task.go")
 	for _, mode := range []struct {
 		name string
 		opts goimporter.Options
@@ -62,7 +73,7 @@ func BenchmarkColdTaskDiagnostics(b *testing.B) {
 				took := time.Since(start)
 				b.StopTimer()
 				c.Close()
-				if res.Err != nil || len(res.Diagnostics) == 0 || res.Diagnostics[0].Code != CodeGoType || !strings.Contains(res.Diagnostics[0].Message, "mismatched types string and untyped int") {
+				if res.Err != nil || !hasTypeError(res.Diagnostics) {
 					b.Fatalf("diagnostics %+v, err %v", res.Diagnostics, res.Err)
 				}
 				b.ReportMetric(took.Seconds(), "s/diagnostics")
@@ -106,6 +117,16 @@ func coldCache(b *testing.B) string {
 	}
 	b.Cleanup(func() { _ = os.RemoveAll(dir) })
 	return dir
+}
+
+// hasTypeError reports whether ds hold the type error of coldTask.
+func hasTypeError(ds []Diagnostic) bool {
+	for _, d := range ds {
+		if d.Code == CodeGoType && strings.Contains(d.Message, "mismatched types string and untyped int") {
+			return true
+		}
+	}
+	return false
 }
 
 func exists(path string) bool {
