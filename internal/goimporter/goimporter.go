@@ -106,6 +106,7 @@ type Cache struct {
 	opts        Options
 	life        context.Context // ends with Close: background loads run under it
 	stop        context.CancelFunc
+	running     sync.WaitGroup // background loads (export data and source)
 	loads       atomic.Int64
 	decodes     atomic.Int64
 	gen         atomic.Int64
@@ -141,9 +142,13 @@ func New(opts Options) *Cache {
 }
 
 // Close ends the loads under way (a background `go list -export` may still be compiling
-// after the requests it served were answered from source); requests waiting for them
-// fail. The cache must not be used afterwards.
-func (c *Cache) Close() { c.stop() }
+// after the requests it served were answered from source) and waits for them: the go
+// command is interrupted, and killed if it has not exited 5 s later. Requests waiting
+// for the loads fail. The cache must not be used afterwards.
+func (c *Cache) Close() {
+	c.stop()
+	c.running.Wait()
+}
 
 // loadContext is the context of a background load: it outlives the request that
 // started it (its result serves the next one), not the cache, nor LoadTimeout.
@@ -506,7 +511,9 @@ func (c *Cache) startLoad(mc *modContext, missing []string, after <-chan struct{
 	}
 	// The load outlives a cancelled request: its result serves the next one.
 	lctx, cancel := c.loadContext()
+	c.running.Add(1)
 	go func() {
+		defer c.running.Done()
 		defer cancel()
 		if after != nil {
 			select {

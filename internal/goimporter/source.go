@@ -200,7 +200,9 @@ func (c *Cache) startSource(mc *modContext, paths []string, landed <-chan struct
 			}
 		}()
 	}
+	c.running.Add(1)
 	go func() {
+		defer c.running.Done()
 		defer cancel()
 		f.err = c.loadSource(lctx, mc, rest)
 		s.mu.Lock()
