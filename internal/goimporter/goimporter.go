@@ -534,7 +534,13 @@ func (c *Cache) startLoad(mc *modContext, missing []string, after <-chan struct{
 				mc.retry[p] = true
 			}
 		}
+		idle := len(mc.flights) == 0
 		mc.stateMu.Unlock()
+		if f.err == nil && idle {
+			// Every load of the context has landed: the packages checked from source
+			// (tens of MB for net/http) serve no request any more.
+			mc.src.drop()
+		}
 		close(f.done)
 	}()
 	return append(flights, f)

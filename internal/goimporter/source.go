@@ -42,9 +42,8 @@ import (
 
 // srcState holds the packages of one module context type-checked from source.
 type srcState struct {
-	fset *token.FileSet
-
-	mu         sync.Mutex // guards the maps below; never held while waiting
+	mu         sync.Mutex // guards the fields below; never held while waiting
+	fset       *token.FileSet
 	pkgs       map[string]*types.Package
 	broken     map[string]bool // outside std, checked with errors or importing such a package
 	unresolved map[string]Unresolved
@@ -61,12 +60,27 @@ func newSrcState() *srcState {
 	}
 }
 
+// drop forgets the packages checked from source, unless a source check is under way.
+// Resolutions handed out keep theirs.
+func (s *srcState) drop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.flights) > 0 || len(s.pkgs)+len(s.unresolved) == 0 {
+		return
+	}
+	s.fset = token.NewFileSet()
+	s.pkgs = map[string]*types.Package{}
+	s.broken = map[string]bool{}
+	s.unresolved = map[string]Unresolved{}
+}
+
 // collect returns the source resolution of paths, and whether it is complete: every
 // path checked (cleanly, unless anyBroken) or unresolved.
 func (s *srcState) collect(mc *modContext, paths []string, anyBroken bool) (*Imports, bool) {
-	res := &Imports{mc: mc, fset: s.fset, source: true, pkgs: make(map[string]*types.Package, len(paths)), unresolved: map[string]Unresolved{}, module: mc.module}
+	res := &Imports{mc: mc, source: true, pkgs: make(map[string]*types.Package, len(paths)), unresolved: map[string]Unresolved{}, module: mc.module}
 	ok := true
 	s.mu.Lock()
+	res.fset = s.fset
 	for _, p := range paths {
 		if p == "unsafe" {
 			res.pkgs[p] = types.Unsafe
@@ -258,6 +272,7 @@ func (c *Cache) checkSource(ctx context.Context, mc *modContext, listed []listed
 	nodes := map[string]*srcNode{}
 	var order []*srcNode
 	s.mu.Lock()
+	fset := s.fset // not replaced while this check runs (drop waits for it)
 	for i := range listed {
 		lp := &listed[i]
 		if s.pkgs[lp.ImportPath] != nil || nodes[lp.ImportPath] != nil || lp.ImportPath == "unsafe" || lp.Name == "main" {
@@ -300,7 +315,7 @@ func (c *Cache) checkSource(ctx context.Context, mc *modContext, listed []listed
 			if ctx.Err() != nil {
 				return
 			}
-			n.pkg, n.broken = c.checkPackage(s, n.lp, nodes, sizes)
+			n.pkg, n.broken = c.checkPackage(s, fset, n.lp, nodes, sizes)
 		}()
 	}
 	wg.Wait()
@@ -323,7 +338,7 @@ func (c *Cache) checkSource(ctx context.Context, mc *modContext, listed []listed
 // checkPackage parses and type-checks one package without function bodies. broken
 // reports type errors outside the standard library, or an import that is broken or
 // missing.
-func (c *Cache) checkPackage(s *srcState, lp *listedPackage, nodes map[string]*srcNode, sizes types.Sizes) (pkg *types.Package, broken bool) {
+func (c *Cache) checkPackage(s *srcState, fset *token.FileSet, lp *listedPackage, nodes map[string]*srcNode, sizes types.Sizes) (pkg *types.Package, broken bool) {
 	c.checked.Add(1)
 	var files []string
 	files = append(files, lp.GoFiles...)
@@ -334,7 +349,7 @@ func (c *Cache) checkPackage(s *srcState, lp *listedPackage, nodes map[string]*s
 	}
 	asts := make([]*ast.File, 0, len(files))
 	for _, name := range files {
-		f, err := parser.ParseFile(s.fset, filepath.Join(lp.Dir, name), nil, parser.SkipObjectResolution)
+		f, err := parser.ParseFile(fset, filepath.Join(lp.Dir, name), nil, parser.SkipObjectResolution)
 		if err != nil {
 			errs++
 		}
@@ -383,7 +398,7 @@ func (c *Cache) checkPackage(s *srcState, lp *listedPackage, nodes map[string]*s
 		Sizes:            sizes,
 		Error:            func(error) { errs++ },
 	}
-	pkg, _ = conf.Check(lp.ImportPath, s.fset, asts, nil)
+	pkg, _ = conf.Check(lp.ImportPath, fset, asts, nil)
 	if errs > 0 {
 		if lp.Standard {
 			c.stdErrors.Add(int64(errs))

@@ -118,7 +118,8 @@ func TestSourceThirdParty(t *testing.T) {
 
 // TestColdCacheAnswersFromSource: with an empty build cache, a request gets its
 // packages from source long before `go list -export` has compiled them; the export
-// data keeps loading and serves the requests after it lands.
+// data keeps loading and serves the requests after it lands, and the packages from
+// source are then dropped.
 func TestColdCacheAnswersFromSource(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the standard library")
@@ -164,6 +165,17 @@ func TestColdCacheAnswersFromSource(t *testing.T) {
 	}
 	if exp.Key() == im.Key() {
 		t.Error("export data and source share a key")
+	}
+	// The packages from source are forgotten (the resolution handed out keeps its own).
+	mc, err := c.context(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.src.mu.Lock()
+	left := len(mc.src.pkgs)
+	mc.src.mu.Unlock()
+	if left != 0 || im.Package("fmt") == nil {
+		t.Errorf("%d packages from source kept after the export data landed", left)
 	}
 	if c.Loads() != 1 {
 		t.Errorf("loads = %d, want 1", c.Loads())
