@@ -19,7 +19,10 @@ import (
 func TestQuickThenNative(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rt := newRuntime(t, t.TempDir(), Options{MaxInstances: 1, Limits: Limits{Timeout: 300 * time.Millisecond}})
+	// The time limit also bounds the Go runtime's initialization, which the
+	// interpreter runs in ≈ 0.1 s, but in more than 0.3 s under the race detector
+	// (CI runs this test with -race): 3 s leaves room and still stops the loop below.
+	rt := newRuntime(t, t.TempDir(), Options{MaxInstances: 1, Limits: Limits{Timeout: 3 * time.Second}})
 	src := Source{Path: fixture(t, "panic/panic.go")}
 	quick, err := rt.CompileWith(ctx, src, CompileOptions{Quick: true})
 	if err != nil {
