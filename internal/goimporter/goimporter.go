@@ -205,8 +205,10 @@ type Imports struct {
 	module     Module
 }
 
-// Fset returns the context's shared file set: imported packages' positions live in it,
-// and a check should add its files to it (and remove them afterwards).
+// Fset returns the shared file set of the resolution's packages (the context's for
+// export data, the source universe's for packages checked from source): imported
+// packages' positions live in it, and a check should add its files to it (and remove
+// them afterwards).
 func (im *Imports) Fset() *token.FileSet { return im.fset }
 
 // FromSource reports whether the packages were type-checked from source (the export
