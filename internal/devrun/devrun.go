@@ -112,7 +112,8 @@ type Runner struct {
 	looped   atomic.Int64 // results not published because of MaxHops
 	stopping atomic.Bool  // Stop was called: interrupted calls are not failures
 
-	loopText string // the loop warning last shown (Runner.mu)
+	loopText string      // the loop warning last shown (Runner.mu)
+	loops    atomic.Bool // the workflow has a loop: results carry HopsHeader
 
 	upgrades sync.WaitGroup // background native compilations (Runner.upgrade)
 

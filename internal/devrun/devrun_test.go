@@ -133,7 +133,10 @@ func start(tb testing.TB, dir string, opts Options) (*Runner, *events) {
 	tb.Helper()
 	requireGo(tb)
 	ev := newEvents()
-	opts.Root, opts.Port, opts.StoreDir, opts.CacheDir, opts.Events = dir, -1, tb.TempDir(), cacheDir, ev.add
+	opts.Root, opts.Port, opts.StoreDir, opts.CacheDir = dir, -1, tb.TempDir(), cacheDir
+	if opts.Events == nil {
+		opts.Events = ev.add
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	r, err := Start(ctx, opts)

@@ -73,3 +73,42 @@ func TestSubjectMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestHopsOnlyWithLoops: results carry the hop count only while the workflow has a
+// loop; a chain without one publishes plain messages (and is never cut by MaxHops).
+func TestHopsOnlyWithLoops(t *testing.T) {
+	for _, c := range []struct {
+		name, workflow string
+		header         bool
+	}{
+		{"chain", strings.Replace(twoProcessors, "dest_topic: a.out", "dest_topic: b.in", 1), false},
+		{"cycle", cycle, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := project(t, c.workflow, map[string]string{"a.go": echoTask, "b.go": echoTask})
+			r, _ := start(t, dir, Options{MaxHops: 1})
+			sub, err := r.Conn().SubscribeSync("b.in")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Conn().Publish("a.in", []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			m, err := sub.NextMsg(10 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Header.Get(HopsHeader) != ""; got != c.header {
+				t.Errorf("a's result carries %s: %q; want a header: %v", HopsHeader, m.Header.Get(HopsHeader), c.header)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := r.Settle(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int64{false: 0, true: 1}[c.header]; r.Looped() != want {
+				t.Errorf("looped %d, want %d (MaxHops 1)", r.Looped(), want)
+			}
+		})
+	}
+}
