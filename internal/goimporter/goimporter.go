@@ -280,6 +280,29 @@ type flight struct {
 	transient map[string]string // path → why its export data could not be read
 }
 
+// joinFlights returns the flights of inflight (path → flight) already under way
+// for paths, each once, and, when some paths have none, a new flight registered in
+// inflight for those paths (rest); f is nil when every path is under way.
+func joinFlights(inflight map[string]*flight, paths []string) (flights []*flight, f *flight, rest []string) {
+	for _, p := range paths {
+		if g := inflight[p]; g != nil {
+			if !slices.Contains(flights, g) {
+				flights = append(flights, g)
+			}
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	if len(rest) == 0 {
+		return flights, nil, nil
+	}
+	f = &flight{done: make(chan struct{})}
+	for _, p := range rest {
+		inflight[p] = f
+	}
+	return flights, f, rest
+}
+
 type fileStamp struct {
 	exists bool
 	size   int64
@@ -493,23 +516,9 @@ func (mc *modContext) collect(paths []string) (*Imports, []string) {
 func (c *Cache) startLoad(mc *modContext, missing []string, after <-chan struct{}) []*flight {
 	mc.stateMu.Lock()
 	defer mc.stateMu.Unlock()
-	var flights []*flight
-	var rest []string
-	for _, p := range missing {
-		if f := mc.flights[p]; f != nil {
-			if !slices.Contains(flights, f) {
-				flights = append(flights, f)
-			}
-		} else {
-			rest = append(rest, p)
-		}
-	}
-	if len(rest) == 0 {
+	flights, f, rest := joinFlights(mc.flights, missing)
+	if f == nil {
 		return flights
-	}
-	f := &flight{done: make(chan struct{})}
-	for _, p := range rest {
-		mc.flights[p] = f
 	}
 	// The load outlives a cancelled request: its result serves the next one.
 	lctx, cancel := c.loadContext()

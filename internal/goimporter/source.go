@@ -9,7 +9,6 @@ import (
 	"go/types"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -180,8 +179,7 @@ func (c *Cache) startSource(mc *modContext, paths []string, landed <-chan struct
 	s := mc.src
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var flights []*flight
-	var rest []string
+	var needed []string
 	for _, p := range paths {
 		if _, fixed := mc.fixedUnresolved(p); fixed || p == "unsafe" || s.pkgs[p] != nil {
 			continue
@@ -189,20 +187,11 @@ func (c *Cache) startSource(mc *modContext, paths []string, landed <-chan struct
 		if _, bad := s.unresolved[p]; bad {
 			continue
 		}
-		if f := s.flights[p]; f != nil {
-			if !slices.Contains(flights, f) {
-				flights = append(flights, f)
-			}
-		} else {
-			rest = append(rest, p)
-		}
+		needed = append(needed, p)
 	}
-	if len(rest) == 0 {
+	flights, f, rest := joinFlights(s.flights, needed)
+	if f == nil {
 		return flights
-	}
-	f := &flight{done: make(chan struct{})}
-	for _, p := range rest {
-		s.flights[p] = f
 	}
 	lctx, cancel := c.loadContext()
 	if landed != nil {

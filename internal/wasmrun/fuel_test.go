@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -81,24 +80,10 @@ func TestInstrumentStopsLoop(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			done := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() { // stop-the-world requests while the guest runs
-				defer wg.Done()
-				for {
-					select {
-					case <-done:
-						return
-					default:
-						runtime.GC()
-					}
-				}
-			}()
+			stopGC := collectWhile() // stop-the-world requests while the guest runs
 			start := time.Now()
 			_, err = mod.ExportedFunction("spin").Call(ctx)
-			close(done)
-			wg.Wait()
+			stopGC()
 			if !errors.Is(err, stop) || ticks != 3 {
 				t.Fatalf("spin: %v after %d ticks; want it stopped by the third tick", err, ticks)
 			}
@@ -157,4 +142,23 @@ func FuzzInstrument(f *testing.F) {
 			t.Fatalf("instrumented module does not instrument again: %v", err)
 		}
 	})
+}
+
+// collectWhile runs garbage collections back to back (each a stop-the-world request)
+// until the returned function is called; that function returns once they stopped.
+func collectWhile() (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }

@@ -188,23 +188,10 @@ func TestTimeLimitWhileCollecting(t *testing.T) {
 		if m.Interpreted() != quick {
 			t.Fatalf("Interpreted = %v, want %v", m.Interpreted(), quick)
 		}
-		done := make(chan struct{})
-		gcDone := make(chan struct{})
-		go func() {
-			defer close(gcDone)
-			for {
-				select {
-				case <-done:
-					return
-				default:
-					runtime.GC()
-				}
-			}
-		}()
+		stopGC := collectWhile()
 		start := time.Now()
 		_, err = m.Call(context.Background(), "loop")
-		close(done)
-		<-gcDone
+		stopGC()
 		var le *LimitError
 		if !errors.As(err, &le) || le.Limit != LimitTime {
 			t.Fatalf("quick=%v: err = %v, want a time LimitError", quick, err)
