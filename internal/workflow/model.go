@@ -193,3 +193,24 @@ func (w *Workflow) Topics() []string {
 	sort.Strings(out)
 	return out
 }
+
+// The platforms pelato generates for and deploys to (the project key `platform:`).
+const (
+	// PlatformWasmCloud1 is wasmCloud 1.x: wadm applications over NATS. The default.
+	PlatformWasmCloud1 = "wasmcloud1"
+	// PlatformWasmCloud2 is wasmCloud 2.x: runtime.wasmcloud.dev/v1alpha1
+	// WorkloadDeployments on Kubernetes, reconciled by the runtime-operator.
+	PlatformWasmCloud2 = "wasmcloud2"
+)
+
+// Platforms lists the values `platform:` accepts, the default first.
+var Platforms = []string{PlatformWasmCloud1, PlatformWasmCloud2}
+
+// Platform returns the workflow's `platform:` value, or PlatformWasmCloud1 when
+// it is absent or empty. It does not validate the value: check does.
+func (w *Workflow) Platform() string {
+	if p := w.File.Root.Str("platform"); p != "" {
+		return p
+	}
+	return PlatformWasmCloud1
+}
