@@ -203,8 +203,8 @@ const (
 	PlatformWasmCloud2 = "wasmcloud2"
 )
 
-// Platforms lists the values `platform:` accepts, the default first.
-var Platforms = []string{PlatformWasmCloud1, PlatformWasmCloud2}
+// Platforms returns the values `platform:` accepts, the default first.
+func Platforms() []string { return []string{PlatformWasmCloud1, PlatformWasmCloud2} }
 
 // Platform returns the workflow's `platform:` value, or PlatformWasmCloud1 when
 // it is absent or empty. It does not validate the value: check does.
