@@ -71,15 +71,30 @@ var (
 // Parse parses content as a workflow.yaml. It never fails: every defect becomes a
 // Problem, and whatever could be read is in Root.
 func Parse(path string, content []byte) *File {
+	f, _ := parse(path, content)
+	return f
+}
+
+// parse is Parse, also returning the number of values converted (see MaxNodes), which
+// a Reparser keeps to apply the limit as a full parse would.
+func parse(path string, content []byte) (*File, int) {
+	f, p := parseFile(path, content)
+	if p == nil {
+		return f, 0
+	}
+	return f, p.nodes
+}
+
+func parseFile(path string, content []byte) (*File, *parser) {
 	f := &File{Path: path, Content: content, Mapper: span.NewMapper(content)}
 	if len(content) > MaxFileSize {
 		f.problem(ProblemTooLarge, span.Range{}, fmt.Sprintf("workflow.yaml is %d bytes; pelato reads at most %d (a 200-task workflow is about 40 KB)", len(content), MaxFileSize))
-		return f
+		return f, nil
 	}
 	if !utf8.Valid(content) {
 		off := firstInvalid(content)
 		f.problem(ProblemEncoding, span.Range{Start: off, End: off + 1}, "workflow.yaml is not valid UTF-8 (invalid byte here); save it as UTF-8")
-		return f
+		return f, nil
 	}
 	bom := 0
 	if bytes.HasPrefix(content, []byte("\xef\xbb\xbf")) {
@@ -90,13 +105,13 @@ func Parse(path string, content []byte) *File {
 	p.tabs(body)
 	if !hasContent(body) {
 		f.problem(ProblemEmpty, span.Range{}, "workflow.yaml is empty; expected `project_name:` and a `tasks:` list (pelato init writes a starter)")
-		return f
+		return f, p
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(body))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		p.syntax(err)
-		return f
+		return f, p
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
@@ -115,20 +130,20 @@ func Parse(path string, content []byte) *File {
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		f.problem(ProblemEmpty, span.Range{}, "workflow.yaml has no content; expected `project_name:` and a `tasks:` list")
-		return f
+		return f, p
 	}
 	n := countNodes(doc.Content[0], 0)
 	p.nodeSlab, p.fieldSlab = make([]Node, 0, n), make([]Field, 0, n/2+1)
 	root, err := p.convert(doc.Content[0], span.Range{}, 0)
 	if err != nil {
 		f.Problems = append(f.Problems, *err)
-		return f
+		return f, p
 	}
 	if root.Kind != Mapping {
 		f.problem(ProblemNotMapping, root.Range, fmt.Sprintf("the top level of workflow.yaml is %s; expected a mapping with `project_name` and `tasks`", root.Kind))
 	}
 	f.Root = root
-	return f
+	return f, p
 }
 
 func (f *File) problem(k ProblemKind, r span.Range, msg string) {
