@@ -35,19 +35,19 @@ func bigWorkflow(tb testing.TB, n int) (string, string) {
 
 // BenchmarkProjectEdit1000 measures a re-check of a 1000-task project after an edit
 // of one task's version in workflow.yaml, as the language server runs it (the
-// workflow from the editor, one long-lived task checker): "before" keeps the task
-// memo at its configured 512 entries, which a check of 1000 tasks evicts in turn (every
-// task type-checked again on every edit); "after" lets the check raise it (fitMemo).
-// The two alternate in one run: compare their ratio on a loaded machine.
+// workflow from the editor, one long-lived task checker): "full" checks from scratch
+// each time (no Session: the whole file parsed, every task file read, every task's
+// rules run); "stat" and "incremental" keep a Session (the edited task re-parsed and
+// checked alone), reading task files again when their size or time changed (FilesStat)
+// or only when told (FilesNotified, as the language server does). The modes alternate
+// in one run: compare their ratio on a loaded machine.
 func BenchmarkProjectEdit1000(b *testing.B) {
 	root, text := bigWorkflow(b, 1000)
 	wf := filepath.Join(root, "workflow.yaml")
-	before := NewTaskChecker(TaskCheckerOptions{})
-	before.fixedMemo = true
-	after := NewTaskChecker(TaskCheckerOptions{Imports: before.Imports()})
-	run := func(b *testing.B, tasks *TaskChecker, i int) {
+	tasks := NewTaskChecker(TaskCheckerOptions{})
+	run := func(b *testing.B, s *Session, i int) {
 		edited := strings.Replace(text, "version: 1.0.0", fmt.Sprintf("version: 1.0.%d", i), 1)
-		opts := Options{Root: root, Tasks: tasks, Overlay: func(p string) ([]byte, bool) {
+		opts := Options{Root: root, Tasks: tasks, Session: s, Overlay: func(p string) ([]byte, bool) {
 			if p == wf {
 				return []byte(edited), true
 			}
@@ -58,16 +58,20 @@ func BenchmarkProjectEdit1000(b *testing.B) {
 			b.Fatal(err, res.Err)
 		}
 	}
-	run(b, before, 0) // loads the imports once
+	run(b, nil, 0) // loads the imports once
 	for _, mode := range []struct {
 		name  string
-		tasks *TaskChecker
-	}{{"before", before}, {"after", after}, {"before", before}, {"after", after}} {
+		files FileMode
+	}{{"full", -1}, {"stat", FilesStat}, {"incremental", FilesNotified}, {"full", -1}, {"stat", FilesStat}, {"incremental", FilesNotified}} {
 		b.Run(mode.name, func(b *testing.B) {
-			run(b, mode.tasks, 0) // warm the memo
+			var s *Session
+			if mode.files >= 0 {
+				s = NewSession(mode.files)
+			}
+			run(b, s, 0) // warm the memos
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				run(b, mode.tasks, i+1)
+				run(b, s, i+1)
 			}
 		})
 	}

@@ -32,6 +32,9 @@ type Options struct {
 	// is not loaded yet are left out (Result.Loading says when to check again), so a
 	// cold start still reports everything else at once.
 	NoWait bool
+	// Session, when set, carries the previous check's parse, files and clean tasks
+	// to this one (session.go): keep one per project to re-check it incrementally.
+	Session *Session
 }
 
 // Result is the outcome of checking a project.
@@ -110,8 +113,9 @@ func Project(ctx context.Context, opts Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	w := workflow.New(workflow.Parse(workflow.FileName, content))
-	ds := Workflow(w, WorkflowOptions{Root: opts.Root, Registry: opts.Registry})
+	opts.Session.Files().begin(opts.Root)
+	w := workflow.New(opts.parse(content))
+	ds := Workflow(w, WorkflowOptions{Root: opts.Root, Registry: opts.Registry, session: opts.Session})
 	res := &Result{Workflow: w, Files: map[string][]byte{workflow.FileName: content}}
 	if !opts.SkipTasks {
 		ds = append(ds, taskDiagnostics(ctx, opts, w, ds, res)...)
@@ -147,7 +151,7 @@ func taskDiagnostics(ctx context.Context, opts Options, w *workflow.Workflow, wf
 		if f == nil || f.Value.Kind != workflow.Scalar || f.Value.Value == "" || bad[f.Value.At().Start] {
 			continue
 		}
-		req := TaskRequest{Root: opts.Root, Code: f.Value.Value, Overlay: opts.Overlay}
+		req := TaskRequest{Root: opts.Root, Code: f.Value.Value, Overlay: opts.Overlay, Files: opts.Session.Files()}
 		if tpl, ok := opts.Registry.Lookup(t.Str("type")); ok {
 			req.Template, req.Signature, req.Kind = tpl.Name, tpl.Signature, tpl.Kind
 		} else {

@@ -13,7 +13,6 @@ import (
 	"go/scanner"
 	"go/token"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -127,6 +126,8 @@ type TaskRequest struct {
 	// Overlay returns unsaved editor text for an absolute path, or false to read the
 	// disk; nil reads the disk only. A folder task's file list comes from the disk.
 	Overlay func(path string) ([]byte, bool)
+	// Files reads the disk through a cache (FileMode); nil reads every file.
+	Files *FileCache
 }
 
 // Location is a place in a project file.
@@ -355,13 +356,13 @@ func (c *TaskChecker) prepare(req TaskRequest) *taskJob {
 			return job
 		}
 	}
-	st, err := os.Stat(abs)
+	st, err := req.Files.stat(abs)
 	if err != nil {
 		job.unreadable(job.rel, err)
 		return job
 	}
 	if !st.IsDir() {
-		b, err := userfile.Read(abs, c.maxSize)
+		b, err := req.Files.read(abs, c.maxSize)
 		if err != nil {
 			job.unreadable(job.rel, err)
 			return job
@@ -372,7 +373,7 @@ func (c *TaskChecker) prepare(req TaskRequest) *taskJob {
 	}
 
 	job.isDir = true
-	entries, err := os.ReadDir(abs)
+	entries, err := req.Files.readDir(abs)
 	if err != nil {
 		job.unreadable(job.rel, err)
 		return job
@@ -390,7 +391,7 @@ func (c *TaskChecker) prepare(req TaskRequest) *taskJob {
 			b, ok = req.Overlay(fabs)
 		}
 		if !ok {
-			if b, err = userfile.Read(fabs, c.maxSize); err != nil {
+			if b, err = req.Files.read(fabs, c.maxSize); err != nil {
 				job.unreadable(frel, err)
 				continue
 			}
@@ -472,15 +473,22 @@ func (job *taskJob) learnImports() {
 		if f.empty {
 			continue
 		}
+		if imports, ok := job.req.Files.importsOf(f.abs, f.content); ok {
+			job.imports = append(job.imports, imports...)
+			continue
+		}
 		af, _ := parser.ParseFile(fset, f.abs, f.content, parser.ImportsOnly|parser.SkipObjectResolution)
 		if af == nil {
 			continue
 		}
+		var imports []string
 		for _, spec := range af.Imports {
 			if p, err := strconv.Unquote(spec.Path.Value); err == nil && p != "C" && !isRelativeImport(p) {
-				job.imports = append(job.imports, p)
+				imports = append(imports, p)
 			}
 		}
+		job.imports = append(job.imports, imports...)
+		job.req.Files.setImports(f.abs, f.content, imports)
 	}
 }
 

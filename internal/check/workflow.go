@@ -23,6 +23,8 @@ type WorkflowOptions struct {
 	Root string
 	// Registry is the template registry; nil means the embedded one.
 	Registry *templates.Registry
+
+	session *Session // the memo of clean tasks and the file cache (cleantasks.go)
 }
 
 // Workflow runs every rule of workflow.yaml on w and returns the diagnostics, unsorted
@@ -43,9 +45,7 @@ func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
 		return c.out
 	}
 	c.project(root)
-	for _, t := range w.Tasks {
-		c.task(t)
-	}
+	c.tasks(w.Tasks)
 	c.crossTask()
 	return c.out
 }
@@ -665,14 +665,7 @@ func (c *wfChecker) code(t *workflow.Task, tpl *templates.Template, f *workflow.
 // listing of tasks/ per check (no system call per task); a nested path is stat'ed.
 func (c *wfChecker) stat(tasksDir, full, clean string) (isDir, link bool, err error) {
 	if !strings.Contains(clean, "/") {
-		if c.tasksEntries == nil {
-			c.tasksEntries = map[string]fs.DirEntry{}
-			entries, _ := os.ReadDir(tasksDir)
-			for _, e := range entries {
-				c.tasksEntries[e.Name()] = e
-			}
-		}
-		e, ok := c.tasksEntries[clean]
+		e, ok := c.listing(tasksDir)[clean]
 		switch {
 		case !ok:
 			return false, false, fs.ErrNotExist
