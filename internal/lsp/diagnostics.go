@@ -287,6 +287,7 @@ func (s *Server) removeProject(root string) {
 		delete(s.projects, root)
 	}
 	s.mu.Unlock()
+	s.tasks.forget(root)
 	if p != nil {
 		p.pubMu.Lock()
 		s.clear(p)
@@ -444,6 +445,7 @@ func (s *Server) didSave(_ context.Context, params []byte) error {
 	if err != nil {
 		return err
 	}
+	s.tasks.changed(path)
 	s.update(func(next *Snapshot) []string { return s.affected(next, path, true) })
 	return nil
 }
@@ -459,6 +461,7 @@ func (s *Server) didClose(_ context.Context, params []byte) error {
 	if err != nil {
 		return err
 	}
+	s.tasks.changed(path) // its text on disk is read again
 	s.update(func(next *Snapshot) []string {
 		delete(next.docs, path)
 		return s.affected(next, path, true)

@@ -648,6 +648,7 @@ func (s *Server) registerWatchers(conn jsonrpc2.Conn) {
 	opts := protocol.DidChangeWatchedFilesRegistrationOptions{Watchers: []protocol.FileSystemWatcher{
 		{GlobPattern: protocol.Pattern("**/" + "workflow.yaml")},
 		{GlobPattern: protocol.Pattern("**/tasks/**/*.go")},
+		{GlobPattern: protocol.Pattern("**/tasks/**")}, // folders too: the task file cache (taskcheck.go)
 		{GlobPattern: protocol.Pattern("**/go.mod")},
 		{GlobPattern: protocol.Pattern("**/.env")},
 	}}
@@ -663,7 +664,9 @@ func (s *Server) registerWatchers(conn jsonrpc2.Conn) {
 	defer cancel()
 	if _, err := conn.Call(ctx, protocol.MethodClientRegisterCapability, params, nil); err != nil {
 		s.log.Warn("register file watchers", "err", err)
+		return
 	}
+	s.tasks.watching()
 }
 
 // shutdown serves the shutdown request: background work stops; only exit follows.

@@ -17,6 +17,13 @@ func (s *Server) didChangeWatchedFiles(_ context.Context, params []byte) error {
 	if err != nil {
 		return err
 	}
+	var changed []string
+	for _, ch := range p.Changes {
+		if path, err := pathOf(ch.URI); err == nil {
+			changed = append(changed, path)
+		}
+	}
+	s.tasks.changed(changed...) // before the re-checks below read them
 	var removed []string
 	s.update(func(next *Snapshot) []string {
 		set := map[string]bool{}
