@@ -182,16 +182,19 @@ func TestIncrementalMatchesFull(t *testing.T) {
 	}
 }
 
-// FuzzReparse checks that re-parsing new after old equals a full parse of new. Bound
-// the minimisation of the long inputs: -fuzztime 10s -fuzzminimizetime 200x.
+// FuzzReparse checks that re-parsing new after old equals a full parse of new. The
+// seeds are small, so that the fuzzer's minimisation of a new input stays quick
+// (TestReparseRandomEdits covers large generated workflows).
 func FuzzReparse(f *testing.F) {
-	rng := rand.New(rand.NewSource(1))
-	for range 8 {
-		old := genWorkflow(rng, 3)
-		f.Add(old, edit(rng, old))
+	for _, seed := range [][2]string{
+		{"tasks:\n- a: 1\n- b: 2\n", "tasks:\n- a: 1\n- b: 2\n  c: 3\n"},
+		{"tasks:\n  - a: 1\n  - b: 2\nx: 1\n", "tasks:\n  - a: 1\n  - b: 22\nx: 1\n"},
+		{"p: x\ntasks:\n  - n: a\n    t: [e, c]\n  - n: b\n", "p: x\ntasks:\n  - n: a\n    t: [e]\n  - n: b\n"},
+		{"tasks:\n  - s: |\n      l\n  - n: b # c\n", "tasks:\n  - s: |\n      l2\n\n  - n: b # c\n"},
+		{"tasks:\r\n  - n: 'a'\r\n  - m: {a: 1}\r\n", "tasks:\r\n  - n: 'ab'\r\n  - m: {a: 1}\r\n"},
+	} {
+		f.Add(seed[0], seed[1])
 	}
-	f.Add("tasks:\n- a: 1\n- b: 2\n", "tasks:\n- a: 1\n- b: 2\n  c: 3\n")
-	f.Add("tasks:\n  - a: 1\n  - b: 2\nx: 1\n", "tasks:\n  - a: 1\n  - b: 22\nx: 1\n")
 	f.Fuzz(func(t *testing.T, old, new string) {
 		if len(old) > 1<<16 || len(new) > 1<<16 {
 			return
