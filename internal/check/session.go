@@ -34,10 +34,15 @@ func (s *Session) Files() *FileCache {
 // many were done in full.
 func (s *Session) Parses() (incremental, full int) { return s.parser.Stats() }
 
+// Parse parses workflow.yaml's content as the session's checks do: incrementally
+// after the previous version, and at no cost when it is the version the last check
+// (or Parse) saw. It equals workflow.Parse(workflow.FileName, content).
+func (s *Session) Parse(content []byte) *workflow.File { return s.parser.Parse(content) }
+
 // parse parses workflow.yaml's content, incrementally with a Session.
 func (o Options) parse(content []byte) *workflow.File {
 	if o.Session == nil {
 		return workflow.Parse(workflow.FileName, content)
 	}
-	return o.Session.parser.Parse(content)
+	return o.Session.Parse(content)
 }

@@ -396,6 +396,7 @@ func (s *Server) didOpen(_ context.Context, params []byte) error {
 		return err
 	}
 	doc := newDocument(path, p.TextDocument.Version, []byte(p.TextDocument.Text))
+	s.tasks.attach(doc)
 	s.update(func(next *Snapshot) []string {
 		next.docs[path] = doc
 		return s.affected(next, path, true)
@@ -426,7 +427,9 @@ func (s *Server) didChange(_ context.Context, params []byte) error {
 			applyErr = err
 			return nil
 		}
-		next.docs[path] = newDocument(path, p.TextDocument.Version, content)
+		doc := newDocument(path, p.TextDocument.Version, content)
+		s.tasks.attach(doc)
+		next.docs[path] = doc
 		return s.affected(next, path, next.cfg.CheckTasksOn != "save" || !isGoFile(path))
 	})
 	if applyErr == nil {

@@ -30,6 +30,9 @@ type Document struct {
 	mapper     *span.Mapper
 	wfOnce     sync.Once
 	wf         *workflow.Workflow
+	// parse parses a workflow.yaml (its project's session: incrementally, shared
+	// with the checks); nil parses in full.
+	parse func([]byte) *workflow.File
 }
 
 // newDocument returns the Document for path holding content.
@@ -45,7 +48,13 @@ func (d *Document) Mapper() *span.Mapper {
 
 // Workflow returns the content parsed as a workflow.yaml, parsed once.
 func (d *Document) Workflow() *workflow.Workflow {
-	d.wfOnce.Do(func() { d.wf = workflow.New(workflow.Parse(workflow.FileName, d.Content)) })
+	d.wfOnce.Do(func() {
+		if d.parse != nil {
+			d.wf = workflow.New(d.parse(d.Content))
+			return
+		}
+		d.wf = workflow.New(workflow.Parse(workflow.FileName, d.Content))
+	})
 	return d.wf
 }
 

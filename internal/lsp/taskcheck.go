@@ -75,3 +75,12 @@ func (t *taskChecker) forget(root string) {
 	defer t.mu.Unlock()
 	delete(t.sessions, filepath.Clean(root))
 }
+
+// attach makes an open workflow.yaml parse through its project's session, so that the
+// features reading it (outline, hover, completion) re-parse an edit incrementally and
+// share the parse of the check of the same text.
+func (t *taskChecker) attach(d *Document) {
+	if isWorkflowFile(d.Path) {
+		d.parse = t.session(filepath.Dir(d.Path)).Parse
+	}
+}
