@@ -32,6 +32,9 @@ type Options struct {
 	// is not loaded yet are left out (Result.Loading says when to check again), so a
 	// cold start still reports everything else at once.
 	NoWait bool
+	// Platform, when set, overrides the workflow's `platform:` key for the
+	// platform rules (a command's --platform flag); see workflow.ResolvePlatform.
+	Platform string
 }
 
 // Result is the outcome of checking a project.
@@ -111,7 +114,7 @@ func Project(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	w := workflow.New(workflow.Parse(workflow.FileName, content))
-	ds := Workflow(w, WorkflowOptions{Root: opts.Root, Registry: opts.Registry})
+	ds := Workflow(w, WorkflowOptions{Root: opts.Root, Registry: opts.Registry, Platform: opts.Platform})
 	res := &Result{Workflow: w, Files: map[string][]byte{workflow.FileName: content}}
 	if !opts.SkipTasks {
 		ds = append(ds, taskDiagnostics(ctx, opts, w, ds, res)...)

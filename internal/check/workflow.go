@@ -23,6 +23,9 @@ type WorkflowOptions struct {
 	Root string
 	// Registry is the template registry; nil means the embedded one.
 	Registry *templates.Registry
+	// Platform, when set, overrides the workflow's `platform:` key for the
+	// platform rules (platform.go).
+	Platform string
 }
 
 // Workflow runs every rule of workflow.yaml on w and returns the diagnostics, unsorted

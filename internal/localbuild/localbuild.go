@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 )
 
@@ -279,10 +280,20 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// writeWITDeps writes pelato's WIT packages into dst, leaving a package folder that
-// is already there as it is (a project may bring its own).
+// writeWITDeps writes pelato's WIT packages for every platform into dst (a world
+// uses the ones of its platform; the others are not referenced), leaving a package
+// folder that is already there as it is (a project may bring its own).
 func writeWITDeps(dst string) error {
-	src, err := fs.Sub(templates.WITDeps(), "deps")
+	for _, p := range workflow.Platforms() {
+		if err := writeWITDepsOf(dst, templates.WITDepsFor(p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeWITDepsOf(dst string, deps fs.FS) error {
+	src, err := fs.Sub(deps, "deps")
 	if err != nil {
 		return err
 	}
