@@ -14,7 +14,7 @@ import (
 )
 
 // TestGenWasmCloud2Golden generates examples/temperature-wasmcloud2 and compares
-// every file gen writes with testdata/gen/temperature-wasmcloud2 (go test
+// every file gen writes with testdata/generated/temperature-wasmcloud2 (go test
 // ./internal/pipeline -run TestGenWasmCloud2Golden -update rewrites them).
 func TestGenWasmCloud2Golden(t *testing.T) {
 	dir := copyProject(t, "../../examples/temperature-wasmcloud2")
@@ -24,7 +24,7 @@ func TestGenWasmCloud2Golden(t *testing.T) {
 	}
 	got := snapshot(t, filepath.Join(dir, GenDir))
 	delete(got, LockFile) // the lock's content is the running process's
-	golden := filepath.Join("testdata", "gen", "temperature-wasmcloud2")
+	golden := filepath.Join("testdata", "generated", "temperature-wasmcloud2")
 	if *update {
 		if err := os.RemoveAll(golden); err != nil {
 			t.Fatal(err)
