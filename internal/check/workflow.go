@@ -45,11 +45,13 @@ func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
 	if root == nil || root.Kind != workflow.Mapping {
 		return c.out
 	}
+	c.platform = c.resolvePlatform()
 	c.project(root)
 	for _, t := range w.Tasks {
 		c.task(t)
 	}
 	c.crossTask()
+	c.platformRules()
 	return c.out
 }
 
@@ -64,6 +66,7 @@ type wfChecker struct {
 	opts         WorkflowOptions
 	reg          *templates.Registry
 	out          []Diagnostic
+	platform     string // the platform the rules apply (platform.go); "" when unknown
 }
 
 func (c *wfChecker) add(sev Severity, code Code, r span.Range, msg string, fixes ...Fix) *Diagnostic {
@@ -804,8 +807,8 @@ func (c *wfChecker) crossTask() {
 			}
 		}
 		tpl, ok := c.reg.Lookup(t.Str("type"))
-		if !ok || !tpl.HTTP {
-			continue
+		if !ok || !tpl.HTTP || c.platform == workflow.PlatformWasmCloud2 {
+			continue // on wasmcloud2 hosts route by Host header: PL307 (platform.go)
 		}
 		port, at := workflow.DefaultHTTPPort, t.Field("type").Value.At()
 		if f := t.Field("http_port"); f != nil {
