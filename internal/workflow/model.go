@@ -239,6 +239,17 @@ func (e *UnknownPlatformError) Error() string {
 	return fmt.Sprintf("%s: unknown platform %q; expected one of %s", e.From, e.Value, strings.Join(Platforms(), ", "))
 }
 
+// PlatformSummary describes a platform in a few words, for completion and help.
+func PlatformSummary(p string) string {
+	switch p {
+	case PlatformWasmCloud1:
+		return "wasmCloud 1.x: wadm applications over NATS (the default)"
+	case PlatformWasmCloud2:
+		return "wasmCloud 2.x: WorkloadDeployments on Kubernetes"
+	}
+	return ""
+}
+
 // IsPlatform reports whether p is one of Platforms().
 func IsPlatform(p string) bool { return slices.Contains(Platforms(), p) }
 
