@@ -87,13 +87,15 @@ func renderCases() map[string]renderCase {
 			SourceTopic: "readings.>", Bucket: "READINGS",
 		}},
 		"wasmcloud2_hostile": {"http_producer_nats", Data{
-			Platform:      workflow.PlatformWasmCloud2,
-			ProjectName:   "p\"}}{{ .X }}\n# x: y",
-			Name:          "Name \"quoted\" {{ .ComponentName }}\nnew: line # not a comment ✓ 温度",
-			ComponentName: "Evil\"name`{{end}}\n world x {\t} : # 🌡 world",
+			Platform:    workflow.PlatformWasmCloud2,
+			ProjectName: "p\"}}{{ .X }}\n# x: y",
+			Name:        "Name \"quoted\" {{ .ComponentName }}\nnew: line # not a comment ✓ 温度",
+			// Names and targets are Kubernetes names on wasmcloud2 (Render refuses
+			// others: TestRenderRefusesBadWorkload); every other string is hostile.
+			ComponentName: "evil",
 			Version:       "1.0.0\"\n[evil]\nname = \"x",
 			Image:         "localhost:5000/evil:1.0.0",
-			Targets:       []string{"edge: {x}", "- cloud\n", "\"'"},
+			Targets:       []string{"edge", "cloud.eu"},
 			SourceTopic:   "src.\"}} ]] *",
 			DestTopic:     "dst: #\n--- &a *a",
 			HTTPHost:      "h: {x}\n---",

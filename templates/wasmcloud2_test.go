@@ -153,3 +153,21 @@ func TestWITDepsFor(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderRefusesBadWorkload: a component name or target Kubernetes refuses (check
+// reports them first: PL218, PL220) makes Render fail, not write a manifest the API
+// server would reject.
+func TestRenderRefusesBadWorkload(t *testing.T) {
+	tmpl, _ := Default().Lookup("processor_nats")
+	for _, d := range []Data{
+		{ComponentName: "temp_filter", Targets: []string{"edge"}},
+		{ComponentName: "evil\"name`{{end}}\n world", Targets: []string{"edge"}},
+		{ComponentName: "ok", Targets: []string{"edge: {x}"}},
+		{ComponentName: "ok", Targets: []string{"Edge_EU"}},
+	} {
+		d.Platform, d.Version, d.Registry, d.SourceTopic, d.DestTopic = workflow.PlatformWasmCloud2, "1.0.0", "localhost:5000", "in", "out"
+		if _, err := Render(tmpl, d); err == nil || !strings.Contains(err.Error(), "Kubernetes") {
+			t.Errorf("%q %q: Render = %v; want a refusal naming Kubernetes", d.ComponentName, d.Targets, err)
+		}
+	}
+}

@@ -8,7 +8,9 @@
 package workload
 
 import (
+	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -249,4 +251,34 @@ func LabelValue(s string) string {
 		v = v[:63]
 	}
 	return strings.Trim(v, "-_.")
+}
+
+var (
+	dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	labelValue       = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
+)
+
+// Validate reports what the API server would refuse in the fields pelato writes: a
+// name that is not a DNS-1123 subdomain, a label or hostSelector value that is not a
+// label value, a negative replica count. check keeps workflows from getting here
+// (PL218, PL220); Validate is the last guard before a manifest is written.
+func Validate(wd WorkloadDeployment) error {
+	var problems []string
+	if n := wd.Metadata.Name; len(n) > 253 || !dns1123Subdomain.MatchString(n) {
+		problems = append(problems, fmt.Sprintf("name %q is not a Kubernetes object name (lowercase letters, digits, '-' and '.')", n))
+	}
+	for _, m := range []map[string]string{wd.Metadata.Labels, wd.Spec.Template.Labels, wd.Spec.Template.Spec.HostSelector} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if v := m[k]; len(v) > 63 || !labelValue.MatchString(v) {
+				problems = append(problems, fmt.Sprintf("label %s=%q: the value is not a Kubernetes label value (at most 63 letters, digits, '-', '_' and '.')", k, v))
+			}
+		}
+	}
+	if wd.Spec.Replicas < 0 {
+		problems = append(problems, fmt.Sprintf("replicas %d is negative", wd.Spec.Replicas))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("workload %s: %s", wd.Metadata.Name, strings.Join(slices.Compact(problems), "; "))
+	}
+	return nil
 }

@@ -199,3 +199,26 @@ func TestReadFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestValidate(t *testing.T) {
+	good := Build(inputs()["processor"])[0]
+	if err := Validate(good); err != nil {
+		t.Fatalf("Validate(Build(...)) = %v", err)
+	}
+	for name, edit := range map[string]func(*WorkloadDeployment){
+		"underscore in name": func(wd *WorkloadDeployment) { wd.Metadata.Name = "temp_filter-edge" },
+		"uppercase in name":  func(wd *WorkloadDeployment) { wd.Metadata.Name = "Temp" },
+		"long name":          func(wd *WorkloadDeployment) { wd.Metadata.Name = strings.Repeat("a", 254) },
+		"label value":        func(wd *WorkloadDeployment) { wd.Metadata.Labels = map[string]string{LabelTarget: "edge: {x}"} },
+		"host selector": func(wd *WorkloadDeployment) {
+			wd.Spec.Template.Spec.HostSelector = map[string]string{HostSelectorKey: strings.Repeat("e", 64)}
+		},
+		"replicas": func(wd *WorkloadDeployment) { wd.Spec.Replicas = -1 },
+	} {
+		wd := Build(inputs()["processor"])[0]
+		edit(&wd)
+		if err := Validate(wd); err == nil {
+			t.Errorf("%s: Validate accepted %+v", name, wd)
+		}
+	}
+}
