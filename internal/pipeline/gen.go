@@ -112,15 +112,11 @@ func (r Record) GenPlatform() string {
 }
 
 // ReadRecord reads the record of gen/<component>/ under the project root.
+// It does not follow symbolic links (the folder may have been a build container's).
 func ReadRecord(root, component string) (Record, error) {
-	p := filepath.Join(root, GenDir, component, RecordFile)
-	b, err := userfile.Read(p, maxRecordSize)
+	rec, err := readGenRecord(filepath.Join(root, GenDir, component))
 	if err != nil {
-		return Record{}, fmt.Errorf("read the gen record of %s: %w (run pelato gen)", component, err)
-	}
-	var rec Record
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return Record{}, fmt.Errorf("%s: %w; run pelato gen to rewrite it", p, err)
+		return Record{}, fmt.Errorf("gen/%s: %w (run pelato gen)", component, err)
 	}
 	return rec, nil
 }
