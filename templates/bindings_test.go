@@ -19,6 +19,7 @@ import (
 	"github.com/pelato-dev/pelato/templates"
 
 	"github.com/pelato-dev/pelato/internal/testenv"
+	"github.com/pelato-dev/pelato/internal/workflow"
 )
 
 // witDeps holds the WIT packages the generated worlds use, written from the
@@ -50,20 +51,23 @@ func TestHarnessTypeChecksAgainstBindings(t *testing.T) {
 		testenv.Missing(t, fmt.Sprintf("the go command is not on PATH (%v); the harnesses are type-checked with it", err))
 	}
 	for _, tmpl := range templates.Default().All() {
-		t.Run(tmpl.Name, func(t *testing.T) {
-			t.Parallel()
-			dir := generateWithBindings(t, goCmd, tmpl)
-			typeCheck(t, dir)
-		})
+		for _, platform := range workflow.Platforms() {
+			t.Run(tmpl.Name+"/"+platform, func(t *testing.T) {
+				t.Parallel()
+				dir := generateWithBindings(t, goCmd, tmpl, platform)
+				typeCheck(t, dir)
+			})
+		}
 	}
 }
 
 // generateWithBindings writes the project of one task of tmpl into a temporary
 // folder with the test's WIT dependencies and a task file, runs the generate
 // command of the harness and returns the folder.
-func generateWithBindings(t *testing.T, goCmd string, tmpl *templates.Template) string {
+func generateWithBindings(t *testing.T, goCmd string, tmpl *templates.Template, platform string) string {
 	t.Helper()
 	d := contractCases()["everything set"]
+	d.Platform = platform
 	files, err := templates.Render(tmpl, d)
 	if err != nil {
 		t.Fatal(err)
@@ -73,16 +77,16 @@ func generateWithBindings(t *testing.T, goCmd string, tmpl *templates.Template) 
 	for name, data := range files {
 		writeFile(t, filepath.Join(dir, filepath.FromSlash(name)), data)
 	}
-	err = filepath.WalkDir(witDeps, func(p string, e fs.DirEntry, err error) error {
+	deps := templates.WITDepsFor(platform)
+	err = fs.WalkDir(deps, "deps", func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
-		data, err := os.ReadFile(p)
+		data, err := fs.ReadFile(deps, p)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(witDeps, p)
-		writeFile(t, filepath.Join(dir, "wit", "deps", rel), data)
+		writeFile(t, filepath.Join(dir, "wit", filepath.FromSlash(p)), data)
 		return nil
 	})
 	if err != nil {
@@ -180,9 +184,16 @@ func TestWITProvenance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(witDeps)
-	if err != nil {
-		t.Fatal(err)
+	type pkgDir struct{ dir, marker string }
+	var dirs []pkgDir
+	for _, d := range []pkgDir{{witDeps, "Provenance: see ../../PROVENANCE.md"}, {"wit/wasmcloud2/deps", "Provenance: see ../../../PROVENANCE.md"}} {
+		entries, err := os.ReadDir(d.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			dirs = append(dirs, pkgDir{filepath.Join(d.dir, e.Name()), d.marker})
+		}
 	}
 	pkgLine := regexp.MustCompile(`(?m)^package ([a-z][a-z0-9-]*:[a-z][a-z0-9-]*@[0-9][0-9A-Za-z.+-]*);$`)
 	row := regexp.MustCompile(`(?m)^\| ` + "`" + `([^` + "`" + `]+)` + "`" + ` \| (\S+/\S+) \| (\S+) \| (.+) \|$`)
@@ -190,23 +201,24 @@ func TestWITProvenance(t *testing.T) {
 	for _, m := range row.FindAllStringSubmatch(string(note), -1) {
 		rows[m[1]] = m[2:]
 	}
-	for _, e := range entries {
-		src, err := os.ReadFile(filepath.Join(witDeps, e.Name(), "package.wit"))
+	for _, d := range dirs {
+		name := filepath.Base(d.dir)
+		src, err := os.ReadFile(filepath.Join(d.dir, "package.wit"))
 		if err != nil {
-			t.Errorf("%s: %v", e.Name(), err)
+			t.Errorf("%s: %v", d.dir, err)
 			continue
 		}
 		m := pkgLine.FindSubmatch(src)
 		if m == nil {
-			t.Errorf("%s/package.wit declares no versioned package", e.Name())
+			t.Errorf("%s/package.wit declares no versioned package", d.dir)
 			continue
 		}
 		pkg := string(m[1])
-		if want := strings.NewReplacer(":", "-", "@", "-").Replace(pkg); e.Name() != want {
-			t.Errorf("folder %s holds %s; name it %s", e.Name(), pkg, want)
+		if want := strings.NewReplacer(":", "-", "@", "-").Replace(pkg); name != want {
+			t.Errorf("folder %s holds %s; name it %s", d.dir, pkg, want)
 		}
-		if !bytes.Contains(src, []byte("Provenance: see ../../PROVENANCE.md")) {
-			t.Errorf("%s/package.wit does not point at PROVENANCE.md", e.Name())
+		if !bytes.Contains(src, []byte(d.marker)) {
+			t.Errorf("%s/package.wit does not point at PROVENANCE.md (%q)", d.dir, d.marker)
 		}
 		if r, ok := rows[pkg]; !ok {
 			t.Errorf("PROVENANCE.md has no row `| `%s` | owner/repo | tag | path |`", pkg)

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/pelato-dev/pelato/internal/wadm"
+	"github.com/pelato-dev/pelato/internal/workflow"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -68,6 +69,37 @@ func renderCases() map[string]renderCase {
 			SourceTopic: "src.\"}} ]] *",
 			DestTopic:   "dst: #\n--- &a *a",
 			Config:      map[string]string{"k: v": "{{ .Secret }}", "dest_topic": "ignored"},
+		}},
+		"wasmcloud2_processor": {"processor_nats", Data{
+			Platform: workflow.PlatformWasmCloud2, ProjectName: "Temperature data analysis", Name: "Data filter",
+			ComponentName: "temp-filter", Version: "1.0.2", Registry: "localhost:5000", Targets: []string{"cloud", "edge"},
+			Instances: 2, SourceTopic: "living_room_kelvin_data", DestTopic: "filtered_kelvin_data",
+			Config: map[string]string{"threshold": "273.15"},
+		}},
+		"wasmcloud2_http": {"http_producer_nats", Data{
+			Platform: workflow.PlatformWasmCloud2, ProjectName: "Temperature data analysis", Name: "Temp data conversion",
+			ComponentName: "celsius-to-kelvin", Version: "1.0.0", Registry: "localhost:5000", Targets: []string{"edge"},
+			SourceTopic: "living_room_celsius_data", DestTopic: "living_room_kelvin_data", HTTPHost: "convert.example.com",
+		}},
+		"wasmcloud2_kv": {"nats_to_nats-kv", Data{
+			Platform: workflow.PlatformWasmCloud2, ProjectName: "Temperature data analysis", Name: "Store readings",
+			ComponentName: "readings-store", Version: "0.3.0", Registry: "localhost:5000",
+			SourceTopic: "readings.>", Bucket: "READINGS",
+		}},
+		"wasmcloud2_hostile": {"http_producer_nats", Data{
+			Platform:    workflow.PlatformWasmCloud2,
+			ProjectName: "p\"}}{{ .X }}\n# x: y",
+			Name:        "Name \"quoted\" {{ .ComponentName }}\nnew: line # not a comment ✓ 温度",
+			// Names and targets are Kubernetes names on wasmcloud2 (Render refuses
+			// others: TestRenderRefusesBadWorkload); every other string is hostile.
+			ComponentName: "evil",
+			Version:       "1.0.0\"\n[evil]\nname = \"x",
+			Image:         "localhost:5000/evil:1.0.0",
+			Targets:       []string{"edge", "cloud.eu"},
+			SourceTopic:   "src.\"}} ]] *",
+			DestTopic:     "dst: #\n--- &a *a",
+			HTTPHost:      "h: {x}\n---",
+			Config:        map[string]string{"k: v": "{{ .Secret }}", "dest_topic": "ignored"},
 		}},
 	}
 }
@@ -177,6 +209,9 @@ func TestGeneratedGoIsFormattedAndParses(t *testing.T) {
 
 func TestGeneratedManifestsDecodeStrictly(t *testing.T) {
 	for name, c := range renderCases() {
+		if c.data.Platform == workflow.PlatformWasmCloud2 {
+			continue // no wadm.yaml: TestWasmCloud2Contract decodes workloaddeployment.yaml
+		}
 		data := render(t, c)[ManifestFile]
 		m, err := wadm.Decode(data)
 		if err != nil {

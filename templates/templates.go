@@ -6,12 +6,16 @@ package templates
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
+	"strings"
 	"sync"
+
+	"github.com/pelato-dev/pelato/internal/workflow"
 
 	"gopkg.in/yaml.v3"
 )
@@ -128,7 +132,7 @@ func BuilderScript() []byte {
 	return b
 }
 
-//go:embed wit/deps
+//go:embed wit/deps wit/wasmcloud2
 var witDeps embed.FS
 
 // WITDeps returns the WIT packages the generated worlds use (wasi:cli, wasi:http,
@@ -142,6 +146,72 @@ func WITDeps() fs.FS {
 		panic("templates: WIT dependencies missing from the binary: " + err.Error())
 	}
 	return sub
+}
+
+// WITDepsFor returns the WIT packages the worlds generated for platform use, laid
+// out as WITDeps: on workflow.PlatformWasmCloud2, wasi:config@0.2.0-rc.1 (the
+// `store` interface wasmCloud 2 serves) in place of wasi:config@0.2.0-draft; on
+// any other platform, WITDeps itself.
+func WITDepsFor(platform string) fs.FS {
+	if platform != workflow.PlatformWasmCloud2 {
+		return WITDeps()
+	}
+	top, err := fs.Sub(witDeps, "wit/wasmcloud2")
+	if err != nil {
+		panic("templates: WIT dependencies missing from the binary: " + err.Error())
+	}
+	return layeredFS{base: WITDeps(), top: top, hide: "deps/wasi-config-0.2.0-draft"}
+}
+
+// layeredFS shows top's files over base's, without base's folder hide.
+type layeredFS struct {
+	base, top fs.FS
+	hide      string
+}
+
+func (l layeredFS) hidden(name string) bool {
+	return name == l.hide || strings.HasPrefix(name, l.hide+"/")
+}
+
+// Open opens name from top, else from base.
+func (l layeredFS) Open(name string) (fs.File, error) {
+	if l.hidden(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	if f, err := l.top.Open(name); err == nil {
+		return f, nil
+	}
+	return l.base.Open(name)
+}
+
+// ReadDir lists name's entries of both layers, sorted by name.
+func (l layeredFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if l.hidden(name) {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
+	}
+	seen := map[string]fs.DirEntry{}
+	var firstErr error
+	for _, layer := range []fs.FS{l.top, l.base} {
+		entries, err := fs.ReadDir(layer, name)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		for _, e := range entries {
+			if _, ok := seen[e.Name()]; !ok && !l.hidden(path.Join(name, e.Name())) {
+				seen[e.Name()] = e
+			}
+		}
+	}
+	if len(seen) == 0 && firstErr != nil {
+		return nil, firstErr
+	}
+	out := make([]fs.DirEntry, 0, len(seen))
+	for _, e := range seen {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out, nil
 }
 
 var loadDefault = sync.OnceValues(func() (*Registry, error) { return Load(embedded) })

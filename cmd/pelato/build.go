@@ -94,6 +94,7 @@ func buildCmd() *cobra.Command {
 		format, progress, registry, image, jobs string
 		force, push, insecure                   bool
 		allowGoGenerate                         bool
+		platform                                string
 	)
 	cmd := &cobra.Command{
 		Use:         "build [dir] [task...]",
@@ -142,6 +143,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 			start := time.Now()
 			opts := pipeline.BuildSettings(cfg)
 			opts.Root, opts.Tasks, opts.Jobs, opts.Force, opts.Reporter, opts.AllowGoGenerate = dir, append(tasks, argTasks...), n, force, out.display, allowGoGenerate
+			opts.Platform = platform
 			res, err := pipeline.Build(cmd.Context(), opts)
 			var pres *pipeline.PushResult
 			if err == nil && push {
@@ -182,6 +184,7 @@ failed (or the project has errors), 2 bad arguments or settings, or Docker unusa
 	f.StringVar(&registry, "registry", "", "OCI registry (REGISTRY_URL): host[:port][/path]")
 	f.BoolVar(&push, "push", false, "push the built components (as pelato push does)")
 	allowGoGenerateFlag(cmd, &allowGoGenerate)
+	platformFlag(cmd, &platform)
 	f.BoolVar(&insecure, "insecure", false, "with --push: allow plain HTTP to a registry that is not on this machine")
 	formatFlag(cmd, &format, "text", "json")
 	f.StringVar(&progress, "progress", "auto", "progress display: auto, tty (live) or plain")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/check"
@@ -12,6 +13,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/plural"
 	"github.com/pelato-dev/pelato/internal/report"
+	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/spf13/cobra"
 )
 
@@ -64,13 +66,15 @@ func genCmd() *cobra.Command {
 	var tasks []string
 	var format, registry string
 	var allowGoGenerate bool
+	var platform string
 	cmd := &cobra.Command{
 		Use:         "gen [dir]",
 		Annotations: checksProject,
 		Short:       "Generate gen/<component_name>/ for each task (after a check)",
 		Long: `gen checks the project and, when it has no errors, writes one Go project per task
 into gen/<component_name>/: the harness of its template, the task's code, wit/,
-wasmcloud.toml, wadm.yaml and a record of what generated it. Each component is
+wasmcloud.toml, wadm.yaml (on wasmcloud2: workloaddeployment.yaml and .wash/config.yaml)
+and a record of what generated it. Each component is
 written atomically; unchanged components are not rewritten; a gen/ folder pelato did
 not create is never touched. --task selects tasks by component_name or name.`,
 		Args: cobra.MaximumNArgs(1),
@@ -95,7 +99,7 @@ not create is never touched. --task selects tasks by component_name or name.`,
 			checker := check.NewTaskChecker(check.TaskCheckerOptions{})
 			defer checker.Close()
 			loadTypes(cmd.Context(), cmd.ErrOrStderr(), dir, checker)
-			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep, TaskChecker: checker, AllowGoGenerate: allowGoGenerate})
+			res, err := pipeline.Gen(cmd.Context(), pipeline.GenOptions{Root: dir, Tasks: tasks, Registry: cfg.Get("REGISTRY_URL"), Reporter: rep, TaskChecker: checker, AllowGoGenerate: allowGoGenerate, Platform: platform})
 			if err != nil {
 				var cf *pipeline.CheckFailedError
 				if errors.As(err, &cf) {
@@ -135,8 +139,15 @@ not create is never touched. --task selects tasks by component_name or name.`,
 	cmd.Flags().StringArrayVar(&tasks, "task", nil, "generate only this task (component_name or name); repeatable")
 	cmd.Flags().StringVar(&registry, "registry", "", "OCI registry for image references (REGISTRY_URL)")
 	allowGoGenerateFlag(cmd, &allowGoGenerate)
+	platformFlag(cmd, &platform)
 	formatFlag(cmd, &format, "text", "json")
 	return cmd
+}
+
+// platformFlag adds --platform (gen, build): the platform to generate for, over the
+// project's `platform:` key.
+func platformFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "platform", "", "platform to generate for: "+strings.Join(workflow.Platforms(), " or ")+" (default: workflow.yaml's platform:, else "+workflow.PlatformWasmCloud1+")")
 }
 
 // allowGoGenerateFlag adds --allow-go-generate (gen, build, brush): the user's opt-in

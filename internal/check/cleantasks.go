@@ -69,7 +69,8 @@ func (c *wfChecker) tasks(ts []*workflow.Task) {
 		last = nil
 	}
 	next := &cleanMemo{root: c.opts.Root, reg: c.reg, tasks: make(map[cleanKey]cleanResult, len(ts))}
-	project := c.projectValues()
+	// The resolved platform too: a --platform flag (Options.Platform) overrides the key.
+	project := c.projectValues() + "\x00platform=" + c.platform
 	for _, t := range ts {
 		key, base, ok := c.cleanKey(t, project)
 		if !ok {

@@ -35,6 +35,9 @@ type Options struct {
 	// Session, when set, carries the previous check's parse, files and clean tasks
 	// to this one (session.go): keep one per project to re-check it incrementally.
 	Session *Session
+	// Platform, when set, overrides the workflow's `platform:` key for the
+	// platform rules (a command's --platform flag); see workflow.ResolvePlatform.
+	Platform string
 }
 
 // Result is the outcome of checking a project.
@@ -115,7 +118,7 @@ func Project(ctx context.Context, opts Options) (*Result, error) {
 	}
 	opts.Session.Files().begin(opts.Root)
 	w := workflow.New(opts.parse(content))
-	ds := Workflow(w, WorkflowOptions{Root: opts.Root, Registry: opts.Registry, session: opts.Session})
+	ds := Workflow(w, WorkflowOptions{Root: opts.Root, Registry: opts.Registry, Platform: opts.Platform, session: opts.Session})
 	res := &Result{Workflow: w, Files: map[string][]byte{workflow.FileName: content}}
 	if !opts.SkipTasks {
 		ds = append(ds, taskDiagnostics(ctx, opts, w, ds, res)...)

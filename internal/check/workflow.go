@@ -23,6 +23,9 @@ type WorkflowOptions struct {
 	Root string
 	// Registry is the template registry; nil means the embedded one.
 	Registry *templates.Registry
+	// Platform, when set, overrides the workflow's `platform:` key for the
+	// platform rules (platform.go).
+	Platform string
 
 	session *Session // the memo of clean tasks and the file cache (cleantasks.go)
 }
@@ -44,9 +47,11 @@ func Workflow(w *workflow.Workflow, opts WorkflowOptions) []Diagnostic {
 	if root == nil || root.Kind != workflow.Mapping {
 		return c.out
 	}
+	c.platform = c.resolvePlatform()
 	c.project(root)
 	c.tasks(w.Tasks)
 	c.crossTask()
+	c.platformRules()
 	return c.out
 }
 
@@ -61,6 +66,7 @@ type wfChecker struct {
 	opts         WorkflowOptions
 	reg          *templates.Registry
 	out          []Diagnostic
+	platform     string // the platform the rules apply (platform.go); "" when unknown
 }
 
 func (c *wfChecker) add(sev Severity, code Code, r span.Range, msg string, fixes ...Fix) *Diagnostic {
@@ -794,8 +800,8 @@ func (c *wfChecker) crossTask() {
 			}
 		}
 		tpl, ok := c.reg.Lookup(t.Str("type"))
-		if !ok || !tpl.HTTP {
-			continue
+		if !ok || !tpl.HTTP || c.platform == workflow.PlatformWasmCloud2 {
+			continue // on wasmcloud2 hosts route by Host header: PL307 (platform.go)
 		}
 		port, at := workflow.DefaultHTTPPort, t.Field("type").Value.At()
 		if f := t.Field("http_port"); f != nil {

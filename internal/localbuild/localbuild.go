@@ -23,9 +23,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 )
 
@@ -225,7 +227,7 @@ func (t *Toolchain) Build(ctx context.Context, dir string, out io.Writer) (Proje
 	if err != nil {
 		return p, err
 	}
-	if err := writeWITDeps(filepath.Join(dir, "wit", "deps")); err != nil {
+	if err := writeWITDeps(filepath.Join(dir, "wit", "deps"), witDepsOfWorld(filepath.Join(dir, "wit"))); err != nil {
 		return p, fmt.Errorf("write the WIT dependencies: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "build"), 0o755); err != nil {
@@ -279,10 +281,52 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// writeWITDeps writes pelato's WIT packages into dst, leaving a package folder that
-// is already there as it is (a project may bring its own).
-func writeWITDeps(dst string) error {
-	src, err := fs.Sub(templates.WITDeps(), "deps")
+// witUse matches a WIT world's use of another package: `import ns:pkg/iface@version;`,
+// `export ...` or `include ns:pkg/world@version;`.
+var witUse = regexp.MustCompile(`(?m)^\s*(?:import|export|include)\s+([a-z][a-z0-9-]*):([a-z][a-z0-9-]*)/[a-z][a-z0-9-]*@([0-9][0-9A-Za-z.+-]*)\s*;`)
+
+// witDepsOfWorld returns the set of pelato's WIT packages (templates.WITDepsFor of
+// a platform) that holds every package the worlds under witDir name: the set of the
+// platform the project was generated for. wit-bindgen-go refuses a deps folder
+// holding a package nothing uses, so only one platform's set may be written.
+// Without a match (a world pelato did not write) it is the default set.
+func witDepsOfWorld(witDir string) fs.FS {
+	var used []string
+	if entries, err := os.ReadDir(witDir); err == nil {
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".wit") {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(witDir, e.Name()))
+			if err != nil {
+				continue
+			}
+			for _, m := range witUse.FindAllStringSubmatch(string(b), -1) {
+				used = append(used, m[1]+"-"+m[2]+"-"+m[3])
+			}
+		}
+	}
+	for _, p := range workflow.Platforms() {
+		deps := templates.WITDepsFor(p)
+		fits := true
+		for _, u := range used {
+			if _, err := fs.Stat(deps, "deps/"+u+"/package.wit"); err != nil {
+				fits = false
+				break
+			}
+		}
+		if fits {
+			return deps
+		}
+	}
+	return templates.WITDeps()
+}
+
+// writeWITDeps writes the WIT packages of deps (laid out as templates.WITDeps) into
+// dst, leaving a package folder that is already there as it is (a project may bring
+// its own).
+func writeWITDeps(dst string, deps fs.FS) error {
+	src, err := fs.Sub(deps, "deps")
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,14 @@ package localbuild
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pelato-dev/pelato/templates"
 )
 
 func TestReadProject(t *testing.T) {
@@ -109,7 +112,7 @@ func TestWriteWITDeps(t *testing.T) {
 	if err := os.WriteFile(own, []byte("package wasi:logging@0.1.0-draft;\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeWITDeps(dst); err != nil {
+	if err := writeWITDeps(dst, templates.WITDeps()); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(own)
@@ -122,7 +125,30 @@ func TestWriteWITDeps(t *testing.T) {
 		}
 	}
 	// Writing again changes nothing and does not fail.
-	if err := writeWITDeps(dst); err != nil {
+	if err := writeWITDeps(dst, templates.WITDeps()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWITDepsOfWorld: the WIT packages written are those of the platform whose set
+// holds every package the world names (one set only: wit-bindgen-go refuses a
+// package nothing uses).
+func TestWITDepsOfWorld(t *testing.T) {
+	for _, tc := range []struct{ world, has, hasnt string }{
+		{"import wasi:config/runtime@0.2.0-draft;\n", "wasi-config-0.2.0-draft", "wasi-config-0.2.0-rc.1"},
+		{"  include wasi:cli/imports@0.2.0;\n  import wasi:config/store@0.2.0-rc.1;\n", "wasi-config-0.2.0-rc.1", "wasi-config-0.2.0-draft"},
+		{"import other:pkg/x@1.0.0;\n", "wasi-config-0.2.0-draft", "wasi-config-0.2.0-rc.1"},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "world.wit"), []byte("package pelato:task;\nworld w {\n"+tc.world+"}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		deps := witDepsOfWorld(dir)
+		if _, err := fs.Stat(deps, "deps/"+tc.has+"/package.wit"); err != nil {
+			t.Errorf("%q: %v", tc.world, err)
+		}
+		if _, err := fs.Stat(deps, "deps/"+tc.hasnt+"/package.wit"); err == nil {
+			t.Errorf("%q: %s is in the set", tc.world, tc.hasnt)
+		}
 	}
 }

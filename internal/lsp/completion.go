@@ -254,6 +254,21 @@ func (c *completer) values(key, raw string, noSpace, task bool) []protocol.Compl
 		}
 		return c.labels(raw, nil)
 	}
+	if spec, ok := workflow.LookupKey(key, task); ok && len(spec.Enum) > 0 {
+		var out []protocol.CompletionItem
+		for _, v := range spec.Enum {
+			detail := ""
+			if v == spec.Default {
+				detail = "the default"
+			}
+			if key == "platform" {
+				detail = workflow.PlatformSummary(v)
+			}
+			out = append(out, protocol.CompletionItem{Label: v, Kind: protocol.CompletionItemKindEnumMember,
+				Detail: protocol.NewOptional(detail), TextEdit: c.edit(raw, lead+v)})
+		}
+		return out
+	}
 	if !task {
 		return nil
 	}

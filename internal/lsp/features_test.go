@@ -242,6 +242,7 @@ func TestCodeActionsWithoutDocumentChanges(t *testing.T) {
 
 func TestCompletion(t *testing.T) {
 	text := `proj
+platform: 
 tasks:
   - name: Temp data conversion 🌡️
     type: http_producer_nats
@@ -267,6 +268,7 @@ tasks:
 		delta  int
 	}{
 		{"top-level key", "proj", 4},
+		{"platform value", "platform: \n", 10},
 		{"type value", "type: \n", 6},
 		{"code value", "code: \n", 6},
 		{"targets list", "[edge, ]", 7},

@@ -159,6 +159,8 @@ type BuildOptions struct {
 	VolumePrefix string
 	// AllowGoGenerate is passed to Gen (GenOptions.AllowGoGenerate).
 	AllowGoGenerate bool
+	// Platform is passed to Gen (GenOptions.Platform).
+	Platform string
 	// Templates, Overlay and TaskChecker are passed to Gen.
 	Templates   *templates.Registry
 	Overlay     func(path string) ([]byte, bool)
@@ -334,7 +336,7 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		dc, err = builder.Connect(ctx)
 		return err
 	}
-	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates,
+	gen, err := Gen(ctx, GenOptions{Root: opts.Root, Tasks: opts.Tasks, Registry: opts.Registry, Templates: opts.Templates, Platform: opts.Platform,
 		Overlay: opts.Overlay, TaskChecker: opts.TaskChecker, Reporter: rep, holdLock: true, AllowGoGenerate: opts.AllowGoGenerate,
 		beforeWrite: findBuilder})
 	if err != nil {

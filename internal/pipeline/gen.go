@@ -70,6 +70,9 @@ type GenOptions struct {
 	// never a workflow.yaml key: a cloned project must not decide what runs when its
 	// user builds it.
 	AllowGoGenerate bool
+	// Platform is the platform to generate for (workflow.Platforms()); "" means the
+	// workflow's `platform:` key (workflow.ResolvePlatform).
+	Platform string
 
 	// writeFile writes one new file; nil means writeFileSync. Tests inject failures.
 	writeFile func(path string, data []byte) error
@@ -94,6 +97,55 @@ type Record struct {
 	// Sources maps each copied task file (name in the folder) to its source path
 	// relative to the project (tasks/convert.go), so build errors can point there.
 	Sources map[string]string `json:"sources,omitempty"`
+	// Platform is the platform the folder was generated for (workflow.Platforms());
+	// a record written before platforms existed has none: GenPlatform reads that as
+	// workflow.PlatformWasmCloud1.
+	Platform string `json:"platform,omitempty"`
+}
+
+// GenPlatform returns the platform the folder was generated for.
+func (r Record) GenPlatform() string {
+	if r.Platform == "" {
+		return workflow.PlatformWasmCloud1
+	}
+	return r.Platform
+}
+
+// ReadRecord reads the record of gen/<component>/ under the project root.
+// It does not follow symbolic links (the folder may have been a build container's).
+func ReadRecord(root, component string) (Record, error) {
+	rec, err := readGenRecord(filepath.Join(root, GenDir, component))
+	if err != nil {
+		return Record{}, fmt.Errorf("gen/%s: %w (run pelato gen)", component, err)
+	}
+	return rec, nil
+}
+
+// PlatformMismatchError says a component folder was generated for another platform
+// than the one a command works for.
+type PlatformMismatchError struct {
+	Component string
+	// Generated is the platform of the folder, Want the command's.
+	Generated, Want string
+}
+
+// Error says what to run.
+func (e *PlatformMismatchError) Error() string {
+	return fmt.Sprintf("gen/%s was generated for %s; run pelato gen --platform %s", e.Component, e.Generated, e.Want)
+}
+
+// CheckPlatform returns a *PlatformMismatchError when gen/<component>/ under root
+// was generated for another platform than want, and the error of ReadRecord when it
+// has no readable record.
+func CheckPlatform(root, component, want string) error {
+	rec, err := ReadRecord(root, component)
+	if err != nil {
+		return err
+	}
+	if got := rec.GenPlatform(); got != want {
+		return &PlatformMismatchError{Component: component, Generated: got, Want: want}
+	}
+	return nil
 }
 
 // placeTaskFiles chooses the name of each task file's copy in a component folder
@@ -225,12 +277,18 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	if opts.Registry == "" {
 		opts.Registry = DefaultRegistry
 	}
-	res, err := check.Project(ctx, check.Options{Root: opts.Root, Registry: opts.Templates, Overlay: opts.Overlay, Tasks: opts.TaskChecker})
+	if _, err := workflow.ResolvePlatform(opts.Platform, nil); err != nil {
+		return nil, err
+	}
+	res, err := check.Project(ctx, check.Options{Root: opts.Root, Registry: opts.Templates, Overlay: opts.Overlay, Tasks: opts.TaskChecker, Platform: opts.Platform})
 	if err != nil {
 		return nil, err
 	}
 	if check.HasErrors(res.Diagnostics) {
 		return nil, &CheckFailedError{Result: res}
+	}
+	if opts.Platform, err = workflow.ResolvePlatform(opts.Platform, res.Workflow); err != nil {
+		return nil, err
 	}
 	tasks, err := selectTasks(res.Workflow, opts.Tasks)
 	if err != nil {
@@ -507,7 +565,12 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 	if err != nil {
 		return nil, Record{}, err
 	}
+	platform, err := workflow.ResolvePlatform(opts.Platform, w)
+	if err != nil {
+		return nil, Record{}, err
+	}
 	data := templates.Data{
+		Platform: platform, HTTPHost: spec.HTTPHost,
 		ProjectName: w.ProjectName(), Name: spec.Name, ComponentName: spec.ComponentName, Version: spec.Version,
 		SourceTopic: spec.SourceTopic, DestTopic: spec.DestTopic, Bucket: spec.Bucket, Targets: spec.Targets,
 		Instances: spec.Instances, HTTPPort: spec.HTTPPort, Config: spec.Config, Registry: strings.TrimSuffix(opts.Registry, "/"),
@@ -540,7 +603,7 @@ func renderTask(opts GenOptions, w *workflow.Workflow, spec workflow.Spec) (map[
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
 		h.Write(files[n])
 	}
-	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names, Sources: sources}
+	rec := Record{Generator: "pelato", Template: tpl.Name, TemplateVersion: tpl.Version, InputHash: hex.EncodeToString(h.Sum(nil)), Files: names, Sources: sources, Platform: platform}
 	if len(renamed) > 0 {
 		rec.Renamed = renamed
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/userfile"
 	"github.com/pelato-dev/pelato/internal/wasmcomponent"
 	"github.com/pelato-dev/pelato/internal/workflow"
+	"github.com/pelato-dev/pelato/internal/workload"
 	"github.com/pelato-dev/pelato/templates"
 )
 
@@ -211,7 +212,10 @@ func pushOne(ctx context.Context, opts PushOptions, pusher *ociregistry.Pusher, 
 	if ctx.Err() != nil {
 		return fail("cancelled")
 	}
-	_, now, err := renderTask(GenOptions{Root: opts.Root, Registry: registry, Templates: opts.Templates}, w, spec)
+	// Render for the platform gen/<c> was generated (and built) for, so the hash
+	// compares like with like whatever the project's platform is now.
+	platform := recordedPlatform(opts.Root, spec.ComponentName)
+	_, now, err := renderTask(GenOptions{Root: opts.Root, Registry: registry, Templates: opts.Templates, Platform: platform}, w, spec)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -254,18 +258,37 @@ func pushOne(ctx context.Context, opts PushOptions, pusher *ociregistry.Pusher, 
 // in gen/<c>/wadm.yaml, confirmed by rendering the task for it and finding the input
 // hash the build recorded. It returns "" when that is not the cause.
 func builtForRegistry(opts PushOptions, w *workflow.Workflow, spec workflow.Spec, rec buildRecord) string {
-	data, err := userfile.Read(filepath.Join(opts.Root, GenDir, spec.ComponentName, templates.ManifestFile), maxManifestSize)
-	if err != nil {
-		return ""
+	platform := recordedPlatform(opts.Root, spec.ComponentName)
+	var image string
+	if platform == workflow.PlatformWasmCloud2 {
+		wds, err := workload.ReadFile(filepath.Join(opts.Root, GenDir, spec.ComponentName, workload.FileName))
+		if err != nil {
+			return ""
+		}
+		image = wds[0].Spec.Template.Spec.Components[0].Image
+	} else {
+		data, err := userfile.Read(filepath.Join(opts.Root, GenDir, spec.ComponentName, templates.ManifestFile), maxManifestSize)
+		if err != nil {
+			return ""
+		}
+		image = imageOf(data)
 	}
-	image := imageOf(data)
 	other, ok := strings.CutSuffix(image, "/"+spec.ComponentName+":"+spec.Version)
 	if !ok || other == "" {
 		return ""
 	}
-	_, then, err := renderTask(GenOptions{Root: opts.Root, Registry: other, Templates: opts.Templates}, w, spec)
+	_, then, err := renderTask(GenOptions{Root: opts.Root, Registry: other, Templates: opts.Templates, Platform: platform}, w, spec)
 	if err != nil || then.InputHash != rec.GenInputHash {
 		return ""
 	}
 	return other
+}
+
+// recordedPlatform returns the platform gen/<component> was generated for, or ""
+// (the workflow's) when it has no readable record.
+func recordedPlatform(root, component string) string {
+	if rec, err := ReadRecord(root, component); err == nil {
+		return rec.GenPlatform()
+	}
+	return ""
 }

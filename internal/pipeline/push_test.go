@@ -64,3 +64,31 @@ func TestPushToAnotherRegistryExplainsTheCause(t *testing.T) {
 		}
 	}
 }
+
+// TestPushRendersForTheRecordedPlatform: a component generated (and built) for
+// wasmcloud1 with --platform, in a project whose key says wasmcloud2, is compared
+// with its build as rendered for wasmcloud1: push goes on to the artifact instead of
+// calling the task changed.
+func TestPushRendersForTheRecordedPlatform(t *testing.T) {
+	root := copyProject(t, "../../examples/temperature-wasmcloud2")
+	gen, err := Gen(context.Background(), GenOptions{Root: root, Platform: "wasmcloud1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(buildRecordPath(root, "x")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range gen.Components {
+		rec, err := readGenRecord(c.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeJSON(buildRecordPath(root, c.ComponentName), buildRecord{GenInputHash: rec.InputHash}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, _ := Push(context.Background(), PushOptions{Root: root, Tasks: []string{"temp-filter"}, Registry: DefaultRegistry})
+	if got := res.Components[0].Err; !strings.Contains(got, "read the artifact") {
+		t.Errorf("push of a wasmcloud1 build in a wasmcloud2 project: %s", got)
+	}
+}

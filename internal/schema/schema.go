@@ -100,6 +100,12 @@ func property(k workflow.KeySpec) object {
 		if k.Pattern != "" {
 			p["pattern"] = k.Pattern
 		}
+		if len(k.Enum) > 0 {
+			p["enum"] = k.Enum
+		}
+		if k.Key == "http_host" {
+			p["maxLength"] = workflow.MaxHostnameLength
+		}
 		switch k.Key {
 		case "version":
 			p["not"] = object{"const": "latest"}

@@ -78,6 +78,17 @@ func project(t *testing.T) (string, map[string]*templates.Template) {
 	return dir, byComponent
 }
 
+// projectWasmCloud2 writes a wasmcloud2 project with one processor_nats task
+// (component tpl-w2) and returns its folder.
+func projectWasmCloud2(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "workflow.yaml"), "project_name: TinyGo build test on wasmCloud 2\nplatform: wasmcloud2\ntasks:\n"+
+		"  - name: Task on wasmcloud2\n    type: processor_nats\n    code: w2.go\n    targets: [edge]\n    source_topic: in_w2\n    dest_topic: out_w2\n    component_name: tpl-w2\n    version: 1.0.0\n")
+	writeFile(t, filepath.Join(dir, "tasks", "w2.go"), stringTask)
+	return dir
+}
+
 // TestTemplatesBuildAndRun builds every template's generated project with the real
 // TinyGo (pelato's local builder: the builder image's steps with the toolchain of
 // .ci/tinygo.sh), checks that each artifact is a component importing and exporting
@@ -85,12 +96,26 @@ func project(t *testing.T) (string, map[string]*templates.Template) {
 // test doubles of the host's interfaces (testdata/doubles.mjs): a message in gives
 // the result published to dest_topic (and to the reply subject), an HTTP POST gives
 // 200 and a publish, a key-value message stores the pair.
+//
+// Beside them, at the same time (the builds overlap on the machine's cores), it
+// builds one processor_nats task of a wasmcloud2 project and checks that its
+// component imports wasi:config/store@0.2.0-rc.1, what wasmCloud 2 serves, and not
+// the 1.x wasi:config/runtime, and runs it the same way.
 func TestTemplatesBuildAndRun(t *testing.T) {
 	tc := tinygotest.Require(t)
 	root, byComponent := project(t)
+	rootW2 := projectWasmCloud2(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	start := time.Now()
+	var resW2 *pipeline.BuildResult
+	var errW2 error
+	doneW2 := make(chan struct{})
+	go func() {
+		defer close(doneW2)
+		resW2, errW2 = pipeline.Build(ctx, pipeline.BuildOptions{Root: rootW2, Builder: pipeline.BuilderLocal, Jobs: 1})
+	}()
+	defer func() { cancel(); <-doneW2 }()
 	res := buildProject(ctx, t, root)
 	t.Logf("built %d components in %s", len(res.Components), time.Since(start).Round(time.Second))
 	if len(res.Components) != len(byComponent) {
@@ -106,10 +131,36 @@ func TestTemplatesBuildAndRun(t *testing.T) {
 		tmpl := byComponent[c.ComponentName]
 		t.Run(tmpl.Name, func(t *testing.T) {
 			art := filepath.Join(root, filepath.FromSlash(c.Artifact))
-			checkWorld(t, art, filepath.Join(root, pipeline.GenDir, c.ComponentName, "wit", "world.wit"), tmpl)
+			checkWorld(t, art, filepath.Join(root, pipeline.GenDir, c.ComponentName, "wit", "world.wit"), tmpl, "wasi:config/runtime@0.2.0-draft")
 			run(t, tc, art, c.ComponentName, tmpl)
 		})
 	}
+
+	<-doneW2
+	t.Logf("built the wasmcloud2 component too in %s", time.Since(start).Round(time.Second))
+	if errW2 != nil || len(resW2.Components) != 1 {
+		t.Fatalf("wasmcloud2 build: %v %+v", errW2, resW2)
+	}
+	t.Run("wasmcloud2/processor_nats", func(t *testing.T) {
+		c := resW2.Components[0]
+		if c.Status != pipeline.StatusBuilt {
+			log, _ := os.ReadFile(filepath.Join(rootW2, filepath.FromSlash(c.Log)))
+			t.Fatalf("%s: %s: %s\n%s", c.ComponentName, c.Status, c.Err, log)
+		}
+		tmpl, _ := templates.Default().Lookup("processor_nats")
+		art := filepath.Join(rootW2, filepath.FromSlash(c.Artifact))
+		checkWorld(t, art, filepath.Join(rootW2, pipeline.GenDir, c.ComponentName, "wit", "world.wit"), tmpl, "wasi:config/store@0.2.0-rc.1")
+		info, err := wasmcomponent.ParseFile(art)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range info.ImportNames() {
+			if strings.HasPrefix(n, "wasi:config/runtime") {
+				t.Errorf("the wasmcloud2 component imports %s, which wasmCloud 2 does not serve", n)
+			}
+		}
+		run(t, tc, art, c.ComponentName, tmpl)
+	})
 
 	// Unchanged: the second build reuses every artifact.
 	res = buildProject(ctx, t, root)
@@ -122,8 +173,9 @@ func TestTemplatesBuildAndRun(t *testing.T) {
 // its world.wit exports, importing nothing its world does not allow (the world's
 // imports, the WASI 0.2.0 packages that wasi:cli/imports includes and the types of
 // the packages it imports: wasm-tools leaves out imports the code never calls),
-// and importing what its template's harness uses.
-func checkWorld(t *testing.T, art, worldWIT string, tmpl *templates.Template) {
+// and importing what its template's harness uses (configImport: the wasi:config
+// interface of its platform).
+func checkWorld(t *testing.T, art, worldWIT string, tmpl *templates.Template, configImport string) {
 	t.Helper()
 	info, err := wasmcomponent.ParseFile(art)
 	if err != nil {
@@ -174,7 +226,7 @@ func checkWorld(t *testing.T, art, worldWIT string, tmpl *templates.Template) {
 	}
 	need := []string{"wasi:logging/logging@0.1.0-draft"}
 	if tmpl.Publishes {
-		need = append(need, "wasmcloud:messaging/consumer@0.2.0", "wasi:config/runtime@0.2.0-draft")
+		need = append(need, "wasmcloud:messaging/consumer@0.2.0", configImport)
 	}
 	if tmpl.Kind == templates.KindKV {
 		need = append(need, "wasi:keyvalue/store@0.2.0-draft")
@@ -243,7 +295,7 @@ func run(t *testing.T, tc *tinygotest.Toolchain, art, component string, tmpl *te
 	}
 	args := []string{tc.JCO, "transpile", art, "-o", filepath.Join(dir, "out"), "--name", "component", "--quiet"}
 	for iface, export := range map[string]string{
-		"wasi:logging/logging": "logging", "wasi:config/runtime": "config", "wasmcloud:messaging/consumer": "consumer",
+		"wasi:logging/logging": "logging", "wasi:config/runtime": "config", "wasi:config/store": "config", "wasmcloud:messaging/consumer": "consumer",
 		"wasmcloud:messaging/types": "types", "wasi:keyvalue/store": "store",
 	} {
 		args = append(args, "--map", iface+"=../doubles.mjs#"+export)

@@ -62,6 +62,8 @@ type KeySpec struct {
 	Default string
 	// Replacement names the key to use instead of a deprecated one.
 	Replacement string
+	// Enum, when set, lists the values a String key accepts.
+	Enum []string
 }
 
 // Patterns shared by the checker and the schema.
@@ -74,6 +76,11 @@ const (
 	MaxVersionLength = 128
 	BucketPattern    = `^[A-Za-z0-9_-]+$`
 	LabelPattern     = `^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`
+	// HostnamePattern is a DNS hostname: dot-separated labels of letters, digits and
+	// inner `-`, each at most 63 characters (the whole at most MaxHostnameLength).
+	HostnamePattern = `^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`
+	// MaxHostnameLength is the longest DNS name.
+	MaxHostnameLength = 253
 )
 
 var keys = []KeySpec{
@@ -81,6 +88,8 @@ var keys = []KeySpec{
 		Description: "The project's display name, free text (used in logs and metrics)."},
 	{Key: "tasks", Scope: Project, Type: TaskList, Required: true,
 		Description: "The tasks of the workflow: each becomes one WebAssembly component and one wadm application."},
+	{Key: "platform", Scope: Project, Type: String, Default: PlatformWasmCloud1, Example: PlatformWasmCloud2, Enum: Platforms(),
+		Description: "The wasmCloud the project runs on: `wasmcloud1` (wasmCloud 1.x: wadm applications over NATS, the default) or `wasmcloud2` (wasmCloud 2.x: WorkloadDeployments on Kubernetes). `pelato gen --platform` overrides it. See docs/wasmcloud2.md."},
 
 	{Key: "name", Scope: Common, Type: String, Required: true, Example: "Temp data conversion",
 		Description: "The task's display name, free text; it becomes the wadm application's description and names the task in logs."},
@@ -106,7 +115,9 @@ var keys = []KeySpec{
 	{Key: "dest_topic", Scope: TemplateKey, Type: String, Example: "sensors.kelvin",
 		Description: "The NATS subject the task publishes its results to; no wildcards. It is runtime configuration: changing it needs no rebuild."},
 	{Key: "http_port", Scope: TemplateKey, Type: Int, Minimum: 1, Maximum: 65535, Default: "8000", Example: "8000",
-		Description: "The port the HTTP producer listens on (on every host that runs it)."},
+		Description: "The port the HTTP producer listens on (on every host that runs it). wasmCloud 1 only: on wasmcloud2 the host listens on its own port and routes by `http_host`."},
+	{Key: "http_host", Scope: TemplateKey, Type: String, Pattern: HostnamePattern, Default: "<component_name>.localhost", Example: "convert.example.com",
+		Description: "The HTTP Host header that routes requests to the HTTP producer (wasmcloud2 only: the wasi:http host interface's `host`). Unique across the workflow's tasks."},
 	{Key: "bucket", Scope: TemplateKey, Type: String, Pattern: BucketPattern, Example: "readings",
 		Description: "The NATS key-value bucket the task stores its results in."},
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/pelato-dev/pelato/internal/userfile"
 )
@@ -130,11 +132,17 @@ type Spec struct {
 	Bucket        string            `json:"bucket,omitempty"`
 	Instances     int               `json:"instances"`
 	HTTPPort      int               `json:"http_port,omitempty"`
+	HTTPHost      string            `json:"http_host,omitempty"`
 	Config        map[string]string `json:"config,omitempty"`
 }
 
 // DefaultHTTPPort is the port an HTTP producer listens on when http_port is absent.
 const DefaultHTTPPort = 8000
+
+// DefaultHTTPHost is the Host header that routes to an HTTP producer on wasmcloud2
+// when http_host is absent: <component_name>.localhost (every *.localhost name
+// resolves to the loopback address, so it works against a local cluster as is).
+func DefaultHTTPHost(componentName string) string { return componentName + ".localhost" }
 
 // Spec returns the task's values with defaults applied.
 func (t *Task) Spec() Spec {
@@ -149,6 +157,10 @@ func (t *Task) Spec() Spec {
 	}
 	if n, ok := t.Int("http_port"); ok {
 		s.HTTPPort = n
+	}
+	s.HTTPHost = t.Str("http_host")
+	if s.HTTPHost == "" {
+		s.HTTPHost = DefaultHTTPHost(s.ComponentName)
 	}
 	if f := t.Field("config"); f != nil && f.Value.Kind == Mapping {
 		s.Config = map[string]string{}
@@ -213,4 +225,51 @@ func (w *Workflow) Platform() string {
 		return p
 	}
 	return PlatformWasmCloud1
+}
+
+// UnknownPlatformError is returned for a `platform:` value or --platform flag that is
+// not one of Platforms().
+type UnknownPlatformError struct {
+	// Value is what was given; From says where ("--platform", "workflow.yaml").
+	Value, From string
+}
+
+// Error names the value and the platforms there are.
+func (e *UnknownPlatformError) Error() string {
+	return fmt.Sprintf("%s: unknown platform %q; expected one of %s", e.From, e.Value, strings.Join(Platforms(), ", "))
+}
+
+// PlatformSummary describes a platform in a few words, for completion and help.
+func PlatformSummary(p string) string {
+	switch p {
+	case PlatformWasmCloud1:
+		return "wasmCloud 1.x: wadm applications over NATS (the default)"
+	case PlatformWasmCloud2:
+		return "wasmCloud 2.x: WorkloadDeployments on Kubernetes"
+	}
+	return ""
+}
+
+// IsPlatform reports whether p is one of Platforms().
+func IsPlatform(p string) bool { return slices.Contains(Platforms(), p) }
+
+// ResolvePlatform returns the platform a command works for: flag when it is set
+// (a command line's --platform overrides the project), else the workflow's
+// `platform:` key, else PlatformWasmCloud1. w may be nil. An unknown value is an
+// *UnknownPlatformError.
+func ResolvePlatform(flag string, w *Workflow) (string, error) {
+	if flag != "" {
+		if !IsPlatform(flag) {
+			return "", &UnknownPlatformError{Value: flag, From: "--platform"}
+		}
+		return flag, nil
+	}
+	if w == nil {
+		return PlatformWasmCloud1, nil
+	}
+	p := w.Platform()
+	if !IsPlatform(p) {
+		return "", &UnknownPlatformError{Value: p, From: FileName}
+	}
+	return p, nil
 }

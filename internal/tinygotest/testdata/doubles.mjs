@@ -16,7 +16,9 @@ export const logging = {
   },
 };
 
-// wasi:config/runtime@0.2.0-draft: get returns option<string> or throws config-error.
+// wasi:config/runtime@0.2.0-draft (wasmCloud 1) and wasi:config/store@0.2.0-rc.1
+// (wasmCloud 2) have the same functions: get returns option<string> or throws the
+// error variant; get-all returns the pairs.
 export const config = {
   get(key) {
     return Object.hasOwn(state.config, key) ? state.config[key] : undefined;
