@@ -79,6 +79,8 @@ const (
 var keys = []KeySpec{
 	{Key: "project_name", Scope: Project, Type: String, Required: true, Example: "Temperature data analysis",
 		Description: "The project's display name, free text (used in logs and metrics)."},
+	{Key: "platform", Scope: Project, Type: String, Example: "wasmcloud2",
+		Description: "Where the project deploys: `wasmcloud1` (wadm over NATS, the default) or `wasmcloud2` (WorkloadDeployments on Kubernetes)."},
 	{Key: "tasks", Scope: Project, Type: TaskList, Required: true,
 		Description: "The tasks of the workflow: each becomes one WebAssembly component and one wadm application."},
 
