@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,4 +220,31 @@ func cond(typ, status, reason, msg string) map[string]any {
 		c["message"] = msg
 	}
 	return c
+}
+
+// Lazy starts an Env on first need, for test binaries where few tests need one
+// (one Lazy per test binary; Stop it from TestMain after m.Run).
+type Lazy struct {
+	once sync.Once
+	env  *Env
+	err  error
+}
+
+// Need returns the Env, starting it on the first call, or stops t
+// (testenv.Missing) when it cannot start.
+func (l *Lazy) Need(t testing.TB) *Env {
+	t.Helper()
+	l.once.Do(func() { l.env, l.err = Start() })
+	if l.err != nil {
+		testenv.Missing(t, l.err.Error())
+	}
+	return l.env
+}
+
+// Stop stops the Env if it was started.
+func (l *Lazy) Stop() {
+	l.once.Do(func() {})
+	if l.env != nil {
+		_ = l.env.Stop()
+	}
 }
