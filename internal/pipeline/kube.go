@@ -32,7 +32,11 @@ type KubeConn struct {
 }
 
 func (k KubeConn) connect() (*kube.Client, error) {
-	return kube.Connect(kube.Config{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace})
+	c, err := kube.Connect(kube.Config{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace})
+	if err != nil {
+		return nil, &KubeConfigError{Err: err}
+	}
+	return c, nil
 }
 
 // isKube reports whether the project deploys to wasmCloud 2 (Kubernetes).
@@ -480,3 +484,21 @@ func kubeHosts(ctx context.Context, kc KubeConn) ([]lattice.Host, error) {
 	}
 	return latticeHosts(hs), nil
 }
+
+// ClusterUnusable reports whether err says the Kubernetes cluster cannot be used
+// at all (no kubeconfig, unreachable API server, no wasmCloud CRDs): the
+// front ends treat it as a settings problem, as an unreachable NATS server.
+func ClusterUnusable(err error) bool {
+	var ue *kube.UnreachableError
+	var ke *KubeConfigError
+	return errors.As(err, &ue) || errors.Is(err, kube.ErrCRDsMissing) || errors.As(err, &ke)
+}
+
+// KubeConfigError says the kubeconfig, context or namespace could not be resolved.
+type KubeConfigError struct{ Err error }
+
+// Error implements error.
+func (e *KubeConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *KubeConfigError) Unwrap() error { return e.Err }
