@@ -240,3 +240,69 @@ current-context: x
 		t.Errorf("unreachable: %v", err)
 	}
 }
+
+// TestWaitReadyWaitsForRollout: after a template change the operator's Ready=True
+// is the old template's until its current ReplicaSet runs the new one (the
+// conditions carry no observedGeneration). The test plays the operator by hand.
+func TestWaitReadyWaitsForRollout(t *testing.T) {
+	e := kubetest.Need(t, kenv)
+	ns := e.Namespace(t)
+	c := client(t, e, ns)
+	ctx := ctxT(t)
+	obj := fixture(t, "rollout")[1]
+	a, err := c.Apply(ctx, obj, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wds := e.Dyn.Resource(kube.WorkloadDeployments).Namespace(ns)
+	rss := e.Dyn.Resource(kube.WorkloadReplicaSets).Namespace(ns)
+	makeRS := func(name string, from *unstructured.Unstructured) {
+		tmpl, _, _ := unstructured.NestedMap(from.Object, "spec", "template")
+		rs := &unstructured.Unstructured{Object: map[string]any{"apiVersion": kube.APIVersion, "kind": "WorkloadReplicaSet",
+			"metadata": map[string]any{"name": name, "namespace": ns}, "spec": map[string]any{"replicas": int64(1), "template": tmpl}}}
+		if _, err := rss.Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setStatus := func(rs string) {
+		cur, err := wds.Get(ctx, a.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Object["status"] = map[string]any{"currentReplicaSet": map[string]any{"name": rs},
+			"replicas":   map[string]any{"expected": int64(1), "current": int64(1), "ready": int64(1)},
+			"conditions": []any{map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}}}
+		if _, err := wds.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, _ := wds.Get(ctx, a.Name, metav1.GetOptions{})
+	makeRS(a.Name+"-old", old)
+	setStatus(a.Name + "-old")
+	// The new image: applied, but the operator has not taken it up.
+	changed := obj.DeepCopy()
+	comps, _, _ := unstructured.NestedSlice(changed.Object, "spec", "template", "spec", "components")
+	comps[0].(map[string]any)["image"] = "localhost:5000/demo/hello:0.2.0"
+	_ = unstructured.SetNestedSlice(changed.Object, comps, "spec", "template", "spec", "components")
+	b, err := c.Apply(ctx, changed, false)
+	if err != nil || b.Action != kube.Updated {
+		t.Fatalf("%v %+v", err, b)
+	}
+	short, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
+	defer cancel()
+	if _, err := c.WaitReady(short, a.Name, b.Deployment.Generation, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("returned before the rollout: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.WaitReady(ctx, a.Name, b.Deployment.Generation, nil)
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	cur, _ := wds.Get(ctx, a.Name, metav1.GetOptions{})
+	makeRS(a.Name+"-new", cur)
+	setStatus(a.Name + "-new")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -46,7 +46,11 @@ type Deployment struct {
 	Generation         int64             `json:"generation"`
 	ResourceVersion    string            `json:"resource_version"`
 	Deleting           bool              `json:"deleting,omitempty"`
-	ObservedGeneration int64             `json:"-"`
+	// CurrentReplicaSet is status.currentReplicaSet.name: the ReplicaSet the
+	// operator made from the template it last took up.
+	CurrentReplicaSet string `json:"current_replica_set,omitempty"`
+
+	templateSpec any // spec.template.spec, to compare with the ReplicaSet's
 }
 
 // DecodeDeployment reads a WorkloadDeployment object (as the API server sends it).
@@ -67,6 +71,8 @@ func DecodeDeployment(obj map[string]any) Deployment {
 	d.Current = int32(i64(obj, "status", "replicas", "current"))
 	d.Ready = int32(i64(obj, "status", "replicas", "ready"))
 	d.Conditions = DecodeConditions(obj)
+	d.CurrentReplicaSet = str(obj, "status", "currentReplicaSet", "name")
+	d.templateSpec, _ = nested(obj, "spec", "template", "spec")
 	return d
 }
 

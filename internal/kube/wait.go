@@ -2,6 +2,8 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"fmt"
 	"strings"
 
@@ -58,7 +60,7 @@ func (c *Client) WaitReady(ctx context.Context, name string, generation int64, p
 			return last, c.wrap(err, "get WorkloadDeployment "+name)
 		}
 		d := DecodeDeployment(obj.Object)
-		if check := c.settled(d, generation, &last, progress); check {
+		if c.settled(ctx, d, generation, &last, progress) {
 			return d, nil
 		}
 		wl, err := wls.List(ctx, metav1.ListOptions{})
@@ -112,7 +114,7 @@ func (c *Client) follow(ctx context.Context, name string, generation int64, d De
 				continue
 			}
 			d = DecodeDeployment(u.Object)
-			if c.settled(d, generation, last, progress) {
+			if c.settled(ctx, d, generation, last, progress) {
 				return true, d, nil
 			}
 		case ev, ok := <-wlWatch.ResultChan():
@@ -133,13 +135,30 @@ func (c *Client) follow(ctx context.Context, name string, generation int64, d De
 	}
 }
 
-// settled reports whether d is ready, and passes a changed state to progress.
-func (c *Client) settled(d Deployment, generation int64, last *Deployment, progress func(Deployment)) bool {
+// settled reports whether d is ready with its current template rolled out, and
+// passes a changed state to progress.
+func (c *Client) settled(ctx context.Context, d Deployment, generation int64, last *Deployment, progress func(Deployment)) bool {
 	if progress != nil && d.Words() != last.Words() {
 		progress(d)
 	}
 	*last = d
-	return d.IsReady() && (generation == 0 || d.Generation >= generation)
+	return d.IsReady() && (generation == 0 || d.Generation >= generation) && c.rolledOut(ctx, d)
+}
+
+// rolledOut reports whether the operator's current ReplicaSet runs d's template.
+// The operator's conditions carry no observedGeneration: right after an update a
+// Ready=True may still be the old template's, until the operator has made a
+// ReplicaSet of the new one (its spec.template.spec is the deployment's).
+func (c *Client) rolledOut(ctx context.Context, d Deployment) bool {
+	if d.CurrentReplicaSet == "" {
+		return true // an operator that does not report it: trust Ready
+	}
+	rs, err := c.dyn.Resource(WorkloadReplicaSets).Namespace(c.namespace).Get(ctx, d.CurrentReplicaSet, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	spec, _ := nested(rs.Object, "spec", "template", "spec")
+	return equalJSON(spec, d.templateSpec)
 }
 
 // noHost returns a *NoHostError when Workload u belongs to deployment d and the
@@ -281,4 +300,17 @@ func (c *Client) Deployments(ctx context.Context, project string) ([]Deployment,
 	}
 	sortDeployments(out)
 	return out, nil
+}
+
+// equalJSON compares two decoded JSON values, numbers by value.
+func equalJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	var x, y any
+	_ = json.Unmarshal(ja, &x)
+	_ = json.Unmarshal(jb, &y)
+	return reflect.DeepEqual(x, y)
 }
