@@ -41,11 +41,11 @@ type Deployment struct {
 	Current int32 `json:"replicas_current"`
 	Ready   int32 `json:"replicas_ready"`
 	// HostSelector is spec.template.spec.hostSelector.
-	HostSelector       map[string]string `json:"host_selector,omitempty"`
-	Conditions         []Condition       `json:"conditions,omitempty"`
-	Generation         int64             `json:"generation"`
-	ResourceVersion    string            `json:"resource_version"`
-	Deleting           bool              `json:"deleting,omitempty"`
+	HostSelector    map[string]string `json:"host_selector,omitempty"`
+	Conditions      []Condition       `json:"conditions,omitempty"`
+	Generation      int64             `json:"generation"`
+	ResourceVersion string            `json:"resource_version"`
+	Deleting        bool              `json:"deleting,omitempty"`
 	// CurrentReplicaSet is status.currentReplicaSet.name: the ReplicaSet the
 	// operator made from the template it last took up.
 	CurrentReplicaSet string `json:"current_replica_set,omitempty"`

@@ -3,8 +3,8 @@ package kube
 import (
 	"context"
 	"encoding/json"
-	"reflect"
 	"fmt"
+	"reflect"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
