@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -130,7 +132,11 @@ func (s *Server) cmdStatus(ctx context.Context, raw json.RawMessage, progress pi
 	if err != nil {
 		return nil, err
 	}
-	progress.Event(pipeline.Event{Kind: pipeline.Begin, Title: "Asking wadm and the hosts of lattice " + cfg.Lattice(), Total: 1})
+	title := "Asking wadm and the hosts of lattice " + cfg.Lattice()
+	if s.platformOf(root) == workflow.PlatformWasmCloud2 {
+		title = "Asking the Kubernetes cluster for the deployments and Hosts"
+	}
+	progress.Event(pipeline.Event{Kind: pipeline.Begin, Title: title, Total: 1})
 	res, err := pipeline.Status(ctx, pipeline.StatusOptions{Root: root, Tasks: taskList(a.Task), Templates: s.reg,
 		Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, Kube: s.kubeConn()})
 	if err != nil {
@@ -138,7 +144,15 @@ func (s *Server) cmdStatus(ctx context.Context, raw json.RawMessage, progress pi
 	}
 	for _, app := range res.Apps {
 		line := app.App + ": not in wadm"
-		if app.Stored {
+		switch {
+		case app.Stored && res.Platform == workflow.PlatformWasmCloud2:
+			line = fmt.Sprintf("%s: %s", app.App, app.Status)
+			if app.Message != "" {
+				line += " — " + app.Message
+			}
+		case res.Platform == workflow.PlatformWasmCloud2:
+			line = app.App + ": not deployed in namespace " + res.Namespace
+		case app.Stored:
 			line = fmt.Sprintf("%s: %s (version %s, deployed %s)", app.App, app.Status, app.LatestVersion, orNone(app.DeployedVersion))
 			if app.Message != "" {
 				line += " — " + app.Message
@@ -288,4 +302,14 @@ func (s *Server) fetchHosts(key string, e *hostsEntry, opts lattice.Options, pla
 	if !started {
 		e.fetching = false
 	}
+}
+
+// platformOf reads the `platform:` of the saved workflow.yaml of root (the
+// commands use the saved files); wasmcloud1 when it cannot be read.
+func (s *Server) platformOf(root string) string {
+	data, err := os.ReadFile(filepath.Join(root, workflow.FileName))
+	if err != nil {
+		return workflow.PlatformWasmCloud1
+	}
+	return workflow.New(workflow.Parse(workflow.FileName, data)).Platform()
 }
