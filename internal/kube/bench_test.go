@@ -41,8 +41,15 @@ func BenchmarkWaitReadyPastReady(b *testing.B) {
 			got <- time.Now()
 		}()
 		time.Sleep(150 * time.Millisecond) // WaitReady is watching by now
-		t0 := time.Now()
-		setReady(b, res, a.Name, "True", 1)
+		obj, err := res.Get(ctx, a.Name, metav1.GetOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		withStatus(obj, "True", 1)
+		t0 := time.Now() // the operator's status write starts
+		if _, err := res.UpdateStatus(ctx, obj, metav1.UpdateOptions{}); err != nil {
+			b.Fatal(err)
+		}
 		past += (<-got).Sub(t0)
 	}
 	b.ReportMetric(float64(past.Microseconds())/float64(b.N)/1000, "ms-past-ready/op")
@@ -94,12 +101,16 @@ func setReady(b *testing.B, res resourceT, name, status string, ready int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	withStatus(obj, status, ready)
+	if _, err := res.UpdateStatus(context.Background(), obj, metav1.UpdateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func withStatus(obj *unstructured.Unstructured, status string, ready int64) {
 	obj.Object["status"] = map[string]any{
 		"replicas":   map[string]any{"expected": int64(1), "current": int64(1), "ready": ready},
 		"conditions": []any{map[string]any{"type": "Ready", "status": status, "reason": "Available", "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}},
-	}
-	if _, err := res.UpdateStatus(context.Background(), obj, metav1.UpdateOptions{}); err != nil {
-		b.Fatal(err)
 	}
 }
 

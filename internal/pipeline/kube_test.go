@@ -26,6 +26,11 @@ var kenv kubetest.Lazy
 // target, named <component>-<target>, pelato's labels, no namespace).
 func writeWorkloadDeployments(t *testing.T, root, component, _ string, targets []string, replicas int, hostgroupPrefix string) {
 	t.Helper()
+	writeWorkloadDeploymentsTB(t, root, component, targets, replicas, hostgroupPrefix)
+}
+
+func writeWorkloadDeploymentsTB(t testing.TB, root, component string, targets []string, replicas int, hostgroupPrefix string) {
+	t.Helper()
 	var docs []string
 	for _, tg := range targets {
 		name := strings.ReplaceAll(component, "_", "-")
@@ -259,4 +264,29 @@ func TestKubeUnreachable(t *testing.T) {
 
 func metav1PatchOptions(manager string) metav1.PatchOptions {
 	return metav1.PatchOptions{FieldManager: manager}
+}
+
+// BenchmarkKubeRedeployUnchanged: `pelato deploy` of the two-task wasmcloud2
+// project when the cluster already holds it (three WorkloadDeployments): a no-op,
+// from reading gen/ and the kubeconfig to the result.
+func BenchmarkKubeRedeployUnchanged(b *testing.B) {
+	e := kenv.Need(b)
+	ns := e.Namespace(b)
+	e.StartOperator(b, ns)
+	dir := copyProject(b, "testdata/deploy/kube")
+	e.AddHost(b, ns+"-edge-1", map[string]string{"hostgroup": ns + "-edge"}, true)
+	e.AddHost(b, ns+"-cloud-1", map[string]string{"hostgroup": ns + "-cloud"}, true)
+	writeWorkloadDeploymentsTB(b, dir, "celsius_to_kelvin_conversion", []string{"edge"}, 1, ns+"-")
+	writeWorkloadDeploymentsTB(b, dir, "temp_filter", []string{"edge", "cloud"}, 2, ns+"-")
+	opts := DeployOptions{Root: dir, Kube: KubeConn{Kubeconfig: e.Kubeconfig, Namespace: ns}, Timeout: 30 * time.Second}
+	if res, err := Deploy(context.Background(), opts); err != nil || res.Failed() > 0 {
+		b.Fatalf("%v %+v", err, res)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := Deploy(context.Background(), opts)
+		if err != nil || res.Components[0].Action != ActionUnchanged || res.Components[1].Action != ActionUnchanged {
+			b.Fatalf("%v %+v", err, res)
+		}
+	}
 }
