@@ -10,13 +10,12 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/pelato-dev/pelato/internal/kube"
-	"github.com/pelato-dev/pelato/internal/kube/kubetest"
 )
 
 // BenchmarkWaitReadyPastReady measures how long after the operator writes Ready
 // WaitReady returns (the watch's latency): the benchmark writes the status itself.
 func BenchmarkWaitReadyPastReady(b *testing.B) {
-	e := kubetest.Need(b, kenv)
+	e := kenv.Need(b)
 	ns := e.Namespace(b)
 	c, err := kube.Connect(kube.Config{Kubeconfig: e.Kubeconfig, Namespace: ns})
 	if err != nil {
@@ -58,7 +57,7 @@ func BenchmarkWaitReadyPastReady(b *testing.B) {
 // BenchmarkApplyUnchanged measures an unchanged re-apply (get + server-side apply,
 // a no-op on the server).
 func BenchmarkApplyUnchanged(b *testing.B) {
-	e := kubetest.Need(b, kenv)
+	e := kenv.Need(b)
 	ns := e.Namespace(b)
 	c, err := kube.Connect(kube.Config{Kubeconfig: e.Kubeconfig, Namespace: ns})
 	if err != nil {

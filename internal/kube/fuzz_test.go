@@ -45,3 +45,25 @@ func FuzzDecodeStatus(f *testing.F) {
 		_ = DescribeHosts([]Host{h})
 	})
 }
+
+// FuzzDecodeManifest: any gen/<c>/workloaddeployment.yaml content gives objects or
+// an error naming the file, never a panic; every object is a valid WorkloadDeployment.
+func FuzzDecodeManifest(f *testing.F) {
+	f.Add([]byte("apiVersion: runtime.wasmcloud.dev/v1alpha1\nkind: WorkloadDeployment\nmetadata: {name: a}\nspec: {replicas: 1}\n---\n# c\n"))
+	f.Add([]byte("--- \n---\nkind: [\n"))
+	f.Add([]byte("a: &x [*x, *x]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		objs, err := DecodeManifest("w.yaml", data)
+		if err != nil {
+			if len(err.Error()) < len("w.yaml") || err.Error()[:len("w.yaml")] != "w.yaml" {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, o := range objs {
+			if o.GetKind() != KindWorkloadDeployment || o.GetName() == "" {
+				t.Fatalf("bad object %v", o.Object)
+			}
+		}
+	})
+}

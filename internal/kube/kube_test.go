@@ -17,10 +17,15 @@ import (
 	"github.com/pelato-dev/pelato/internal/kube/kubetest"
 )
 
-// kenv is the API server of this test binary (kubetest.Main).
-var kenv *kubetest.Env
+// kenv is the API server of this test binary, started on first need (not in
+// fuzz workers or unit tests).
+var kenv kubetest.Lazy
 
-func TestMain(m *testing.M) { os.Exit(kubetest.Main(m, &kenv)) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	kenv.Stop()
+	os.Exit(code)
+}
 
 // fixture returns the deployments of testdata/hello.yaml with hostgroup values
 // made unique to the test (Hosts are cluster-wide).
@@ -54,7 +59,7 @@ func ctxT(t *testing.T) context.Context {
 }
 
 func TestApplyWaitReadyReapplyDelete(t *testing.T) {
-	e := kubetest.Need(t, kenv)
+	e := kenv.Need(t)
 	ns := e.Namespace(t)
 	e.StartOperator(t, ns)
 	e.AddHost(t, "life-edge-1", map[string]string{"hostgroup": "life-edge"}, true)
@@ -144,7 +149,7 @@ func TestApplyWaitReadyReapplyDelete(t *testing.T) {
 }
 
 func TestNoMatchingHostListsHosts(t *testing.T) {
-	e := kubetest.Need(t, kenv)
+	e := kenv.Need(t)
 	ns := e.Namespace(t)
 	e.StartOperator(t, ns)
 	e.AddHost(t, "nohost-a", map[string]string{"hostgroup": "nohost-cloud", "zone": "a"}, true)
@@ -178,7 +183,7 @@ func TestNoMatchingHostListsHosts(t *testing.T) {
 }
 
 func TestConflictWithOtherManager(t *testing.T) {
-	e := kubetest.Need(t, kenv)
+	e := kenv.Need(t)
 	ns := e.Namespace(t)
 	c := client(t, e, ns)
 	ctx := ctxT(t)
@@ -209,7 +214,7 @@ func TestConflictWithOtherManager(t *testing.T) {
 }
 
 func TestCheckWithoutCRDsAndUnreachable(t *testing.T) {
-	e := kubetest.Need(t, kenv)
+	e := kenv.Need(t)
 	ctx := ctxT(t)
 	// A server that does not serve runtime.wasmcloud.dev: the CRDs' group read under
 	// another name is the same as missing; use a bogus API path prefix instead.
@@ -245,7 +250,7 @@ current-context: x
 // is the old template's until its current ReplicaSet runs the new one (the
 // conditions carry no observedGeneration). The test plays the operator by hand.
 func TestWaitReadyWaitsForRollout(t *testing.T) {
-	e := kubetest.Need(t, kenv)
+	e := kenv.Need(t)
 	ns := e.Namespace(t)
 	c := client(t, e, ns)
 	ctx := ctxT(t)

@@ -42,39 +42,8 @@ type Env struct {
 	// Dyn is a dynamic client of it.
 	Dyn dynamic.Interface
 
-	env    *envtest.Environment
-	tmp    string
-	reason string
-}
-
-// Main runs a test binary's tests with an Env started for them (*env), and stops
-// it afterwards; without KUBEBUILDER_ASSETS, *env records why, and Need skips the
-// tests that need it. Use from TestMain: os.Exit(kubetest.Main(m, &kenv)).
-func Main(m *testing.M, env **Env) int {
-	e, err := Start()
-	if err != nil {
-		*env = &Env{reason: err.Error()}
-		return m.Run()
-	}
-	*env = e
-	code := m.Run()
-	if err := e.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "kubetest: stop:", err)
-	}
-	return code
-}
-
-// Need returns e when it runs, or stops t (testenv.Missing) with the reason.
-func Need(t testing.TB, e *Env) *Env {
-	t.Helper()
-	if e == nil || e.env == nil {
-		why := HowToGet
-		if e != nil && e.reason != "" {
-			why = e.reason
-		}
-		testenv.Missing(t, why)
-	}
-	return e
+	env *envtest.Environment
+	tmp string
 }
 
 // Start starts kube-apiserver and etcd from KUBEBUILDER_ASSETS with the CRDs.
