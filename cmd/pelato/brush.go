@@ -64,9 +64,10 @@ some stage; 2 bad arguments or settings, Docker unusable, NATS unreachable or no
 			build := pipeline.BuildSettings(cfg)
 			build.Root, build.Tasks, build.Jobs, build.Force, build.AllowGoGenerate = dir, append(tasks, argTasks...), n, force, allowGoGenerate
 			res, err := pipeline.Brush(cmd.Context(), pipeline.BrushOptions{
-				Build:    build,
-				Push:     push,
-				Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout},
+				Build: build,
+				Push:  push,
+				Deploy: pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout,
+					Kube: kubeConn(cmd), ForceConflicts: forceConflicts(cmd)},
 				Reporter: out.display,
 			})
 			out.display.Close()
@@ -111,6 +112,7 @@ some stage; 2 bad arguments or settings, Docker unusable, NATS unreachable or no
 	formatFlag(cmd, &format, "text", "json")
 	f.StringVar(&progress, "progress", "auto", "progress display: auto, tty (live) or plain")
 	latticeFlags(cmd)
+	forceConflictsFlag(cmd)
 	return cmd
 }
 

@@ -65,6 +65,7 @@ func cliProject(t *testing.T, n int, code func(i int) string) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	kenv.Stop()
 	if testImageRef != "" {
 		if dc, err := builder.Connect(context.Background()); err == nil {
 			dc.RemoveImage(context.Background(), testImageRef)

@@ -21,6 +21,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/pipeline"
 	"github.com/pelato-dev/pelato/internal/progressui"
 	"github.com/pelato-dev/pelato/internal/termsafe"
+	"github.com/pelato-dev/pelato/internal/workflow"
 )
 
 // latticeFlags adds the connection flags shared by deploy, remove and status.
@@ -32,6 +33,29 @@ func latticeFlags(cmd *cobra.Command) {
 	cmd.Flags().String("nats-creds", "", "NATS credentials file (NATS_CREDS)")
 	cmd.Flags().String("request-timeout", "", "time-out of one request to wadm (NATS_TIMEOUT; default 5s)")
 	cmd.Flags().String("host-ping-window", "", "longest wait for the hosts' answers to a ping (HOST_PING_WINDOW; default 5s, as wasmCloud's)")
+	cmd.Flags().String("kubeconfig", "", "platform wasmcloud2: kubeconfig file (default $KUBECONFIG, else ~/.kube/config)")
+	cmd.Flags().String("context", "", "platform wasmcloud2: kubeconfig context (default its current-context)")
+	cmd.Flags().StringP("namespace", "n", "", "platform wasmcloud2: Kubernetes namespace (default the context's, else \"default\")")
+}
+
+// forceConflictsFlag adds --force-conflicts (deploy, brush).
+func forceConflictsFlag(cmd *cobra.Command) {
+	cmd.Flags().Bool("force-conflicts", false, "platform wasmcloud2: take over fields another field manager (kubectl, helm, ...) changed, instead of refusing")
+}
+
+// kubeConn reads the Kubernetes flags of latticeFlags.
+func kubeConn(cmd *cobra.Command) pipeline.KubeConn {
+	get := func(name string) string {
+		v, _ := cmd.Flags().GetString(name)
+		return v
+	}
+	return pipeline.KubeConn{Kubeconfig: get("kubeconfig"), Context: get("context"), Namespace: get("namespace")}
+}
+
+// forceConflicts reads --force-conflicts.
+func forceConflicts(cmd *cobra.Command) bool {
+	v, _ := cmd.Flags().GetBool("force-conflicts")
+	return v
 }
 
 // latticeSettings maps the flags of latticeFlags to their settings (for loadConfig).
@@ -49,7 +73,7 @@ func latticeFailure(cmd *cobra.Command, dir string, err error) error {
 	switch {
 	case errors.As(err, &cf):
 		return printCheckFailure(cmd, dir, err)
-	case errors.As(err, &ce), errors.As(err, &nw):
+	case errors.As(err, &ce), errors.As(err, &nw), pipeline.ClusterUnusable(err):
 		return usageError(err)
 	case err == context.Canceled:
 		return &exitError{code: exitProblems, err: errors.New("interrupted")}
@@ -119,7 +143,8 @@ scalers' status included), then {"kind":"result","deploy":{...}}.`,
 			}
 			start := time.Now()
 			res, err := pipeline.Deploy(cmd.Context(), pipeline.DeployOptions{Root: dir, Tasks: append(tasks, argTasks...), Registry: cfg.Get("REGISTRY_URL"),
-				Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout, Reporter: out.display})
+				Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout, Reporter: out.display,
+				Kube: kubeConn(cmd), ForceConflicts: forceConflicts(cmd)})
 			out.display.Close()
 			if res != nil {
 				recordDeployMetrics(cmd, dir, cfg, start, res)
@@ -145,6 +170,7 @@ scalers' status included), then {"kind":"result","deploy":{...}}.`,
 	formatFlag(cmd, &format, "text", "json")
 	cmd.Flags().StringVar(&progress, "progress", "auto", "progress display: auto, tty (live) or plain")
 	latticeFlags(cmd)
+	forceConflictsFlag(cmd)
 	return cmd
 }
 
@@ -220,7 +246,7 @@ run broke off; 2 bad arguments or settings, NATS unreachable or no wadm.`,
 				return err
 			}
 			res, err := pipeline.Remove(cmd.Context(), pipeline.RemoveOptions{Root: dir, Tasks: append(tasks, argTasks...),
-				Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout, Reporter: out.display})
+				Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, NoWait: !wait, Timeout: timeout, Reporter: out.display, Kube: kubeConn(cmd)})
 			out.display.Close()
 			if res != nil {
 				if out.json != nil {
@@ -294,7 +320,7 @@ or no wadm on the lattice (the hosts are still shown).`,
 			ctx := cmd.Context()
 			conn := pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}
 			if !watch {
-				res, err := pipeline.Status(ctx, pipeline.StatusOptions{Root: dir, Tasks: sel, Lattice: conn})
+				res, err := pipeline.Status(ctx, pipeline.StatusOptions{Root: dir, Tasks: sel, Lattice: conn, Kube: kubeConn(cmd)})
 				if res != nil {
 					if format == "json" {
 						if werr := writeJSON(cmd.OutOrStdout(), res); werr != nil {
@@ -318,7 +344,7 @@ or no wadm on the lattice (the hosts are still shown).`,
 			out := cmd.OutOrStdout()
 			tty := progressui.IsTerminal(out)
 			for {
-				res, err := pipeline.Status(ctx, pipeline.StatusOptions{Root: dir, Tasks: sel, Lattice: conn})
+				res, err := pipeline.Status(ctx, pipeline.StatusOptions{Root: dir, Tasks: sel, Lattice: conn, Kube: kubeConn(cmd)})
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -364,7 +390,15 @@ or no wadm on the lattice (the hosts are still shown).`,
 
 // printStatus writes the applications table and the hosts table.
 func printStatus(w io.Writer, res *pipeline.StatusResult) {
-	fmt.Fprintf(w, "Lattice %s at %s\n\n", clean(res.Lattice), clean(res.URL))
+	if res.Platform == workflow.PlatformWasmCloud2 {
+		fmt.Fprintf(w, "Namespace %s at %s", clean(res.Namespace), clean(res.URL))
+		if res.Context != "" {
+			fmt.Fprintf(w, " (context %s)", clean(res.Context))
+		}
+		fmt.Fprint(w, "\n\n")
+	} else {
+		fmt.Fprintf(w, "Lattice %s at %s\n\n", clean(res.Lattice), clean(res.URL))
+	}
 	if !res.WadmAnswered {
 		// No rows: without wadm's answer nothing is known of the applications.
 		fmt.Fprintf(w, "wadm did not answer on lattice %s: the state of %s is unknown\n", clean(res.Lattice), plural.Count(len(res.Apps), "application"))
@@ -377,6 +411,9 @@ func printStatus(w io.Writer, res *pipeline.StatusResult) {
 		status := a.Status
 		if !a.Stored {
 			status = "not in wadm"
+			if res.Platform == workflow.PlatformWasmCloud2 {
+				status = "not deployed"
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.App, a.Version, orDash(a.DeployedVersion), orDash(status), orDash(a.Message))
 		for _, s := range a.Scalers {
@@ -397,6 +434,10 @@ func printStatus(w io.Writer, res *pipeline.StatusResult) {
 func printHosts(w io.Writer, res *pipeline.StatusResult) {
 	fmt.Fprintln(w)
 	if len(res.Hosts) == 0 {
+		if res.Platform == workflow.PlatformWasmCloud2 {
+			fmt.Fprintln(w, "the cluster has no Host resources: no wasmCloud 2 host reports to it")
+			return
+		}
 		fmt.Fprintf(w, "no host answered the ping on lattice %s\n", clean(res.Lattice))
 		return
 	}

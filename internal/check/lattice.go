@@ -13,8 +13,21 @@ import (
 // CodeNoHostForTarget: a `targets:` label that no host of the lattice carries.
 const CodeNoHostForTarget Code = "PL601"
 
-// TargetLabel is the host label a task's `targets:` entries select hosts by.
+// TargetLabel is the host label a task's `targets:` entries select hosts by on
+// wasmCloud 1 (wadm spread requirements).
 const TargetLabel = "host-type"
+
+// HostGroupLabel is the Host label `targets:` entries select hosts by on wasmCloud 2
+// (the WorkloadDeployment's hostSelector).
+const HostGroupLabel = "hostgroup"
+
+// TargetLabelFor returns the host label `targets:` entries select by on w's platform.
+func TargetLabelFor(w *workflow.Workflow) string {
+	if w.Platform() == workflow.PlatformWasmCloud2 {
+		return HostGroupLabel
+	}
+	return TargetLabel
+}
 
 // Host is a host of the lattice as the lattice check sees it.
 type Host struct {
@@ -23,12 +36,18 @@ type Host struct {
 }
 
 // LatticeTargets reports, as hints, each `targets:` entry of w whose label no host of
-// the lattice carries (as host-type). It makes no network call: the caller gathers
-// the hosts (the language server does, when lattice checks are enabled).
+// the lattice carries (as host-type; on wasmCloud 2: no Host resource of the cluster
+// carries as hostgroup). It makes no network call: the caller gathers the hosts (the
+// language server does, when lattice checks are enabled).
 func LatticeTargets(w *workflow.Workflow, lattice string, hosts []Host) []Diagnostic {
+	label := TargetLabelFor(w)
+	where := fmt.Sprintf("lattice %q", lattice)
+	if w.Platform() == workflow.PlatformWasmCloud2 {
+		where = "the cluster"
+	}
 	carried := map[string]bool{}
 	for _, h := range hosts {
-		if v, ok := h.Labels[TargetLabel]; ok {
+		if v, ok := h.Labels[label]; ok {
 			carried[v] = true
 		}
 	}
@@ -50,29 +69,32 @@ func LatticeTargets(w *workflow.Workflow, lattice string, hosts []Host) []Diagno
 				continue
 			}
 			out = append(out, Diagnostic{File: workflow.FileName, Range: it.At(), Severity: Hint, Code: CodeNoHostForTarget,
-				Message: fmt.Sprintf("no host of lattice %q has %s=%s: task %s would not be placed there until one joins; %s",
-					lattice, TargetLabel, it.Value, t.Label(), describeHosts(hosts))})
+				Message: fmt.Sprintf("no host of %s has %s=%s: task %s would not be placed there until one joins; %s",
+					where, label, it.Value, t.Label(), describeHosts(hosts, label))})
 		}
 	}
 	return out
 }
 
 // describeHosts lists the labels that hosts do carry, for the message.
-func describeHosts(hosts []Host) string {
+func describeHosts(hosts []Host, label string) string {
+	if len(hosts) == 0 && label == HostGroupLabel {
+		return "the cluster has no Host resources"
+	}
 	if len(hosts) == 0 {
 		return "the lattice has no hosts"
 	}
 	var labels []string
 	seen := map[string]bool{}
 	for _, h := range hosts {
-		if v, ok := h.Labels[TargetLabel]; ok && !seen[v] {
+		if v, ok := h.Labels[label]; ok && !seen[v] {
 			seen[v] = true
 			labels = append(labels, v)
 		}
 	}
 	sort.Strings(labels)
 	if len(labels) == 0 {
-		return fmt.Sprintf("it has %s, none with a %s label", plural.Count(len(hosts), "host"), TargetLabel)
+		return fmt.Sprintf("it has %s, none with a %s label", plural.Count(len(hosts), "host"), label)
 	}
-	return fmt.Sprintf("it has %s, with %s %s", plural.Count(len(hosts), "host"), TargetLabel, strings.Join(labels, ", "))
+	return fmt.Sprintf("it has %s, with %s %s", plural.Count(len(hosts), "host"), label, strings.Join(labels, ", "))
 }

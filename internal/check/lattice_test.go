@@ -27,3 +27,17 @@ func TestLatticeTargets(t *testing.T) {
 		t.Errorf("no hosts: %+v", ds)
 	}
 }
+
+func TestLatticeTargetsWasmCloud2(t *testing.T) {
+	src := "project_name: p\nplatform: wasmcloud2\ntasks:\n  - name: a\n    targets: [edge, gpu]\n"
+	w := workflow.New(workflow.Parse(workflow.FileName, []byte(src)))
+	// host-type is wasmCloud 1's label: on wasmCloud 2 only hostgroup counts.
+	hosts := []Host{{Name: "h1", Labels: map[string]string{"hostgroup": "edge"}}, {Name: "h2", Labels: map[string]string{"host-type": "gpu"}}}
+	ds := LatticeTargets(w, "default", hosts)
+	if len(ds) != 1 || !strings.Contains(ds[0].Message, "no host of the cluster has hostgroup=gpu") || !strings.Contains(ds[0].Message, "it has 2 hosts, with hostgroup edge") {
+		t.Fatalf("%+v", ds)
+	}
+	if ds := LatticeTargets(w, "default", nil); len(ds) != 2 || !strings.Contains(ds[0].Message, "the cluster has no Host resources") {
+		t.Errorf("no hosts: %+v", ds)
+	}
+}

@@ -34,6 +34,10 @@ type Config struct {
 	// .env) for the commands the server runs; see projectConfig.
 	Lattice string
 	NATSURL string
+	// Kubeconfig, KubeContext and KubeNamespace say how the commands of a project
+	// of platform wasmcloud2 reach its cluster (--kubeconfig, --context and
+	// --namespace of the CLI); empty: kubectl's resolution.
+	Kubeconfig, KubeContext, KubeNamespace string
 	// Builder, when set, overrides PELATO_BUILDER for the build commands: "docker"
 	// or "local" (TinyGo and wasm-tools on PATH).
 	Builder string
@@ -64,7 +68,11 @@ type settings struct {
 	LogLevel     *string `json:"logLevel"`
 	Lattice      *string `json:"lattice"`
 	NATSURL      *string `json:"natsUrl"`
-	Builder      *string `json:"builder"`
+	// Kubernetes settings of platform wasmcloud2.
+	Kubeconfig    *string `json:"kubeconfig"`
+	KubeContext   *string `json:"kubeContext"`
+	KubeNamespace *string `json:"kubeNamespace"`
+	Builder       *string `json:"builder"`
 	// LatticeChecks is read by lattice.go.
 	LatticeChecks *bool `json:"latticeChecks"`
 	// Limits of pelato.invoke.
@@ -120,6 +128,15 @@ func (c Config) apply(raw []byte) (Config, error) {
 	}
 	if s.NATSURL != nil {
 		c.NATSURL = strings.TrimSpace(*s.NATSURL)
+	}
+	if s.Kubeconfig != nil {
+		c.Kubeconfig = strings.TrimSpace(*s.Kubeconfig)
+	}
+	if s.KubeContext != nil {
+		c.KubeContext = strings.TrimSpace(*s.KubeContext)
+	}
+	if s.KubeNamespace != nil {
+		c.KubeNamespace = strings.TrimSpace(*s.KubeNamespace)
 	}
 	if s.Builder != nil {
 		switch b := strings.TrimSpace(*s.Builder); b {
@@ -226,6 +243,12 @@ func SettingDocs() []SettingDoc {
 			Description: "wasmCloud lattice the editor's commands deploy to and query; empty uses WASMCLOUD_LATTICE (or its older name LATTICE) from the environment or .env (default: default)."},
 		{Key: "natsUrl", Type: "string", Default: d.NATSURL,
 			Description: "NATS server URL(s) of the lattice, comma-separated; empty uses NATS_URL, or NATS_HOST and NATS_PORT, from the environment or .env."},
+		{Key: "kubeconfig", Type: "string", Default: d.Kubeconfig,
+			Description: "Platform wasmcloud2: the kubeconfig file the editor's commands use; empty uses KUBECONFIG, else ~/.kube/config. Restricted in untrusted workspaces: a kubeconfig can run credential commands."},
+		{Key: "kubeContext", Type: "string", Default: d.KubeContext,
+			Description: "Platform wasmcloud2: the kubeconfig context; empty uses its current-context."},
+		{Key: "kubeNamespace", Type: "string", Default: d.KubeNamespace,
+			Description: "Platform wasmcloud2: the Kubernetes namespace deployments go to; empty uses the context's namespace, else default."},
 		{Key: "builder", Type: "string", Default: d.Builder, Enum: []string{"", "docker", "local"},
 			Description: "How the Build command builds components: docker (a container of the builder image) or local (TinyGo and wasm-tools on PATH, no Docker); empty uses PELATO_BUILDER from the environment or .env (default: docker)."},
 		{Key: "latticeChecks", Type: "boolean", Default: d.LatticeChecks,

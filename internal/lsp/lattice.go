@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -43,6 +45,13 @@ func (s *Server) latticeCommands() map[string]Command {
 	}
 }
 
+// kubeConn is the editor's Kubernetes settings, for a project of platform wasmcloud2.
+func (s *Server) kubeConn() pipeline.KubeConn { return kubeConnOf(s.snapshot().cfg) }
+
+func kubeConnOf(c Config) pipeline.KubeConn {
+	return pipeline.KubeConn{Kubeconfig: c.Kubeconfig, Context: c.KubeContext, Namespace: c.KubeNamespace}
+}
+
 // cmdBrush runs the whole pipeline — check, gen, build, push, deploy — on args.uri's
 // workflow (or args.task) from the saved files, with one progress report.
 func (s *Server) cmdBrush(ctx context.Context, raw json.RawMessage, progress pipeline.Reporter) (any, error) {
@@ -55,7 +64,7 @@ func (s *Server) cmdBrush(ctx context.Context, raw json.RawMessage, progress pip
 	res, err := pipeline.Brush(ctx, pipeline.BrushOptions{
 		Build:    build,
 		Push:     pipeline.PushOptions{Username: cfg.Get("REGISTRY_USER"), Password: cfg.Get("REGISTRY_PASSWORD")},
-		Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}},
+		Deploy:   pipeline.DeployOptions{Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, Kube: s.kubeConn()},
 		Reporter: progress,
 	})
 	if res != nil {
@@ -85,7 +94,7 @@ func (s *Server) cmdDeploy(ctx context.Context, raw json.RawMessage, progress pi
 		return nil, err
 	}
 	res, err := pipeline.Deploy(ctx, pipeline.DeployOptions{Root: root, Tasks: taskList(a.Task), Registry: cfg.Get("REGISTRY_URL"),
-		Templates: s.reg, Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, Reporter: progress})
+		Templates: s.reg, Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, Reporter: progress, Kube: s.kubeConn()})
 	if err != nil {
 		return nil, describeFailure(err)
 	}
@@ -104,7 +113,7 @@ func (s *Server) cmdRemove(ctx context.Context, raw json.RawMessage, progress pi
 		return nil, err
 	}
 	res, err := pipeline.Remove(ctx, pipeline.RemoveOptions{Root: root, Tasks: taskList(a.Task), Templates: s.reg,
-		Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, Reporter: progress})
+		Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, Reporter: progress, Kube: s.kubeConn()})
 	if err != nil {
 		return nil, describeFailure(err)
 	}
@@ -123,15 +132,27 @@ func (s *Server) cmdStatus(ctx context.Context, raw json.RawMessage, progress pi
 	if err != nil {
 		return nil, err
 	}
-	progress.Event(pipeline.Event{Kind: pipeline.Begin, Title: "Asking wadm and the hosts of lattice " + cfg.Lattice(), Total: 1})
+	title := "Asking wadm and the hosts of lattice " + cfg.Lattice()
+	if s.platformOf(root) == workflow.PlatformWasmCloud2 {
+		title = "Asking the Kubernetes cluster for the deployments and Hosts"
+	}
+	progress.Event(pipeline.Event{Kind: pipeline.Begin, Title: title, Total: 1})
 	res, err := pipeline.Status(ctx, pipeline.StatusOptions{Root: root, Tasks: taskList(a.Task), Templates: s.reg,
-		Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}})
+		Lattice: pipeline.LatticeConn{Options: lattice.FromConfig(cfg)}, Kube: s.kubeConn()})
 	if err != nil {
 		return nil, describeFailure(err)
 	}
 	for _, app := range res.Apps {
 		line := app.App + ": not in wadm"
-		if app.Stored {
+		switch {
+		case app.Stored && res.Platform == workflow.PlatformWasmCloud2:
+			line = fmt.Sprintf("%s: %s", app.App, app.Status)
+			if app.Message != "" {
+				line += " — " + app.Message
+			}
+		case res.Platform == workflow.PlatformWasmCloud2:
+			line = app.App + ": not deployed in namespace " + res.Namespace
+		case app.Stored:
 			line = fmt.Sprintf("%s: %s (version %s, deployed %s)", app.App, app.Status, app.LatestVersion, orNone(app.DeployedVersion))
 			if app.Message != "" {
 				line += " — " + app.Message
@@ -204,7 +225,12 @@ func (s *Server) withLatticeHints(snap *Snapshot, root string, res *check.Result
 		return res
 	}
 	opts := lattice.FromConfig(cfg)
+	platform := res.Workflow.Platform()
+	kc := kubeConnOf(snap.cfg)
 	key := connKey(opts)
+	if platform == workflow.PlatformWasmCloud2 {
+		key = strings.Join([]string{"kube", kc.Kubeconfig, kc.Context, kc.Namespace}, "\x00")
+	}
 	s.hosts.mu.Lock()
 	if s.hosts.entries == nil {
 		s.hosts.entries = map[string]*hostsEntry{}
@@ -217,7 +243,7 @@ func (s *Server) withLatticeHints(snap *Snapshot, root string, res *check.Result
 	if !e.fetching && (e.at.IsZero() || time.Since(e.at) > latticeHostsTTL) {
 		e.fetching = true
 		e.waiting[root] = true
-		s.fetchHosts(key, e, opts)
+		s.fetchHosts(key, e, opts, platform, kc)
 	} else if e.fetching {
 		e.waiting[root] = true
 	}
@@ -239,12 +265,12 @@ func (s *Server) withLatticeHints(snap *Snapshot, root string, res *check.Result
 
 // fetchHosts pings the lattice in the background, stores the answer and re-checks the
 // waiting projects. The caller holds s.hosts.mu.
-func (s *Server) fetchHosts(key string, e *hostsEntry, opts lattice.Options) {
+func (s *Server) fetchHosts(key string, e *hostsEntry, opts lattice.Options, platform string, kc pipeline.KubeConn) {
 	s.mu.Lock()
 	started := s.goBackground(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, 2*lattice.DefaultTimeout+max(opts.PingWindow, lattice.DefaultPingWindow))
 		defer cancel()
-		got, err := pipeline.Hosts(ctx, pipeline.LatticeConn{Options: opts}, lattice.HostsOptions{Quiet: 200 * time.Millisecond})
+		got, err := pipeline.PlatformHosts(ctx, platform, pipeline.LatticeConn{Options: opts}, kc, lattice.HostsOptions{Quiet: 200 * time.Millisecond})
 		hosts := make([]check.Host, len(got))
 		for i, h := range got {
 			hosts[i] = check.Host{Name: h.FriendlyName, Labels: h.Labels}
@@ -276,4 +302,14 @@ func (s *Server) fetchHosts(key string, e *hostsEntry, opts lattice.Options) {
 	if !started {
 		e.fetching = false
 	}
+}
+
+// platformOf reads the `platform:` of the saved workflow.yaml of root (the
+// commands use the saved files); wasmcloud1 when it cannot be read.
+func (s *Server) platformOf(root string) string {
+	data, err := os.ReadFile(filepath.Join(root, workflow.FileName))
+	if err != nil {
+		return workflow.PlatformWasmCloud1
+	}
+	return workflow.New(workflow.Parse(workflow.FileName, data)).Platform()
 }

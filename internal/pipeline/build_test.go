@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 		os.Exit(killedBuild(root))
 	}
 	code := m.Run()
+	kenv.Stop()
 	if dc, err := builder.Connect(context.Background()); err == nil {
 		// The image of this package's tests (see testBuild), if it was built.
 		for _, ref := range testImages() {

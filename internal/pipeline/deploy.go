@@ -65,6 +65,10 @@ type DeployOptions struct {
 	PollInterval time.Duration
 	// Reporter receives progress, the scalers' status included; nil means Discard.
 	Reporter Reporter
+	// Kube says how to reach the cluster when the project's platform is wasmcloud2.
+	Kube KubeConn
+	// ForceConflicts takes over fields another field manager owns (wasmcloud2).
+	ForceConflicts bool
 }
 
 // DeployedComponent is the outcome of deploying one task.
@@ -91,6 +95,12 @@ type DeployedComponent struct {
 
 // DeployResult is the outcome of Deploy.
 type DeployResult struct {
+	// Platform is "wasmcloud2" when deployed to Kubernetes ("" for wasmCloud 1).
+	Platform string `json:"platform,omitempty"`
+	// Namespace and Context are the Kubernetes namespace and kubeconfig context
+	// (wasmcloud2; Lattice then holds the namespace too, URL the API server).
+	Namespace  string              `json:"namespace,omitempty"`
+	Context    string              `json:"context,omitempty"`
 	Lattice    string              `json:"lattice"`
 	URL        string              `json:"nats_url"`
 	Components []DeployedComponent `json:"components"`
@@ -140,7 +150,7 @@ func (r *DeployResult) Summary() string {
 			unchanged++
 		}
 	}
-	s := fmt.Sprintf("deployed %d of %s to lattice %s", len(r.Components)-r.Failed(), plural.Count(len(r.Components), "component"), r.Lattice)
+	s := fmt.Sprintf("deployed %d of %s to %s", len(r.Components)-r.Failed(), plural.Count(len(r.Components), "component"), where(r.Platform, r.Lattice))
 	if unchanged > 0 {
 		s += fmt.Sprintf(" (%d unchanged)", unchanged)
 	}
@@ -213,6 +223,9 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 		return nil, err
 	}
 	w := res.Workflow
+	if isKube(w) {
+		return deployKube(ctx, opts, w, apps, start, rep)
+	}
 	out := &DeployResult{Components: make([]DeployedComponent, len(apps))}
 	manifests := make([]*wadm.Manifest, len(apps))
 	bodies := make([][]byte, len(apps))

@@ -38,6 +38,8 @@ type RemoveOptions struct {
 	PollInterval time.Duration
 	// Reporter receives progress; nil means Discard.
 	Reporter Reporter
+	// Kube says how to reach the cluster when the project's platform is wasmcloud2.
+	Kube KubeConn
 }
 
 // RemovedComponent is the outcome of removing one task's application.
@@ -57,6 +59,10 @@ type RemovedComponent struct {
 
 // RemoveResult is the outcome of Remove.
 type RemoveResult struct {
+	// Platform, Namespace and Context: as in DeployResult.
+	Platform   string             `json:"platform,omitempty"`
+	Namespace  string             `json:"namespace,omitempty"`
+	Context    string             `json:"context,omitempty"`
 	Lattice    string             `json:"lattice"`
 	URL        string             `json:"nats_url"`
 	Components []RemovedComponent `json:"components"`
@@ -101,7 +107,7 @@ func (r *RemoveResult) Summary() string {
 			absent++
 		}
 	}
-	s := fmt.Sprintf("removed %s from lattice %s", plural.Count(removed, "application"), r.Lattice)
+	s := fmt.Sprintf("removed %s from %s", plural.Count(removed, "application"), where(r.Platform, r.Lattice))
 	if absent > 0 {
 		s += fmt.Sprintf(" (%d not there)", absent)
 	}
@@ -129,9 +135,12 @@ func Remove(ctx context.Context, opts RemoveOptions) (*RemoveResult, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
 	}
-	_, apps, err := projectApps(ctx, opts.Root, opts.Templates, opts.Tasks, false)
+	res, apps, err := projectApps(ctx, opts.Root, opts.Templates, opts.Tasks, false)
 	if err != nil {
 		return nil, err
+	}
+	if isKube(res.Workflow) {
+		return removeKube(ctx, opts, res.Workflow, apps, start, rep)
 	}
 	c, release, err := opts.Lattice.open(ctx)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/pelato-dev/pelato/internal/plural"
 
 	"github.com/pelato-dev/pelato/internal/lattice"
+	"github.com/pelato-dev/pelato/internal/workflow"
 	"github.com/pelato-dev/pelato/templates"
 )
 
@@ -27,6 +28,8 @@ type StatusOptions struct {
 	// connection's ping window (HOST_PING_WINDOW, 5 s) ended 100ms after the last
 	// reply.
 	Hosts lattice.HostsOptions
+	// Kube says how to reach the cluster when the project's platform is wasmcloud2.
+	Kube KubeConn
 }
 
 // AppState is the state in the lattice of one task's application.
@@ -49,10 +52,14 @@ type AppState struct {
 
 // StatusResult is the outcome of Status.
 type StatusResult struct {
-	Lattice string         `json:"lattice"`
-	URL     string         `json:"nats_url"`
-	Apps    []AppState     `json:"apps"`
-	Hosts   []lattice.Host `json:"hosts"`
+	// Platform, Namespace and Context: as in DeployResult.
+	Platform  string         `json:"platform,omitempty"`
+	Namespace string         `json:"namespace,omitempty"`
+	Context   string         `json:"context,omitempty"`
+	Lattice   string         `json:"lattice"`
+	URL       string         `json:"nats_url"`
+	Apps      []AppState     `json:"apps"`
+	Hosts     []lattice.Host `json:"hosts"`
 	// WadmAnswered reports whether wadm answered the list request: when it did not,
 	// the applications' Stored, versions and status are unknown, not "not in wadm".
 	WadmAnswered bool `json:"wadm_answered"`
@@ -72,9 +79,9 @@ func (r *StatusResult) Summary() string {
 		}
 	}
 	if !r.WadmAnswered {
-		return fmt.Sprintf("%s of unknown state (wadm did not answer), %s in lattice %s", plural.Count(len(r.Apps), "application"), plural.Count(len(r.Hosts), "host"), r.Lattice)
+		return fmt.Sprintf("%s of unknown state (%s did not answer), %s in %s", plural.Count(len(r.Apps), "application"), orchestrator(r.Platform), plural.Count(len(r.Hosts), "host"), where(r.Platform, r.Lattice))
 	}
-	return fmt.Sprintf("%d of %s deployed, %s in lattice %s", deployed, plural.Count(len(r.Apps), "application"), plural.Count(len(r.Hosts), "host"), r.Lattice)
+	return fmt.Sprintf("%d of %s deployed, %s in %s", deployed, plural.Count(len(r.Apps), "application"), plural.Count(len(r.Hosts), "host"), where(r.Platform, r.Lattice))
 }
 
 // Status reports the project's applications as wadm sees them (one list request) and
@@ -88,9 +95,12 @@ func Status(ctx context.Context, opts StatusOptions) (*StatusResult, error) {
 	if opts.Hosts.Window <= 0 && opts.Hosts.Quiet <= 0 {
 		opts.Hosts.Quiet = 100 * time.Millisecond
 	}
-	_, apps, err := projectApps(ctx, opts.Root, opts.Templates, opts.Tasks, false)
+	res, apps, err := projectApps(ctx, opts.Root, opts.Templates, opts.Tasks, false)
 	if err != nil {
 		return nil, err
+	}
+	if isKube(res.Workflow) {
+		return statusKube(ctx, opts, res.Workflow, apps, start)
 	}
 	c, release, err := opts.Lattice.open(ctx)
 	if err != nil {
@@ -149,6 +159,31 @@ func Status(ctx context.Context, opts StatusOptions) (*StatusResult, error) {
 		return out, hostsErr
 	}
 	return out, nil
+}
+
+// where names the place a result is about: "lattice default", or for wasmcloud2
+// "namespace default".
+func where(platform, name string) string {
+	if platform == workflow.PlatformWasmCloud2 {
+		return "namespace " + name
+	}
+	return "lattice " + name
+}
+
+func orchestrator(platform string) string {
+	if platform == workflow.PlatformWasmCloud2 {
+		return "the Kubernetes API server"
+	}
+	return "wadm"
+}
+
+// PlatformHosts lists the hosts deployments of platform go to: for wasmcloud2 the
+// cluster's Host resources (kc), else the lattice's hosts (Hosts).
+func PlatformHosts(ctx context.Context, platform string, conn LatticeConn, kc KubeConn, o lattice.HostsOptions) ([]lattice.Host, error) {
+	if platform == workflow.PlatformWasmCloud2 {
+		return kubeHosts(ctx, kc)
+	}
+	return Hosts(ctx, conn, o)
 }
 
 // Hosts pings the lattice's hosts (for the language server's lattice checks).

@@ -67,7 +67,7 @@ test('context keys follow the advertised commands', () => {
 
 test('the settings sent to the server are the pelato.* settings but the extension\'s own', () => {
   const keys = serverSettingKeys(pkg);
-  assert.deepEqual(keys, ['debounceMs', 'checkTasksOn', 'registryUrl', 'lattice', 'natsUrl', 'builder', 'latticeChecks', 'invokeTimeoutMs', 'invokeMemoryMiB', 'minSeverity', 'logLevel']);
+  assert.deepEqual(keys, ['debounceMs', 'checkTasksOn', 'registryUrl', 'lattice', 'natsUrl', 'kubeconfig', 'kubeContext', 'kubeNamespace', 'builder', 'latticeChecks', 'invokeTimeoutMs', 'invokeMemoryMiB', 'minSeverity', 'logLevel']);
   for (const k of EXTENSION_ONLY) {
     assert.ok(`pelato.${k}` in pkg.contributes.configuration.properties, k);
   }
@@ -86,7 +86,7 @@ test('yamlValidation points at the schema copied from the repository at build ti
 test('activation and capabilities', () => {
   assert.ok(pkg.activationEvents.includes('workspaceContains:**/workflow.yaml'));
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
-  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['pelato.path']);
+  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['pelato.path', 'pelato.kubeconfig']);
   assert.equal(pkg.main, './out/extension.js');
   for (const dep of [...Object.entries(pkg.dependencies), ...Object.entries(pkg.devDependencies)]) {
     assert.match(dep[1] as string, /^\d+\.\d+\.\d+$/, `${dep[0]} is not pinned`);
