@@ -232,6 +232,10 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 	var warnings []Event
 	for i, a := range apps {
 		out.Components[i] = DeployedComponent{ComponentName: a.spec.ComponentName, Task: a.spec.Name, App: a.name, Version: a.spec.Version}
+		if err := platformMismatch(opts.Root, a.spec.ComponentName, w.Platform()); err != nil {
+			out.Components[i].Err = err.Error()
+			continue
+		}
 		m, body, err := loadManifest(opts, w, a, func(msg string) {
 			warnings = append(warnings, Event{Kind: Log, Level: "warning", Task: a.spec.ComponentName, Message: msg})
 		})

@@ -148,6 +148,17 @@ func CheckPlatform(root, component, want string) error {
 	return nil
 }
 
+// platformMismatch is CheckPlatform for commands that also work on folders without a
+// gen record (written by hand or by an older pelato): it returns only a
+// *PlatformMismatchError, nil for a missing or unreadable record.
+func platformMismatch(root, component, want string) error {
+	var mismatch *PlatformMismatchError
+	if err := CheckPlatform(root, component, want); errors.As(err, &mismatch) {
+		return mismatch
+	}
+	return nil
+}
+
 // placeTaskFiles chooses the name of each task file's copy in a component folder
 // whose generated files are files: its own name, unless a generated file (or an
 // earlier choice) has it — compared without case, as on macOS and Windows file

@@ -96,6 +96,10 @@ func deployKube(ctx context.Context, opts DeployOptions, w *workflow.Workflow, a
 	objs := make([][]*unstructured.Unstructured, len(apps))
 	for i, a := range apps {
 		out.Components[i] = DeployedComponent{ComponentName: a.spec.ComponentName, Task: a.spec.Name, App: a.spec.ComponentName, Version: a.spec.Version}
+		if err := platformMismatch(opts.Root, a.spec.ComponentName, workflow.PlatformWasmCloud2); err != nil {
+			out.Components[i].Err = err.Error()
+			continue
+		}
 		o, err := readWorkloadDeployments(opts.Root, a.spec.ComponentName)
 		if err != nil {
 			out.Components[i].Err = err.Error()

@@ -139,3 +139,33 @@ func TestReadRecordWithoutPlatformIsWasmCloud1(t *testing.T) {
 		t.Errorf("missing record: %v", err)
 	}
 }
+
+// TestDeployRefusesOtherPlatform: a gen/ folder generated for the other platform (gen
+// --platform wasmcloud1 in a wasmcloud2 project) is refused by deploy with what to run,
+// before the cluster is asked anything.
+func TestDeployRefusesOtherPlatform(t *testing.T) {
+	dir := copyProject(t, "../../examples/temperature-wasmcloud2")
+	ctx := context.Background()
+	if res, err := Gen(ctx, GenOptions{Root: dir, Platform: workflow.PlatformWasmCloud1}); err != nil || res.Failed() != 0 {
+		t.Fatalf("gen --platform wasmcloud1: %v %+v", err, res)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	// A cluster nobody listens on: the refusal must come before any request.
+	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\nusers:\n- name: u\n  user: {token: t}\n"
+	if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", kubeconfig)
+	res, err := Deploy(ctx, DeployOptions{Root: dir})
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if res.Failed() != len(res.Components) || len(res.Components) == 0 {
+		t.Fatalf("deploy of wasmcloud1 folders on wasmcloud2: %+v", res)
+	}
+	for _, c := range res.Components {
+		if !strings.Contains(c.Err, "was generated for wasmcloud1; run pelato gen --platform wasmcloud2") {
+			t.Errorf("%s: %q", c.ComponentName, c.Err)
+		}
+	}
+}
