@@ -30,10 +30,12 @@ func kubeProject(t *testing.T, cloudReady bool) (dir, ns, kubeconfig string) {
 		t.Fatal(err)
 	}
 	data = []byte(strings.Replace(string(data), "project_name: Temperature data analysis\n", "project_name: Temperature data analysis\nplatform: wasmcloud2\n", 1))
+	// component names are Kubernetes object names on wasmcloud2 (PL218)
+	data = []byte(strings.NewReplacer("celsius_to_kelvin_conversion", "celsius-to-kelvin-conversion", "temp_filter", "temp-filter").Replace(string(data)))
 	if err := os.WriteFile(wf, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for comp, target := range map[string]string{"celsius_to_kelvin_conversion": "edge", "temp_filter": "cloud"} {
+	for comp, target := range map[string]string{"celsius-to-kelvin-conversion": "edge", "temp-filter": "cloud"} {
 		name := strings.ReplaceAll(comp, "_", "-")
 		doc := `apiVersion: runtime.wasmcloud.dev/v1alpha1
 kind: WorkloadDeployment
@@ -71,7 +73,7 @@ func TestDeployCommandWasmCloud2(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("deploy: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "temp_filter                   1.0.2    created  deployed") || !strings.Contains(out, "deployed 2 of 2 components to namespace "+ns) {
+	if !strings.Contains(out, "temp-filter                   1.0.2    created  deployed") || !strings.Contains(out, "deployed 2 of 2 components to namespace "+ns) {
 		t.Errorf("deploy table:\n%s", out)
 	}
 	if !strings.Contains(errOut, "Deploying 2 components to namespace "+ns+" at ") {
@@ -110,7 +112,7 @@ func TestDeployCommandWasmCloud2(t *testing.T) {
 
 func TestDeployCommandWasmCloud2NoHost(t *testing.T) {
 	dir, ns, kc := kubeProject(t, false)
-	code, out, errOut := pelato(t, "deploy", dir, "temp_filter", "--kubeconfig", kc, "--namespace", ns)
+	code, out, errOut := pelato(t, "deploy", dir, "temp-filter", "--kubeconfig", kc, "--namespace", ns)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}

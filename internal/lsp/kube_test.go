@@ -37,6 +37,9 @@ func TestKubeCommandsAndHints(t *testing.T) {
 	root := copyProject(t, "temperature")
 	wf := workflowPath(root)
 	text := strings.Replace(read(t, wf), "project_name: Temperature data analysis\n", "project_name: Temperature data analysis\nplatform: wasmcloud2\n", 1)
+	// component names are Kubernetes object names on wasmcloud2 (PL218)
+	text = strings.ReplaceAll(text, "celsius_to_kelvin_conversion", "celsius-to-kelvin-conversion")
+	text = strings.ReplaceAll(text, "temp_filter", "temp-filter")
 	text = strings.Replace(text, "targets: [edge]", "targets: [lspkube-edge]", 1)
 	text = strings.Replace(text, "targets: [cloud]", "targets: [lspkube-cloud]", 1)
 	if err := os.WriteFile(wf, []byte(text), 0o644); err != nil {
@@ -46,7 +49,7 @@ func TestKubeCommandsAndHints(t *testing.T) {
 kind: WorkloadDeployment
 metadata:
   name: celsius-to-kelvin-conversion
-  labels: {app.kubernetes.io/managed-by: pelato, pelato.dev/task: celsius_to_kelvin_conversion, pelato.dev/target: lspkube-edge}
+  labels: {app.kubernetes.io/managed-by: pelato, pelato.dev/task: celsius-to-kelvin-conversion, pelato.dev/target: lspkube-edge}
 spec:
   replicas: 1
   template:
@@ -54,7 +57,7 @@ spec:
       hostSelector: {hostgroup: lspkube-edge}
       components: [{name: c, image: "localhost:5000/t/c:1.0.0"}]
 `
-	gd := filepath.Join(root, "gen", "celsius_to_kelvin_conversion")
+	gd := filepath.Join(root, "gen", "celsius-to-kelvin-conversion")
 	if err := os.MkdirAll(gd, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +86,7 @@ spec:
 	}
 
 	wfURI := string(fileURI(wf))
-	res, err := c.command(CmdDeploy, CommandArgs{URI: wfURI, Task: "celsius_to_kelvin_conversion"})
+	res, err := c.command(CmdDeploy, CommandArgs{URI: wfURI, Task: "celsius-to-kelvin-conversion"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +105,7 @@ spec:
 	if err != nil || !strings.Contains(string(res), `"status":"deployed"`) {
 		t.Fatalf("status: %s %v", res, err)
 	}
-	res, err = c.command(CmdRemove, CommandArgs{URI: wfURI, Task: "celsius_to_kelvin_conversion"})
+	res, err = c.command(CmdRemove, CommandArgs{URI: wfURI, Task: "celsius-to-kelvin-conversion"})
 	if err != nil || !strings.Contains(string(res), `"action":"removed"`) {
 		t.Fatalf("remove: %s %v", res, err)
 	}

@@ -94,8 +94,8 @@ func newKubeProject(t *testing.T, hostReady bool) *kubeProject {
 	p := &kubeProject{dir: copyProject(t, "testdata/deploy/kube"), kc: KubeConn{Kubeconfig: e.Kubeconfig, Namespace: ns}, env: e, hgrp: ns + "-"}
 	e.AddHost(t, ns+"-edge-1", map[string]string{"hostgroup": p.hgrp + "edge"}, true)
 	e.AddHost(t, ns+"-cloud-1", map[string]string{"hostgroup": p.hgrp + "cloud", "zone": "eu"}, hostReady)
-	writeWorkloadDeployments(t, p.dir, "celsius_to_kelvin_conversion", "Temp data conversion", []string{"edge"}, 1, p.hgrp)
-	writeWorkloadDeployments(t, p.dir, "temp_filter", "Data filter", []string{"edge", "cloud"}, 2, p.hgrp)
+	writeWorkloadDeployments(t, p.dir, "celsius-to-kelvin-conversion", "Temp data conversion", []string{"edge"}, 1, p.hgrp)
+	writeWorkloadDeployments(t, p.dir, "temp-filter", "Data filter", []string{"edge", "cloud"}, 2, p.hgrp)
 	return p
 }
 
@@ -158,8 +158,8 @@ func TestKubeDeployStatusRedeployRemove(t *testing.T) {
 		t.Errorf("summary %q", res.Summary())
 	}
 	// A changed manifest: deployed again.
-	writeWorkloadDeployments(t, p.dir, "temp_filter", "Data filter", []string{"edge", "cloud"}, 3, p.hgrp)
-	res, err = Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"temp_filter"}, Kube: p.kc, Timeout: 30 * time.Second})
+	writeWorkloadDeployments(t, p.dir, "temp-filter", "Data filter", []string{"edge", "cloud"}, 3, p.hgrp)
+	res, err = Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"temp-filter"}, Kube: p.kc, Timeout: 30 * time.Second})
 	if err != nil || res.Failed() != 0 || res.Components[0].Action != ActionDeployed {
 		t.Fatalf("changed: %v %+v", err, res)
 	}
@@ -189,7 +189,7 @@ func TestKubeDeployStatusRedeployRemove(t *testing.T) {
 func TestKubeDeployNoHostListsLabels(t *testing.T) {
 	p := newKubeProject(t, false) // the cloud host is not ready
 	ctx := kctx(t)
-	res, err := Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"temp_filter"}, Kube: p.kc, Timeout: 30 * time.Second})
+	res, err := Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"temp-filter"}, Kube: p.kc, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,14 +209,14 @@ func TestKubeDeployNoHostListsLabels(t *testing.T) {
 
 func TestKubeDeployMissingManifest(t *testing.T) {
 	p := newKubeProject(t, true)
-	if err := os.RemoveAll(filepath.Join(p.dir, GenDir, "temp_filter")); err != nil {
+	if err := os.RemoveAll(filepath.Join(p.dir, GenDir, "temp-filter")); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Deploy(kctx(t), DeployOptions{Root: p.dir, Tasks: []string{"temp_filter"}, Kube: p.kc})
+	res, err := Deploy(kctx(t), DeployOptions{Root: p.dir, Tasks: []string{"temp-filter"}, Kube: p.kc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "gen/temp_filter/workloaddeployment.yaml not found: run pelato gen (platform wasmcloud2)"; res.Components[0].Err != want {
+	if want := "gen/temp-filter/workloaddeployment.yaml not found: run pelato gen (platform wasmcloud2)"; res.Components[0].Err != want {
 		t.Errorf("err %q", res.Components[0].Err)
 	}
 }
@@ -224,21 +224,21 @@ func TestKubeDeployMissingManifest(t *testing.T) {
 func TestKubeDeployConflict(t *testing.T) {
 	p := newKubeProject(t, true)
 	ctx := kctx(t)
-	if _, err := Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"celsius_to_kelvin_conversion"}, Kube: p.kc, NoWait: true}); err != nil {
+	if _, err := Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"celsius-to-kelvin-conversion"}, Kube: p.kc, NoWait: true}); err != nil {
 		t.Fatal(err)
 	}
 	patch := []byte(`{"spec":{"replicas":4}}`)
 	if _, err := p.env.Dyn.Resource(kube.WorkloadDeployments).Namespace(p.kc.Namespace).Patch(ctx, "celsius-to-kelvin-conversion", types.MergePatchType, patch, metav1PatchOptions("kubectl-edit")); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"celsius_to_kelvin_conversion"}, Kube: p.kc, NoWait: true})
+	res, err := Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"celsius-to-kelvin-conversion"}, Kube: p.kc, NoWait: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e := res.Components[0].Err; !strings.Contains(e, `.spec.replicas is owned by field manager "kubectl-edit"`) || !strings.Contains(e, "--force-conflicts") {
 		t.Errorf("err %q", e)
 	}
-	res, err = Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"celsius_to_kelvin_conversion"}, Kube: p.kc, ForceConflicts: true, Timeout: 30 * time.Second})
+	res, err = Deploy(ctx, DeployOptions{Root: p.dir, Tasks: []string{"celsius-to-kelvin-conversion"}, Kube: p.kc, ForceConflicts: true, Timeout: 30 * time.Second})
 	if err != nil || res.Failed() != 0 || res.Components[0].Action != ActionDeployed {
 		t.Fatalf("forced: %v %+v", err, res)
 	}
@@ -250,8 +250,8 @@ func TestKubeUnreachable(t *testing.T) {
 	if err := os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	writeWorkloadDeployments(t, p, "celsius_to_kelvin_conversion", "", []string{"edge"}, 1, "")
-	writeWorkloadDeployments(t, p, "temp_filter", "", []string{"edge"}, 1, "")
+	writeWorkloadDeployments(t, p, "celsius-to-kelvin-conversion", "", []string{"edge"}, 1, "")
+	writeWorkloadDeployments(t, p, "temp-filter", "", []string{"edge"}, 1, "")
 	res, err := Deploy(kctx(t), DeployOptions{Root: p, Kube: KubeConn{Kubeconfig: kc}})
 	var ue *kube.UnreachableError
 	if !errors.As(err, &ue) || res == nil || !strings.Contains(res.Stopped, "cannot reach the Kubernetes API server at https://127.0.0.1:1") {
@@ -276,8 +276,8 @@ func BenchmarkKubeRedeployUnchanged(b *testing.B) {
 	dir := copyProject(b, "testdata/deploy/kube")
 	e.AddHost(b, ns+"-edge-1", map[string]string{"hostgroup": ns + "-edge"}, true)
 	e.AddHost(b, ns+"-cloud-1", map[string]string{"hostgroup": ns + "-cloud"}, true)
-	writeWorkloadDeploymentsTB(b, dir, "celsius_to_kelvin_conversion", []string{"edge"}, 1, ns+"-")
-	writeWorkloadDeploymentsTB(b, dir, "temp_filter", []string{"edge", "cloud"}, 2, ns+"-")
+	writeWorkloadDeploymentsTB(b, dir, "celsius-to-kelvin-conversion", []string{"edge"}, 1, ns+"-")
+	writeWorkloadDeploymentsTB(b, dir, "temp-filter", []string{"edge", "cloud"}, 2, ns+"-")
 	opts := DeployOptions{Root: dir, Kube: KubeConn{Kubeconfig: e.Kubeconfig, Namespace: ns}, Timeout: 30 * time.Second}
 	if res, err := Deploy(context.Background(), opts); err != nil || res.Failed() > 0 {
 		b.Fatalf("%v %+v", err, res)
