@@ -1,7 +1,6 @@
 package wasmrun
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,7 +13,7 @@ const harnessFileName = "zz_pelato_harness.go"
 // harnessABI versions the host/guest contract (exports and result encoding).
 // The full harness source is also part of the cache key, so this only needs
 // bumping when the host-side decoding changes.
-const harnessABI = "pelato-wasmrun-abi-4"
+const harnessABI = "pelato-wasmrun-abi-5"
 
 // A call runs a batch of one or more messages. The host asks the guest for an input
 // buffer (pelato_buffer, kept by the guest between calls and only asked for again
@@ -24,18 +23,17 @@ const harnessABI = "pelato-wasmrun-abi-4"
 //	[4:8]   little-endian uint32 length of the second string ("", or data)
 //	[8:]    first string bytes, then second string bytes
 //
-// then calls pelato_exec(n, size) (pelato_exec_kv for kind "kv"). The guest copies each message's strings out of
-// the buffer, calls exec_task under its own recover (task code's recover() does
-// nothing, as in TinyGo on WebAssembly) and hands the host its result
-// at once through the imported function pelato.result(ptr, len), encoded as
+// then calls pelato_exec(n, size) (pelato_exec_kv for kind "kv"). The guest copies
+// each message's strings out of the buffer, calls exec_task under the batch's
+// recover (task code's recover() does nothing, as in TinyGo on WebAssembly) and
+// hands the host each result at once through the imported function
 //
-//	[0]     status (statusOK, statusPanic, statusHarness)
-//	[1:5]   little-endian uint32 length of the first string
-//	[5:9]   little-endian uint32 length of the second string
-//	[9:]    first string bytes, then second string bytes
+//	pelato.result(status, ptrA, lenA, ptrB, lenB)
 //
-// For statusOK the strings are the task results (the second one is empty
-// for kind "string"); for statusPanic they are the panic value and the
+// whose status is statusOK, statusPanic or statusHarness and whose two strings
+// are the guest's own (the host copies them before it returns: no encoding, no
+// copy in the guest). For statusOK the strings are the task results (the second
+// one is empty for kind "string"); for statusPanic they are the panic value and the
 // goroutine stack; for statusHarness the first string is a message. Results
 // reach the host as they are made, so a batch cut short (time limit, crash)
 // keeps the results of the messages before the one that failed; each result
@@ -46,7 +44,6 @@ const (
 	statusOK      = 0
 	statusPanic   = 1
 	statusHarness = 2
-	resultHeader  = 9
 	inputHeader   = 8
 	// keepBuffer is the largest input buffer the guest keeps after a call (a larger
 	// one is dropped, and asked for again by the next call that needs it).
@@ -82,14 +79,11 @@ const pelatoHarnessKeep = KEEP_BUFFER
 // pelatoHarnessIn is the buffer the host writes a batch of inputs into.
 var pelatoHarnessIn []byte
 
-// pelatoHarnessOut is reused to encode each result.
-var pelatoHarnessOut []byte
-
-// pelatoHarnessEmit hands the host one message's encoded result; the host copies
-// it before it returns.
+// pelatoHarnessEmit hands the host one message's result; the host copies both
+// strings before it returns.
 //
 //go:wasmimport pelato result
-func pelatoHarnessEmit(ptr unsafe.Pointer, n uint32)
+func pelatoHarnessEmit(status uint32, a unsafe.Pointer, na uint32, b unsafe.Pointer, nb uint32)
 
 // pelatoHarnessTick is the host's time check; pelato calls it from every loop
 // header it instruments (internal/wasmrun fuel.go), and the harness once per batch
@@ -132,29 +126,9 @@ func pelatoHarnessGet32(b []byte) uint64 {
 	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24
 }
 
-func pelatoHarnessPut32(b []byte, v int) {
-	b[0] = byte(v)
-	b[1] = byte(v >> 8)
-	b[2] = byte(v >> 16)
-	b[3] = byte(v >> 24)
-}
-
 // pelatoHarnessEncode hands the host a result.
 func pelatoHarnessEncode(status byte, a, b string) {
-	n := 9 + len(a) + len(b)
-	if cap(pelatoHarnessOut) < n {
-		pelatoHarnessOut = make([]byte, n)
-	}
-	buf := pelatoHarnessOut[:n]
-	buf[0] = status
-	pelatoHarnessPut32(buf[1:5], len(a))
-	pelatoHarnessPut32(buf[5:9], len(b))
-	copy(buf[9:], a)
-	copy(buf[9+len(a):], b)
-	pelatoHarnessEmit(unsafe.Pointer(&buf[0]), uint32(n))
-	if n > pelatoHarnessKeep {
-		pelatoHarnessOut = nil
-	}
+	pelatoHarnessEmit(uint32(status), unsafe.Pointer(unsafe.StringData(a)), uint32(len(a)), unsafe.Pointer(unsafe.StringData(b)), uint32(len(b)))
 }
 
 // _recovr stands for recover() in task code: it does nothing, as in TinyGo on
@@ -162,8 +136,8 @@ func pelatoHarnessEncode(status byte, a, b string) {
 // message as the component's trap would.
 func _recovr() any { return nil }
 
-// pelatoHarnessRecover reports a panic of exec_task; the host then discards the
-// instance (a trap), and the rest of the batch runs in another.
+// pelatoHarnessRecover reports a panic of exec_task, which ends the batch; the host
+// then discards the instance (a trap), and the rest of the batch runs in another.
 func pelatoHarnessRecover() {
 	if v := recover(); v != nil {
 		pelatoHarnessEncode(1, fmt.Sprint(v), string(debug.Stack()))
@@ -171,8 +145,10 @@ func pelatoHarnessRecover() {
 }
 
 // pelatoHarnessBatch runs the n messages of the size bytes at the start of the
-// input buffer, handing each result to the host as soon as it is made.
+// input buffer, handing each result to the host as soon as it is made. A panic of
+// exec_task ends the batch: one deferred recover serves every message.
 func pelatoHarnessBatch(n, size uint32) {
+	defer pelatoHarnessRecover()
 	if uint64(size) > uint64(len(pelatoHarnessIn)) {
 		pelatoHarnessEncode(2, "input batch larger than its buffer", "")
 		return
@@ -193,9 +169,7 @@ func pelatoHarnessBatch(n, size uint32) {
 		// keep its arguments.
 		a, b := string(in[8:8+la]), string(in[8+la:8+la+lb])
 		in = in[8+la+lb:]
-		if !pelatoHarnessRun(a, b) {
-			return // a panic: the instance is discarded, as after a trap
-		}
+		pelatoHarnessRun(a, b)
 	}
 	if len(pelatoHarnessIn) > pelatoHarnessKeep {
 		pelatoHarnessIn = nil
@@ -207,10 +181,8 @@ const harnessString = `
 //go:wasmexport pelato_exec
 func pelatoHarnessExec(n, size uint32) { pelatoHarnessBatch(n, size) }
 
-func pelatoHarnessRun(arg, _ string) (ok bool) {
-	defer pelatoHarnessRecover()
+func pelatoHarnessRun(arg, _ string) {
 	pelatoHarnessEncode(0, exec_task(arg), "")
-	return true
 }
 `
 
@@ -218,11 +190,9 @@ const harnessKV = `
 //go:wasmexport pelato_exec_kv
 func pelatoHarnessExecKV(n, size uint32) { pelatoHarnessBatch(n, size) }
 
-func pelatoHarnessRun(key, data string) (ok bool) {
-	defer pelatoHarnessRecover()
+func pelatoHarnessRun(key, data string) {
 	k, d := exec_task(key, data)
 	pelatoHarnessEncode(0, k, d)
-	return true
 }
 `
 
@@ -237,19 +207,6 @@ func harnessSource(kind Kind) (string, error) {
 	default:
 		return "", fmt.Errorf("wasmrun: unknown task kind %q", kind)
 	}
-}
-
-// decodeResult parses the guest result encoding described above.
-func decodeResult(buf []byte) (status byte, a, b string, err error) {
-	if len(buf) < resultHeader {
-		return 0, "", "", fmt.Errorf("result too short (%d bytes)", len(buf))
-	}
-	la := uint64(binary.LittleEndian.Uint32(buf[1:5]))
-	lb := uint64(binary.LittleEndian.Uint32(buf[5:9]))
-	if resultHeader+la+lb != uint64(len(buf)) {
-		return 0, "", "", fmt.Errorf("result lengths %d+%d do not match buffer of %d bytes", la, lb, len(buf))
-	}
-	return buf[0], string(buf[resultHeader : resultHeader+la]), string(buf[resultHeader+la:]), nil
 }
 
 // trimPanicStack drops the frames that belong to the harness's recovery

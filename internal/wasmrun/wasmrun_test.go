@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tetratelabs/wazero"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -452,17 +453,56 @@ func TestBadSource(t *testing.T) {
 	}
 }
 
-func FuzzPrepareAndDecode(f *testing.F) {
+// TestReadResult reads pelato.result's two strings from a real wazero memory and
+// refuses ranges outside it.
+func TestReadResult(t *testing.T) {
+	ctx := context.Background()
+	wz := wazero.NewRuntime(ctx)
+	defer wz.Close(ctx)
+	// A module with one page of memory, exported: no code.
+	mod, err := wz.Instantiate(ctx, []byte("\x00asm\x01\x00\x00\x00"+
+		"\x05\x03\x01\x00\x01"+
+		"\x07\x0a\x01\x06memory\x02\x00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := mod.Memory()
+	mem.Write(100, []byte("héllo, world"))
+	for _, tc := range []struct {
+		stack      []uint64
+		status     uint32
+		a, b, fail string
+	}{
+		{stack: []uint64{0, 100, 6, 108, 5}, a: "héllo", b: "world"},
+		{stack: []uint64{1, 0, 0, 0, 0}, status: 1},
+		{stack: []uint64{2, 65535, 1, 0, 0}, status: 2, a: "\x00"},
+		{stack: []uint64{0, 65530, 10, 0, 0}, fail: "result [65530, +10) is outside guest memory"},
+		{stack: []uint64{0, 0, 0, 1 << 31, 1}, fail: "result [2147483648, +1) is outside guest memory"},
+	} {
+		status, a, b, err := readResult(mem, tc.stack)
+		if tc.fail != "" {
+			if err == nil || err.Error() != tc.fail {
+				t.Errorf("readResult(%v) = %v, want error %q", tc.stack, err, tc.fail)
+			}
+			continue
+		}
+		if err != nil || status != tc.status || a != tc.a || b != tc.b {
+			t.Errorf("readResult(%v) = %d, %q, %q, %v; want %d, %q, %q", tc.stack, status, a, b, err, tc.status, tc.a, tc.b)
+		}
+	}
+}
+
+// FuzzPrepareFile checks that preparing a task file keeps its line count, and that
+// trimming a panic's stack accepts any text.
+func FuzzPrepareFile(f *testing.F) {
 	f.Add([]byte("//go:build ignore\n\npackage main\n"))
 	f.Add([]byte("// +build ignore\r\n\r\npackage main\r\n"))
 	f.Add([]byte("/* x */ package"))
-	f.Add([]byte{0, 9, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out := prepareFile("/u/t.go", b)
 		if bytes.Count(out, []byte("\n")) != bytes.Count(b, []byte("\n")) {
 			t.Errorf("line count changed: %q -> %q", b, out)
 		}
-		_, _, _, _ = decodeResult(b)
 		_ = trimPanicStack(string(b))
 	})
 }
