@@ -292,9 +292,14 @@ func (r *Runner) WaitQuiet(ctx context.Context, quiet time.Duration) error {
 
 // finish records a handled message, which started at start and took d, and logs it.
 func (r *Runner) finish(t *task, from, to string, start time.Time, d time.Duration, result string, err error) {
+	r.finishAt(t, from, to, start, d, result, err, time.Now())
+}
+
+// finishAt is finish for a message whose handling ended at now.
+func (r *Runner) finishAt(t *task, from, to string, start time.Time, d time.Duration, result string, err error, now time.Time) {
 	if err != nil && r.stopping.Load() && errors.Is(err, context.Canceled) {
 		// Interrupted by Stop: not handled, and not the task's failure.
-		r.lastDone.Store(time.Now().UnixNano())
+		r.lastDone.Store(now.UnixNano())
 		r.busy.Add(-1)
 		return
 	}
@@ -314,7 +319,7 @@ func (r *Runner) finish(t *task, from, to string, start time.Time, d time.Durati
 		}
 		r.opts.Events(e)
 	}
-	r.lastDone.Store(time.Now().UnixNano())
+	r.lastDone.Store(now.UnixNano())
 	r.busy.Add(-1)
 }
 
@@ -550,6 +555,7 @@ func (r *Runner) Reload(ctx context.Context) error {
 		}
 	}
 	var errs []error
+	subscribed := false
 	for _, p := range plans {
 		s := p.spec
 		w := wiringOf(s, p.tpl)
@@ -581,6 +587,7 @@ func (r *Runner) Reload(ctx context.Context) error {
 				continue
 			}
 			r.tasks[s.ComponentName] = t
+			subscribed = true
 			kind, text := Started, "serving "+describeWiring(s, p.tpl, r.opts.Host)
 			if p.old != nil {
 				kind, text = Rewired, "re-wired: "+describeWiring(s, p.tpl, r.opts.Host)
@@ -590,6 +597,16 @@ func (r *Runner) Reload(ctx context.Context) error {
 				r.upgrade(t, p.mod)
 			}
 		}
+	}
+	if subscribed {
+		// The server has every new subscription once it answers a ping: a message
+		// published after this (after the Ready event) reaches its task, even on an
+		// existing server at the other end of a network.
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := r.nc.FlushWithContext(fctx); err != nil {
+			errs = append(errs, fmt.Errorf("subscribing the tasks on the NATS server: %w", err))
+		}
+		cancel()
 	}
 	return errors.Join(errs...)
 }

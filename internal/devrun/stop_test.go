@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // TestInterruptDuringFirstCompile: Ctrl-C while the first compile runs is not a
@@ -74,5 +78,83 @@ func TestStopWithQueuedMessages(t *testing.T) {
 	})
 	if _, failed := r.Stats(); failed != 0 {
 		t.Errorf("%d messages failed; interrupted ones are not failures", failed)
+	}
+}
+
+// TestCloseDrainsPublishing closes dev while a burst flows through a task whose
+// results are published by a goroutine of their own (batch.publish), slowed down by
+// a live log that takes its time: every message dev handled has its result on the
+// server, exactly once and in order, by the time Close returns — Close waits for
+// the last publisher before it closes the connection. dev uses an existing NATS server here, so the results can
+// be counted after dev has gone.
+func TestCloseDrainsPublishing(t *testing.T) {
+	requireGo(t)
+	ns, err := startServer("127.0.0.1", -1, t.TempDir(), "", DefaultJetStreamMaxMemory, DefaultJetStreamMaxStore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var mu sync.Mutex
+	var got []string
+	sub, err := nc.Subscribe("a.out", func(m *nats.Msg) {
+		mu.Lock()
+		got = append(got, string(m.Data))
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.SetPendingLimits(-1, -1)
+	dir := project(t, oneProcessor, map[string]string{"a.go": burstTask})
+	slowLog := func(e Event) {
+		if e.Kind == Message {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	r, err := Start(context.Background(), Options{Root: dir, NATSURL: ns.ClientURL(), StoreDir: t.TempDir(), CacheDir: cacheDir, Events: slowLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	for i := 0; i < n; i++ {
+		if err := nc.Publish("a.in", []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if h, _ := r.Stats(); h >= 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("fewer than 100 messages handled in 30 s")
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	handled, failed := r.Stats()
+	if err := nc.Flush(); err != nil { // every result dev published has reached us
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	// Every message was received before Close (the subscription drains them), so
+	// every one was handled by the time Close returned, and has its result.
+	if handled != n || failed != 0 || len(got) != n {
+		t.Fatalf("after Close: %d messages handled (%d failed) of %d, %d results", handled, failed, n, len(got))
+	}
+	for i, g := range got {
+		if want := "ok:" + strconv.Itoa(i); g != want {
+			t.Fatalf("result %d = %q, want %q", i, g, want)
+		}
 	}
 }

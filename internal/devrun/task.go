@@ -13,8 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -59,9 +61,11 @@ type task struct {
 	stopUpgrade context.CancelFunc
 
 	subs []*nats.Subscription
-	kv   jetstream.KeyValue
-	srv  *http.Server
-	done chan struct{} // closed when the HTTP server has stopped
+	// batches are the subscriptions' handlers, in the order of subs.
+	batches []*batch
+	kv      jetstream.KeyValue
+	srv     *http.Server
+	done    chan struct{} // closed when the HTTP server has stopped
 }
 
 // codeFingerprint hashes what a task's module is built from: its files, the project's
@@ -185,6 +189,7 @@ func (t *task) start(ctx context.Context) error {
 			return fmt.Errorf("task %s: subscribe to %s: %w", t.name, s.SourceTopic, err)
 		}
 		t.subs = append(t.subs, sub)
+		t.batches = append(t.batches, b)
 	}
 	return nil
 }
@@ -209,6 +214,12 @@ func (t *task) stop(ctx context.Context) {
 		}
 	}
 	t.subs = nil
+	// The subscriptions' last results are published before the task is gone (and
+	// before Close drains the connection).
+	for _, b := range t.batches {
+		b.stopPublishing()
+	}
+	t.batches = nil
 	if m := t.mod.Swap(nil); m != nil {
 		_ = m.Close(context.Background())
 	}
@@ -281,11 +292,37 @@ const maxBatch = 32
 // a busy task then runs many messages per call into WebAssembly, which costs far less
 // than a call each, and an idle one handles each message as it comes. Messages are
 // handled in the order they came, each with its own result, error and log line.
+//
+// A batch's results are published (and logged) by a goroutine of their own while the
+// subscription runs the next batch in the task: publishing then costs the task's
+// instance no time, as in a wasmCloud host, where the messaging provider publishes
+// while the component handles the next message. At most one batch of a subscription
+// is being published at a time, and batches are published in the order they ran, so
+// results keep the order of their messages; the task still runs one call at a time
+// per instance (instances:).
 type batch struct {
 	t    *task
 	msgs []*nats.Msg
 	in   []wasmrun.Input
-	out  []wasmrun.Result
+
+	// spare is the run to fill next; last is the run handed to a publisher most
+	// recently (it may still be being published). Both are used by the
+	// subscription's goroutine only.
+	spare, last *run
+	// inFlight counts the run being published (0 or 1).
+	inFlight sync.WaitGroup
+	// mu guards stopped: once the task is stopping, results are published on the
+	// subscription's goroutine, so that task.stop can wait for the last publisher.
+	mu      sync.Mutex
+	stopped bool
+}
+
+// run is one batch that ran in the task: its messages and their results, to publish.
+type run struct {
+	msgs  []*nats.Msg
+	out   []wasmrun.Result
+	start time.Time
+	spec  *workflow.Spec
 }
 
 // onMessage is the subscription's handler (called for one message at a time).
@@ -317,29 +354,62 @@ func (b *batch) flush() {
 		}
 		return
 	}
+	ran := b.spare
+	if ran == nil {
+		ran = &run{}
+	}
+	ran.msgs = append(ran.msgs[:0], b.msgs...)
+	ran.start, ran.spec = start, spec
 	b.in = b.in[:0]
 	for _, msg := range b.msgs {
 		if len(msg.Data) > 0 {
-			b.in = append(b.in, wasmrun.Input{Arg: string(msg.Data)})
+			// No copy: the call copies the argument into the guest, and nothing
+			// writes to a received message's data.
+			b.in = append(b.in, wasmrun.Input{Arg: unsafe.String(unsafe.SliceData(msg.Data), len(msg.Data))})
 		}
 	}
-	if cap(b.out) < len(b.in) {
-		b.out = make([]wasmrun.Result, len(b.in), maxBatch)
+	if cap(ran.out) < len(b.in) {
+		ran.out = make([]wasmrun.Result, len(b.in), maxBatch)
 	}
-	out := b.out[:len(b.in)]
-	t.callBatch(b.in, out)
+	ran.out = ran.out[:len(b.in)]
+	t.callBatch(b.in, ran.out)
+	clear(b.in)
+	// The previous run is published: its buffers are free for the next one.
+	b.inFlight.Wait()
+	b.spare, b.last = b.last, ran
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		b.publish(ran)
+		return
+	}
+	b.inFlight.Add(1)
+	b.mu.Unlock()
+	go func() {
+		defer b.inFlight.Done()
+		b.publish(ran)
+	}()
+}
+
+// publish publishes a run's results in the order of its messages and logs each one.
+func (b *batch) publish(ran *run) {
+	t, r := b.t, b.t.r
+	start, spec := ran.start, ran.spec
+	// One monotonic clock reading per message (time.Since): it ends this message's
+	// publishing and starts the next one's.
+	prev := time.Now()
 	j := 0
-	for _, msg := range b.msgs {
+	for _, msg := range ran.msgs {
 		if len(msg.Data) == 0 {
-			r.finish(t, msg.Subject, spec.DestTopic, start, 0, "", templates.EmptyBodyError(msg.Subject))
+			r.finishAt(t, msg.Subject, spec.DestTopic, start, 0, "", templates.EmptyBodyError(msg.Subject), prev)
 			continue
 		}
-		res := out[j]
+		res := ran.out[j]
 		j++
-		mstart := time.Now()
 		err := res.Err
 		if err == nil && t.tpl.Publishes {
-			if perr := r.publishResult(spec.DestTopic, []byte(res.Out), hopsOf(msg)+1); perr != nil {
+			// The connection copies what it publishes: the result's bytes need no copy.
+			if perr := r.publishResult(spec.DestTopic, unsafe.Slice(unsafe.StringData(res.Out), len(res.Out)), hopsOf(msg)+1); perr != nil {
 				err = perr
 			} else if msg.Reply != "" {
 				if perr := r.nc.Publish(msg.Reply, []byte(res.Out)); perr != nil {
@@ -347,10 +417,21 @@ func (b *batch) flush() {
 				}
 			}
 		}
-		r.finish(t, msg.Subject, spec.DestTopic, start, res.Duration+time.Since(mstart), res.Out, err)
-		start = start.Add(res.Duration)
+		now := prev.Add(time.Since(prev))
+		r.finishAt(t, msg.Subject, spec.DestTopic, start, res.Duration+now.Sub(prev), res.Out, err, now)
+		start, prev = start.Add(res.Duration), now
 	}
-	clear(out)
+	clear(ran.msgs)
+	clear(ran.out)
+}
+
+// stopPublishing makes the batch publish on the subscription's goroutine from now on
+// and waits for the run being published, if any.
+func (b *batch) stopPublishing() {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.inFlight.Wait()
 }
 
 // process runs a string task on body and publishes the result to dest.
