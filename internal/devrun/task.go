@@ -285,7 +285,7 @@ func (t *task) callKV(key, data string) (string, string, error) {
 }
 
 // maxBatch is the most messages of one subscription handed to the task in one call.
-const maxBatch = 32
+const maxBatch = 64
 
 // batch gathers the messages of one subscription. While more messages are queued for
 // the subscription, a message waits in the batch for the next one (up to maxBatch):
