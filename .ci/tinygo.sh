@@ -190,6 +190,25 @@ EOF
 	gopid=$! # built while the Debian sources are unpacked
 fi
 # --- Debian source packages: compiler-rt builtins and wasi-libc ---------------
+# apt_source PKG downloads PKG's source package into the current folder: the
+# candidate version, else each other version the deb-src entries list, newest
+# first. A mirror may list a version whose files it does not serve (2026-12-06:
+# bookworm-backports' wasi-libc 0.0~git20240708 answered 404, bookworm's
+# 0.0~git20220510 was there). TinyGo's wasip2 target only compiles a few musl files
+# of wasi-libc (memcpy, memmove, memset, strlen, exp, exp2, log) with its headers,
+# which every version of the package has.
+apt_source() {
+	rm -f "$1"_*
+	apt-get source -qq --download-only "$1" >/dev/null 2>&1 && return 0
+	local v
+	for v in $(apt-cache showsrc "$1" | sed -n 's/^Version: //p' | sort -ruV); do
+		log "apt-get source $1: the candidate failed, trying version $v"
+		rm -f "$1"_*
+		apt-get source -qq --download-only "$1=$v" >/dev/null 2>&1 && return 0
+	done
+	rm -f "$1"_*
+	apt-get source --download-only "$1" # fails again, with apt's own message
+}
 srcdir="$work/debian-src"
 mkdir -p "$srcdir"
 if [ ! -d "$srcdir/compiler-rt-builtins" ] || [ ! -d "$srcdir/wasi-libc" ]; then
@@ -197,8 +216,8 @@ if [ ! -d "$srcdir/compiler-rt-builtins" ] || [ ! -d "$srcdir/wasi-libc" ]; then
 		cd "$srcdir"
 		if ! ls llvm-toolchain-${LLVM_MAJOR}_*.orig.tar.xz >/dev/null 2>&1 || ! ls wasi-libc_*.orig.tar.* >/dev/null 2>&1; then
 			log "apt-get source llvm-toolchain-$LLVM_MAJOR wasi-libc (download only)"
-			apt-get source -qq --download-only "llvm-toolchain-$LLVM_MAJOR" wasi-libc >/dev/null 2>&1 ||
-				apt-get source --download-only "llvm-toolchain-$LLVM_MAJOR" wasi-libc
+			apt_source "llvm-toolchain-$LLVM_MAJOR"
+			apt_source wasi-libc
 		fi
 		llvm_tar=$(ls llvm-toolchain-${LLVM_MAJOR}_*.orig.tar.xz | head -n 1)
 		log "extracting compiler-rt/lib/builtins from $llvm_tar"
