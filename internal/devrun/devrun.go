@@ -604,7 +604,12 @@ func (r *Runner) Reload(ctx context.Context) error {
 		// existing server at the other end of a network.
 		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := r.nc.FlushWithContext(fctx); err != nil {
-			errs = append(errs, fmt.Errorf("subscribing the tasks on the NATS server: %w", err))
+			if ierr := interrupted(ctx); ierr != nil {
+				err = ierr // Ctrl-C: no problem of the server's
+			} else {
+				err = fmt.Errorf("subscribing the tasks on the NATS server: %w", err)
+			}
+			errs = append(errs, err)
 		}
 		cancel()
 	}
