@@ -16,12 +16,17 @@ const returnDelay = time.Second
 // background scavenger), so a 60 MB message or a 64 MiB command result would leave
 // the server's resident memory high for minutes; debug.FreeOSMemory returns it at
 // once. It runs at most once per returnDelay, and only after a message larger than
-// keepBuffer.
+// keepBuffer; a second pass, secondPass later, returns what was still in use at the
+// first (on a loaded machine the handler of a large result may not have dropped it
+// within returnDelay).
 type memoryReturn struct {
 	mu     sync.Mutex
 	timer  *time.Timer
 	closed bool
 }
+
+// secondPass is how long after the first return of memory the second one runs.
+const secondPass = 3 * time.Second
 
 // soon schedules a return of memory, unless one is already scheduled.
 func (r *memoryReturn) soon() {
@@ -30,11 +35,20 @@ func (r *memoryReturn) soon() {
 	if r.timer != nil || r.closed {
 		return
 	}
-	r.timer = time.AfterFunc(returnDelay, func() {
+	r.schedule(returnDelay, true)
+}
+
+// schedule returns memory after d, and again secondPass later when again is set;
+// r.mu is held.
+func (r *memoryReturn) schedule(d time.Duration, again bool) {
+	r.timer = time.AfterFunc(d, func() {
 		debug.FreeOSMemory()
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		r.timer = nil
-		r.mu.Unlock()
+		if again && !r.closed {
+			r.schedule(secondPass, false)
+		}
 	})
 }
 
