@@ -395,11 +395,8 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		b.network = DefaultNetwork
 	}
 	b.comps = gen.Components
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		done int
-	)
+	var wg sync.WaitGroup
+	progress := &steps{rep: rep, total: total}
 	queue := make(chan int)
 	for range min(jobs, max(total, 1)) {
 		wg.Add(1)
@@ -408,14 +405,11 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 			for i := range queue {
 				c := b.build(ctx, gen.Components[i])
 				res.Components[i] = c
-				mu.Lock()
-				done++
-				ev := Event{Kind: Step, Task: c.ComponentName, Done: done, Total: total, Message: stepMessage(c)}
+				ev := Event{Task: c.ComponentName, Message: stepMessage(c)}
 				if c.Status == StatusFailed {
 					ev.Level, ev.Err = "error", errors.New(c.Err)
 				}
-				rep.Event(ev)
-				mu.Unlock()
+				progress.step(ev)
 			}
 		}()
 	}

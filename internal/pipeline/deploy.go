@@ -297,8 +297,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 	fatal := &firstFatal{cancel: cancel}
 	replacing := make([]bool, len(apps))
 	began := make([]time.Time, len(apps))
-	var mu sync.Mutex
-	done := 0
+	progress := &steps{rep: rep, total: total}
 	pool(runCtx, len(apps), latticeJobs, func(i int) {
 		comp := &out.Components[i]
 		if manifests[i] == nil {
@@ -316,10 +315,7 @@ func Deploy(ctx context.Context, opts DeployOptions) (*DeployResult, error) {
 			msg = "not deployed"
 			rep.Event(Event{Kind: Log, Level: "error", Task: comp.ComponentName, Message: comp.Err})
 		}
-		mu.Lock()
-		done++
-		rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: done, Total: total, Message: msg})
-		mu.Unlock()
+		progress.step(Event{Task: comp.ComponentName, Message: msg})
 	})
 	if err := stopped(ctx, fatal); err != nil {
 		out.Duration = time.Since(start)

@@ -339,8 +339,7 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 	out := &GenResult{Components: make([]Component, len(tasks))}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := 0
+	progress := &steps{rep: rep, total: len(tasks)}
 	for range min(len(tasks), genWorkers) {
 		wg.Add(1)
 		go func() {
@@ -356,10 +355,7 @@ func Gen(ctx context.Context, opts GenOptions) (*GenResult, error) {
 				case !c.Changed:
 					msg = "unchanged"
 				}
-				mu.Lock()
-				done++
-				rep.Event(Event{Kind: Step, Task: c.ComponentName, Done: done, Total: len(tasks), Message: msg})
-				mu.Unlock()
+				progress.step(Event{Task: c.ComponentName, Message: msg})
 			}
 		}()
 	}

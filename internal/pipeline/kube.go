@@ -138,14 +138,8 @@ func deployKube(ctx context.Context, opts DeployOptions, w *workflow.Workflow, a
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	var mu sync.Mutex
-	done := 0
-	step := func(task, msg string) {
-		mu.Lock()
-		done++
-		rep.Event(Event{Kind: Step, Task: task, Done: done, Total: total, Message: msg})
-		mu.Unlock()
-	}
+	progress := &steps{rep: rep, total: total}
+	step := func(task, msg string) { progress.step(Event{Task: task, Message: msg}) }
 	var hostsOnce sync.Once
 	pool(ctx, len(apps), latticeJobs, func(i int) {
 		comp := &out.Components[i]
@@ -194,11 +188,7 @@ func deployKube(ctx context.Context, opts DeployOptions, w *workflow.Workflow, a
 			if err != nil {
 				var nh *kube.NoHostError
 				if errors.As(err, &nh) {
-					hostsOnce.Do(func() {
-						mu.Lock()
-						out.Hosts = latticeHosts(nh.Hosts)
-						mu.Unlock()
-					})
+					hostsOnce.Do(func() { out.Hosts = latticeHosts(nh.Hosts) })
 				}
 				if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 					err = fmt.Errorf("%s not ready within %s: %s; the operator keeps trying: `pelato status` shows where it is, `--timeout` waits longer", a.Name, opts.Timeout, d.Words())
@@ -347,14 +337,8 @@ func removeKube(ctx context.Context, opts RemoveOptions, w *workflow.Workflow, a
 	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Removing %s from %s", plural.Count(len(apps), "application"), c.Where()), Total: total})
 	waitCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	var mu sync.Mutex
-	done := 0
-	step := func(task, msg string) {
-		mu.Lock()
-		done++
-		rep.Event(Event{Kind: Step, Task: task, Done: done, Total: total, Message: msg})
-		mu.Unlock()
-	}
+	progress := &steps{rep: rep, total: total}
+	step := func(task, msg string) { progress.step(Event{Task: task, Message: msg}) }
 	pool(ctx, len(apps), latticeJobs, func(i int) {
 		comp := &out.Components[i]
 		began := time.Now()

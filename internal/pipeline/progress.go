@@ -50,6 +50,24 @@ type ReporterFunc func(Event)
 // Event calls f.
 func (f ReporterFunc) Event(e Event) { f(e) }
 
+// steps reports the Step events of an operation of total steps whose steps finish
+// on many goroutines: each event gets the next Done count, in the order reported.
+type steps struct {
+	rep   Reporter
+	total int
+	mu    sync.Mutex
+	done  int
+}
+
+// step reports ev as the next finished step (its Kind, Done and Total are set here).
+func (s *steps) step(ev Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done++
+	ev.Kind, ev.Done, ev.Total = Step, s.done, s.total
+	s.rep.Event(ev)
+}
+
 // Discard is a Reporter that drops every event.
 var Discard Reporter = ReporterFunc(func(Event) {})
 

@@ -144,8 +144,7 @@ func Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 	rep.Event(Event{Kind: Begin, Title: fmt.Sprintf("Pushing %s to %s", plural.Count(total, "component"), registry), Total: total})
 	out := &PushResult{Components: make([]PushedComponent, total)}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := 0
+	progress := &steps{rep: rep, total: total}
 	queue := make(chan int)
 	for range min(pushWorkers, max(total, 1)) {
 		wg.Add(1)
@@ -154,9 +153,7 @@ func Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 			for i := range queue {
 				c := pushOne(ctx, opts, pusher, registry, res.Workflow, tasks[i])
 				out.Components[i] = c
-				mu.Lock()
-				done++
-				ev := Event{Kind: Step, Task: c.ComponentName, Done: done, Total: total}
+				ev := Event{Task: c.ComponentName}
 				switch c.Status {
 				case StatusPushed:
 					ev.Message = fmt.Sprintf("pushed %s (%s, %s uploaded; credentials: %s)", c.Reference, HumanSize(c.Size), plural.Count(c.BlobsUploaded, "blob"), c.Credentials)
@@ -165,8 +162,7 @@ func Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 				default:
 					ev.Message, ev.Level, ev.Err = "failed: "+c.Err, "error", errors.New(c.Err)
 				}
-				rep.Event(ev)
-				mu.Unlock()
+				progress.step(ev)
 			}
 		}()
 	}

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/pelato-dev/pelato/internal/plural"
@@ -156,8 +155,7 @@ func Remove(ctx context.Context, opts RemoveOptions) (*RemoveResult, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fatal := &firstFatal{cancel: cancel}
-	var mu sync.Mutex
-	done := 0
+	progress := &steps{rep: rep, total: total}
 	began := make([]time.Time, len(apps))
 	pool(runCtx, len(apps), latticeJobs, func(i int) {
 		a := apps[i]
@@ -174,10 +172,7 @@ func Remove(ctx context.Context, opts RemoveOptions) (*RemoveResult, error) {
 			msg = "not removed"
 			rep.Event(Event{Kind: Log, Level: "error", Task: comp.ComponentName, Message: comp.Err})
 		}
-		mu.Lock()
-		done++
-		rep.Event(Event{Kind: Step, Task: comp.ComponentName, Done: done, Total: total, Message: msg})
-		mu.Unlock()
+		progress.step(Event{Task: comp.ComponentName, Message: msg})
 	})
 	if err := stopped(ctx, fatal); err != nil {
 		out.Duration = time.Since(start)
